@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Shared helpers for the pinned, idempotent, cached tool installs.
+# Every tool lands in $STACKBACKUP_TOOLS (default: <repo>/.cache/tools) and is rebuilt only when its
+# pinned version changes. Sourced by scripts/install/*.sh; never run on its own.
+set -Eeuo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS="${STACKBACKUP_TOOLS:-$REPO_ROOT/.cache/tools}"
+BIN="$TOOLS/bin"
+mkdir -p "$BIN" "$TOOLS/stamps"
+
+log() { printf '[install] %s\n' "$*" >&2; }
+die() { printf '[install] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# is_current NAME VERSION: true when NAME was installed at VERSION and its files are still there.
+is_current() {
+  local stamp="$TOOLS/stamps/$1"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$2" ]]
+}
+mark_current() { printf '%s' "$2" >"$TOOLS/stamps/$1"; }
+
+# go_install NAME MODULE_PATH VERSION [BINARY...]: builds a Go program from the Go module proxy.
+go_install() {
+  local name="$1" module="$2" version="$3"; shift 3
+  if is_current "$name" "$version"; then log "$name $version already installed"; return 0; fi
+  command -v go >/dev/null || die "Go toolchain not found: install Go 1.24+ to build $name"
+  log "building $name $version from the Go module proxy (first run only; this takes a few minutes)"
+  GOBIN="$BIN" GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0 go install -ldflags "-s -w ${GO_LDFLAGS:-}" "$module@$version" \
+    || die "could not build $name ($module@$version); check that the Go module proxy is reachable"
+  mark_current "$name" "$version"
+}

@@ -1,0 +1,69 @@
+/**
+ * The one way external programs (vmbackup, restic, export tools) are run: an argument array, never a
+ * shell string, output lines passed through redaction into the log, a clear error when the program
+ * is missing or fails.
+ */
+import { execa } from 'execa';
+import { ExitCode, StackbackupError, codeOf } from './errors.js';
+import { log } from './log.js';
+import { redact } from './redact.js';
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Stream each output line to the log (default true). */
+  logOutput?: boolean;
+  /** Data written to the program's standard input. */
+  input?: string;
+  /** Kill the program after this many milliseconds. */
+  timeoutMs?: number;
+  /** What to tell the operator when the program exits non-zero. */
+  hint?: string;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function run(program: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const logOutput = options.logOutput ?? true;
+  const child = execa(program, [...args], {
+    env: options.env,
+    cwd: options.cwd,
+    input: options.input,
+    timeout: options.timeoutMs,
+    reject: false,
+    stripFinalNewline: true,
+    ...(logOutput
+      ? {
+          stdout: ['pipe', function* (line: unknown) { log(String(line)); yield line; }],
+          stderr: ['pipe', function* (line: unknown) { log(String(line)); yield line; }],
+        }
+      : {}),
+  });
+  const result = await child;
+  if (result.failed && result.exitCode === undefined) {
+    if (codeOf(result.cause) === 'ENOENT') {
+      throw new StackbackupError(`program "${program}" was not found`, {
+        exitCode: ExitCode.notFound,
+        hint: 'It is part of the stackbackup job image; outside the image run scripts/setup.sh and put .cache/tools/bin on PATH.',
+      });
+    }
+    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : redact(result.shortMessage);
+    throw new StackbackupError(`${program} could not run: ${why}`, { hint: options.hint });
+  }
+  const out: RunResult = {
+    exitCode: result.exitCode ?? 1,
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+  };
+  if (out.exitCode !== 0) {
+    const tail = redact((out.stderr || out.stdout).split('\n').slice(-5).join('\n'));
+    throw new StackbackupError(`${program} ${args[0] ?? ''} exited with code ${out.exitCode}${tail ? `:\n${tail}` : ''}`, {
+      hint: options.hint,
+    });
+  }
+  return out;
+}
