@@ -1,0 +1,11 @@
+//go:build tools
+
+// Package tools records the commands built by scripts/install/kubernetes.sh so that `go mod tidy`
+// keeps every module they need in go.sum.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "sigs.k8s.io/kwok/cmd/kwok"
+)
