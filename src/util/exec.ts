@@ -51,7 +51,7 @@ export async function run(program: string, args: readonly string[], options: Run
         hint: 'It is part of the stackbackup job image; outside the image run scripts/setup.sh and put .cache/tools/bin on PATH.',
       });
     }
-    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : redact(result.shortMessage);
+    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : redact(result.shortMessage ?? 'unknown error');
     throw new StackbackupError(`${program} could not run: ${why}`, { hint: options.hint });
   }
   const out: RunResult = {

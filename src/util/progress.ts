@@ -32,7 +32,7 @@ export const logProgress: ProgressReporter = (p) => log(formatProgress(p));
 export class Progress {
   private bytes = 0;
   private readonly started = Date.now();
-  private lastReport = 0;
+  private lastReport = Date.now();
   private finished = false;
 
   constructor(

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * The `stackbackup` CLI: `stackbackup <store|storage> <verb>`. Thin: parses arguments with yargs,
+ * runs validate() then run(), prints through output.ts and exits with the error's exit code.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
+import { setQuiet } from '../util/log.js';
+import { defaultContext, type CommandContext, type Exec } from './context.js';
+import { runDemo } from './demo.js';
+import { reportError } from './output.js';
+import { registerStorage } from './storage.js';
+
+export interface CliResult {
+  exitCode: ExitCodeValue;
+}
+
+/** Runs the CLI with argv (without node and script); returns the exit code instead of exiting. */
+export async function main(argv: readonly string[], makeContext: (json: boolean) => CommandContext = defaultContext): Promise<ExitCodeValue> {
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  let exitCode: ExitCodeValue = ExitCode.ok;
+  const exec: Exec = async (validate, run) => {
+    try {
+      const options = validate();
+      await run(options, makeContext(json));
+    } catch (err) {
+      exitCode = reportError(err, { json, debug });
+    }
+  };
+  const cli: Argv = yargs([...argv])
+    .scriptName('stackbackup')
+    .usage('$0 <command> [options]\n\nBackup and restore for StackGraph, Victoria Metrics, Elasticsearch and volumes.')
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output (and errors)' })
+    .option('debug', { type: 'boolean', default: false, describe: 'show stack traces' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no progress or log lines' })
+    .middleware((a) => setQuiet(a.quiet === true))
+    .command('demo', 'back up and restore sample data on the local default storage', (c) =>
+      c.option('work-dir', { type: 'string', default: '.stackbackup/demo' }).option('size-mib', { type: 'number', default: 32 }), (a) =>
+      exec(() => {
+        const sizeMiB = Number(a.sizeMib);
+        if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 4096) throw usageError('--size-mib must be a whole number from 1 to 4096');
+        return { workDir: String(a.workDir), sizeMiB };
+      }, runDemo))
+    .demandCommand(1, 'name a command; see stackbackup --help')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? usageError(msg ?? 'invalid command line', 'See stackbackup --help.');
+    });
+  registerStorage(cli, exec);
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    exitCode = reportError(err, { json, debug });
+  }
+  return exitCode;
+}
+
+const isEntryPoint = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+
+if (isEntryPoint) {
+  process.on('SIGINT', () => process.exit(ExitCode.interrupted));
+  process.on('SIGTERM', () => process.exit(143));
+  main(hideBin(process.argv)).then((code) => {
+    process.exitCode = code;
+  });
+}

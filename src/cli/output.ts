@@ -1,0 +1,53 @@
+/**
+ * Presentation only: tables for people, one name a line for scripts, JSON under --json. Commands
+ * return data; this module prints it. Errors go through here too, so --json errors are JSON.
+ */
+import { isStackbackupError, ExitCode, type ExitCodeValue } from '../util/errors.js';
+import { redact } from '../util/redact.js';
+
+export type Cell = string | number;
+
+export function renderTable(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
+  const text = rows.map((r) => r.map((c) => String(c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(headers), ...text.map(line)].join('\n');
+}
+
+export interface Printer {
+  json: boolean;
+  /** Prints data: JSON when --json, else the human text produced by human(). */
+  result<T>(data: T, human: (data: T) => string): void;
+}
+
+export function makePrinter(json: boolean, write: (text: string) => void = (t) => process.stdout.write(t)): Printer {
+  return {
+    json,
+    result(data, human) {
+      const text = json ? JSON.stringify(data, null, 2) : human(data);
+      if (text !== '') write(`${redact(text)}\n`);
+    },
+  };
+}
+
+/** Prints an error for a user and returns the exit code to use. */
+export function reportError(err: unknown, options: { json: boolean; debug: boolean }, write: (text: string) => void = (t) => process.stderr.write(t)): ExitCodeValue {
+  if (isStackbackupError(err)) {
+    if (options.json) {
+      write(`${redact(JSON.stringify({ error: { message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }))}\n`);
+    } else {
+      write(redact(`Error: ${err.message}\n${err.hint ? `Next: ${err.hint}\n` : ''}`));
+      if (options.debug && err.stack) write(`${redact(err.stack)}\n`);
+    }
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (options.json) {
+    write(`${redact(JSON.stringify({ error: { message: `unexpected: ${message}`, hint: 'rerun with --debug and report it', exitCode: 1 } }))}\n`);
+  } else {
+    write(redact(`Error (unexpected): ${message}\nNext: rerun with --debug for details and report it.\n`));
+    if (options.debug && err instanceof Error && err.stack) write(`${redact(err.stack)}\n`);
+  }
+  return ExitCode.failure;
+}

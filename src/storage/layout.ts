@@ -1,0 +1,74 @@
+/**
+ * Every object key and backup name format, in one place, in UTC (luxon). No other module builds a
+ * key: stores ask here for names and parse them back here.
+ */
+import { DateTime } from 'luxon';
+
+/** The checksum published next to each object we upload (sha256sum format: `<hex>  <name>`). */
+export const CHECKSUM_SUFFIX = '.sha256';
+
+export function checksumKey(key: string): string {
+  return `${key}${CHECKSUM_SUFFIX}`;
+}
+
+export function isChecksumKey(key: string): boolean {
+  return key.endsWith(CHECKSUM_SUFFIX);
+}
+
+export function dataKeyOf(checksum: string): string {
+  return checksum.slice(0, -CHECKSUM_SUFFIX.length);
+}
+
+// StackGraph: sts-backup-YYYYMMDD-HHMM.graph, one full export each.
+const STACKGRAPH_PATTERN = /^sts-backup-([0-9]{8})-([0-9]{4})\.graph$/;
+
+export function stackGraphBackupName(at: DateTime): string {
+  return `sts-backup-${at.toUTC().toFormat('yyyyMMdd-HHmm')}.graph`;
+}
+
+/** The time a StackGraph backup was taken, or undefined when the name is not ours. */
+export function parseStackGraphBackupName(name: string): DateTime | undefined {
+  const match = STACKGRAPH_PATTERN.exec(name);
+  if (!match) return undefined;
+  const at = DateTime.fromFormat(`${match[1]}-${match[2]}`, 'yyyyMMdd-HHmm', { zone: 'utc' });
+  return at.isValid ? at : undefined;
+}
+
+// Victoria Metrics: <instance>/<instance>-YYYYMMDDHHMMSS/ per version.
+export function victoriaMetricsPrefix(instance: string): string {
+  return `${instance}/`;
+}
+
+export function victoriaMetricsVersion(instance: string, at: DateTime): string {
+  return `${instance}-${at.toUTC().toFormat('yyyyMMddHHmmss')}`;
+}
+
+export function victoriaMetricsVersionPrefix(instance: string, version: string): string {
+  return `${victoriaMetricsPrefix(instance)}${version}/`;
+}
+
+export function parseVictoriaMetricsVersion(instance: string, version: string): DateTime | undefined {
+  if (!version.startsWith(`${instance}-`)) return undefined;
+  const stamp = version.slice(instance.length + 1);
+  if (!/^[0-9]{14}$/.test(stamp)) return undefined;
+  const at = DateTime.fromFormat(stamp, 'yyyyMMddHHmmss', { zone: 'utc' });
+  return at.isValid ? at : undefined;
+}
+
+// Elasticsearch: SLM name template; Elasticsearch appends a random suffix.
+export const ELASTICSEARCH_REPOSITORY = 'sts-backup';
+export const ELASTICSEARCH_SNAPSHOT_TEMPLATE = '<sts-backup-{now{yyyyMMdd-HHmm}}>';
+
+export function elasticsearchSnapshotName(at: DateTime, suffix: string): string {
+  return `sts-backup-${at.toUTC().toFormat('yyyyMMdd-HHmm')}-${suffix}`;
+}
+
+// Volumes: one restic repository under a prefix of the bucket.
+export function resticRepositoryPrefix(prefix = 'volumes'): string {
+  return prefix.replace(/\/+$/, '');
+}
+
+// The demo's own objects.
+export function demoBackupName(at: DateTime): string {
+  return `demo-backup-${at.toUTC().toFormat('yyyyMMdd-HHmmss')}.tar`;
+}

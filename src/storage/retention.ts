@@ -1,0 +1,49 @@
+/**
+ * Time-based retention with the safety StackState's expiry lacks: the newest complete backup is never
+ * deleted and at least minCount complete backups stay, so a month of failed runs cannot empty the
+ * bucket. Incomplete leftovers older than a grace period are removed. planRetention() only computes
+ * (the dry-run preview); the caller deletes what the plan says.
+ */
+import type { DateTime, Duration } from 'luxon';
+
+export interface RetentionCandidate {
+  name: string;
+  takenAt: DateTime;
+  complete: boolean;
+}
+
+export interface RetentionPolicy {
+  maxAge: Duration;
+  /** Complete backups always kept, newest first, whatever their age (at least 1). */
+  minCount: number;
+  /** Incomplete leftovers younger than this may still be in progress and are left alone. */
+  incompleteGrace: Duration;
+}
+
+export interface RetentionDecision {
+  name: string;
+  takenAt: DateTime;
+  action: 'keep' | 'delete';
+  reason: string;
+}
+
+export function planRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: DateTime): RetentionDecision[] {
+  const minCount = Math.max(1, policy.minCount);
+  const cutoff = now.minus(policy.maxAge);
+  const graceCutoff = now.minus(policy.incompleteGrace);
+  const newestFirst = [...candidates].sort((a, b) => b.takenAt.toMillis() - a.takenAt.toMillis());
+  let completeSeen = 0;
+  return newestFirst.map((c): RetentionDecision => {
+    const base = { name: c.name, takenAt: c.takenAt };
+    if (!c.complete) {
+      return c.takenAt < graceCutoff
+        ? { ...base, action: 'delete', reason: 'incomplete leftover of a cut-off run' }
+        : { ...base, action: 'keep', reason: 'incomplete, may still be running' };
+    }
+    completeSeen += 1;
+    if (completeSeen === 1) return { ...base, action: 'keep', reason: 'newest complete backup' };
+    if (completeSeen <= minCount) return { ...base, action: 'keep', reason: `within the minimum count of ${minCount}` };
+    if (c.takenAt < cutoff) return { ...base, action: 'delete', reason: `older than ${policy.maxAge.toHuman()}` };
+    return { ...base, action: 'keep', reason: 'within the retention time' };
+  });
+}

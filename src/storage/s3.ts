@@ -1,0 +1,213 @@
+/**
+ * S3-compatible backend (MinIO, AWS S3, s3proxy in front of Azure Blob) on the `minio` client.
+ * Large objects go up as multipart uploads of fixed-size parts, a few in flight at once, so memory
+ * stays bounded whatever the object size; an upload is invisible until CompleteMultipartUpload, so a
+ * cut-off upload never shows under its key, and it is aborted on failure (or cleaned up later).
+ */
+import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
+import { Client, CopyDestinationOptions, CopySourceOptions } from 'minio';
+import type { S3Config } from '../config/storage.js';
+import { log } from '../util/log.js';
+import { withRetry } from '../util/retry.js';
+import { choosePartSize, readParts } from './parts.js';
+import { isTransientS3Error, translateS3Error } from './s3-errors.js';
+import type { ObjectInfo, ObjectStore, PutOptions } from './types.js';
+
+const MIB = 1024 * 1024;
+const MIN_PART_SIZE = 16 * MIB;
+const PARTS_IN_FLIGHT = 3;
+const MAX_COPY_SIZE = 5 * 1024 * MIB;
+
+export interface S3StoreOptions {
+  /** Attempts per request for network failures and 5xx answers (default 3). */
+  attempts?: number;
+  baseDelayMs?: number;
+}
+
+export class S3Store implements ObjectStore {
+  readonly location: string;
+  private readonly client: Client;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+
+  constructor(
+    config: S3Config,
+    readonly bucket: string,
+    options: S3StoreOptions = {},
+  ) {
+    const secure = config.endpoint.protocol === 'https:';
+    const port = config.endpoint.port === '' ? (secure ? 443 : 80) : Number(config.endpoint.port);
+    this.client = new Client({
+      endPoint: config.endpoint.hostname.replace(/^\[|\]$/g, ''),
+      port,
+      useSSL: secure,
+      accessKey: config.accessKey,
+      secretKey: config.secretKey,
+      region: config.region,
+      pathStyle: true,
+      transportAgent: secure ? new HttpsAgent({ keepAlive: true }) : new Agent({ keepAlive: true }),
+      retryOptions: { disableRetry: true },
+    });
+    this.location = `s3://${bucket} at ${config.endpoint.origin}`;
+    this.attempts = options.attempts ?? 3;
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+  }
+
+  private async call<T>(action: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(operation, {
+        attempts: this.attempts,
+        baseDelayMs: this.baseDelayMs,
+        isTransient: isTransientS3Error,
+        onRetry: (_err, attempt, delayMs) => log(`retrying ${action} in ${delayMs} ms (attempt ${attempt + 1} of ${this.attempts})`),
+      });
+    } catch (err) {
+      throw translateS3Error(err, action, this.location);
+    }
+  }
+
+  bucketExists(): Promise<boolean> {
+    return this.call('checking the bucket', () => this.client.bucketExists(this.bucket));
+  }
+
+  async createBucket(): Promise<void> {
+    await this.call('creating the bucket', async () => {
+      try {
+        await this.client.makeBucket(this.bucket);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw err;
+      }
+    });
+  }
+
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<void> {
+    const action = `uploading ${key}`;
+    // A previous run of the same upload may have died mid-way: its parts are invisible but use space.
+    await this.call(`clearing earlier incomplete uploads of ${key}`, () => this.client.removeIncompleteUpload(this.bucket, key));
+    const partSize = choosePartSize(options.size, MIN_PART_SIZE);
+    const parts = readParts(body, partSize);
+    const first = await parts.next();
+    if (first.done === true || first.value.length < partSize) {
+      const buffer = first.done === true ? Buffer.alloc(0) : first.value;
+      await this.call(action, () => this.client.putObject(this.bucket, key, buffer, buffer.length));
+      options.onBytes?.(buffer.length);
+      return;
+    }
+    const uploadId = await this.call(action, () => this.client.initiateNewMultipartUpload(this.bucket, key, {}));
+    const etags: { part: number; etag: string }[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const send = (part: number, data: Buffer): Promise<void> => {
+      const task = this.call(`${action} (part ${part})`, () =>
+        this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber: part, headers: {} }, data),
+      ).then(
+        (res) => {
+          etags.push({ part, etag: res.etag });
+          options.onBytes?.(data.length);
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      );
+      const tracked = task.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      return tracked;
+    };
+    try {
+      let part = 1;
+      void send(part, first.value);
+      for await (const data of parts) {
+        if (failure !== undefined) break;
+        part += 1;
+        while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+        void send(part, data);
+      }
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure;
+      etags.sort((a, b) => a.part - b.part);
+      await this.call(`${action} (completing)`, () => this.client.completeMultipartUpload(this.bucket, key, uploadId, etags));
+    } catch (err) {
+      await Promise.allSettled(inFlight);
+      await this.client.abortMultipartUpload(this.bucket, key, uploadId).catch(() => undefined);
+      throw translateS3Error(err, action, this.location);
+    }
+  }
+
+  get(key: string): Promise<Readable> {
+    return this.call(`downloading ${key}`, () => this.client.getObject(this.bucket, key));
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await withRetry(() => this.client.statObject(this.bucket, key), {
+        attempts: this.attempts,
+        baseDelayMs: this.baseDelayMs,
+        isTransient: isTransientS3Error,
+      });
+      return { key, size: info.size, lastModified: info.lastModified };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'NotFound' || code === 'NoSuchKey') return undefined;
+      throw translateS3Error(err, `reading ${key}`, this.location);
+    }
+  }
+
+  list(prefix: string): Promise<ObjectInfo[]> {
+    return this.call(`listing ${prefix === '' ? 'the bucket' : prefix}`, async () => {
+      const out: ObjectInfo[] = [];
+      for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+        if (item.name !== undefined) out.push({ key: item.name, size: item.size, lastModified: item.lastModified });
+      }
+      return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    });
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const results = await this.call('deleting objects', () => this.client.removeObjects(this.bucket, [...batch]));
+      const failed = results.filter((r) => r !== null && r !== undefined && ('Error' in r || (r as { Code?: string }).Code !== undefined));
+      if (failed.length > 0) {
+        throw translateS3Error(new Error(JSON.stringify(failed.slice(0, 3))), `deleting ${failed.length} objects`, this.location);
+      }
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const source = await this.stat(fromKey);
+    if (source === undefined) throw translateS3Error({ code: 'NoSuchKey' }, `copying ${fromKey}`, this.location);
+    const src = new CopySourceOptions({ Bucket: this.bucket, Object: fromKey });
+    const dest = new CopyDestinationOptions({ Bucket: this.bucket, Object: toKey });
+    await this.call(`copying ${fromKey} to ${toKey}`, async () => {
+      if (source.size > MAX_COPY_SIZE) await this.client.composeObject(dest, [src]);
+      else await this.client.copyObject(src, dest);
+    });
+  }
+
+  async cleanupIncomplete(prefix: string, olderThan: Date): Promise<string[]> {
+    const removed: string[] = [];
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const page = await this.call('listing incomplete uploads', () =>
+        this.client.listIncompleteUploadsQuery(this.bucket, prefix, keyMarker, uploadIdMarker, ''),
+      );
+      for (const upload of page.uploads) {
+        if (upload.initiated.getTime() < olderThan.getTime()) {
+          await this.call(`aborting the incomplete upload of ${upload.key}`, () =>
+            this.client.abortMultipartUpload(this.bucket, upload.key, upload.uploadId),
+          );
+          removed.push(`incomplete upload of ${upload.key} started ${upload.initiated.toISOString()}`);
+        }
+      }
+      const next = page as { isTruncated?: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string };
+      if (next.isTruncated !== true || next.nextKeyMarker === undefined) break;
+      keyMarker = next.nextKeyMarker;
+      uploadIdMarker = next.nextUploadIdMarker ?? '';
+    }
+    return removed;
+  }
+}
