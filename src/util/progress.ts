@@ -29,6 +29,12 @@ export function formatProgress(p: ProgressSnapshot): string {
 
 export const logProgress: ProgressReporter = (p) => log(formatProgress(p));
 
+/** Log interval: 5 s, or STACKBACKUP_PROGRESS_INTERVAL_MS (tests and demos use a shorter one). */
+function defaultInterval(): number {
+  const fromEnv = Number(process.env.STACKBACKUP_PROGRESS_INTERVAL_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 5000;
+}
+
 export class Progress {
   private bytes = 0;
   private readonly started = Date.now();
@@ -39,7 +45,7 @@ export class Progress {
     private readonly label: string,
     private readonly total: number | undefined,
     private readonly report: ProgressReporter = logProgress,
-    private readonly intervalMs = 5000,
+    private readonly intervalMs = defaultInterval(),
   ) {}
 
   add(count: number): void {
