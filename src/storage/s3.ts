@@ -86,7 +86,7 @@ export class S3Store implements ObjectStore {
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<void> {
     const action = `uploading ${key}`;
     // A previous run of the same upload may have died mid-way: its parts are invisible but use space.
-    await this.call(`clearing earlier incomplete uploads of ${key}`, () => this.client.removeIncompleteUpload(this.bucket, key));
+    await this.abortUploads(key, (upload) => upload.key === key);
     const partSize = choosePartSize(options.size, MIN_PART_SIZE);
     const parts = readParts(body, partSize);
     const first = await parts.next();
@@ -187,7 +187,12 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  async cleanupIncomplete(prefix: string, olderThan: Date): Promise<string[]> {
+  cleanupIncomplete(prefix: string, olderThan: Date): Promise<string[]> {
+    return this.abortUploads(prefix, (upload) => upload.initiated.getTime() < olderThan.getTime());
+  }
+
+  /** Aborts the incomplete multipart uploads under prefix that match; returns what it removed. */
+  private async abortUploads(prefix: string, matches: (upload: { key: string; initiated: Date }) => boolean): Promise<string[]> {
     const removed: string[] = [];
     let keyMarker = '';
     let uploadIdMarker = '';
@@ -196,12 +201,15 @@ export class S3Store implements ObjectStore {
         this.client.listIncompleteUploadsQuery(this.bucket, prefix, keyMarker, uploadIdMarker, ''),
       );
       for (const upload of page.uploads) {
-        if (upload.initiated.getTime() < olderThan.getTime()) {
-          await this.call(`aborting the incomplete upload of ${upload.key}`, () =>
-            this.client.abortMultipartUpload(this.bucket, upload.key, upload.uploadId),
-          );
-          removed.push(`incomplete upload of ${upload.key} started ${upload.initiated.toISOString()}`);
-        }
+        if (!matches(upload)) continue;
+        await this.call(`aborting the incomplete upload of ${upload.key}`, async () => {
+          try {
+            await this.client.abortMultipartUpload(this.bucket, upload.key, upload.uploadId);
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'NoSuchUpload') throw err;
+          }
+        });
+        removed.push(`incomplete upload of ${upload.key} started ${upload.initiated.toISOString()}`);
       }
       const next = page as { isTruncated?: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string };
       if (next.isTruncated !== true || next.nextKeyMarker === undefined) break;
