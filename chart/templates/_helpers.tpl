@@ -1,0 +1,321 @@
+{{/*
+Helpers shared by every template, all named stackbackup.*. Store templates (CronJobs, restore Job
+templates) build their pods from the stackbackup.job.* and stackbackup.pod.* helpers below, so every job
+gets the same image, storage environment, credentials files, placement and restricted security context.
+*/}}
+
+{{/* ---------------------------------------------------------------- names and labels */}}
+
+{{- define "stackbackup.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Prefix of every resource name: the release name, plus the chart name unless it is in there. */}}
+{{- define "stackbackup.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "stackbackup.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels. Usage: include "stackbackup.selectorLabels" (dict "ctx" $ "component" "minio") */}}
+{{- define "stackbackup.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "stackbackup.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Every label of a resource: selector labels, chart labels and commonLabels. Same dict as above. */}}
+{{- define "stackbackup.labels" -}}
+{{ include "stackbackup.selectorLabels" . }}
+app.kubernetes.io/part-of: stackbackup
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+helm.sh/chart: {{ include "stackbackup.chart" .ctx }}
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A resource's metadata block: name, namespace, labels, commonAnnotations plus extra annotations.
+Usage: include "stackbackup.metadata" (dict "ctx" $ "component" "minio" "name" "x" "annotations" (dict))
+*/}}
+{{- define "stackbackup.metadata" -}}
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "stackbackup.labels" . | nindent 4 }}
+  {{- $annotations := merge (dict) (.annotations | default (dict)) .ctx.Values.commonAnnotations }}
+  {{- with $annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- what is enabled */}}
+
+{{/* Names of the declared Victoria Metrics instances (top-level victoria-metrics-N keys), sorted, as JSON. */}}
+{{- define "stackbackup.vm.instances" -}}
+{{- $names := list -}}
+{{- range $key, $_ := .Values -}}
+{{- if regexMatch "^victoria-metrics-[0-9]+$" $key -}}
+{{- $names = append $names $key -}}
+{{- end -}}
+{{- end -}}
+{{- sortAlpha $names | toJson -}}
+{{- end -}}
+
+{{/*
+The stores whose jobs render, as JSON: [{store, value, bucket, scheduled, restore}], where value is the
+Helm value prefix. Empty unless backup.enabled.
+*/}}
+{{- define "stackbackup.stores" -}}
+{{- $stores := list -}}
+{{- $b := .Values.backup -}}
+{{- if $b.enabled -}}
+{{- range $key := list "stackGraph" "elasticsearch" "volumes" -}}
+{{- $s := index $b $key -}}
+{{- if and $s.enabled (or $s.scheduled.enabled $s.restore.enabled) -}}
+{{- $stores = append $stores (dict "store" $key "value" (printf "backup.%s" $key) "bucket" $s.bucketName "scheduled" $s.scheduled.enabled "restore" $s.restore.enabled) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name := include "stackbackup.vm.instances" $ | fromJsonArray -}}
+{{- $vm := index $.Values $name -}}
+{{- $scheduled := and $vm.backup $vm.backup.enabled -}}
+{{- $restore := and $vm.restore $vm.restore.enabled -}}
+{{- if or $scheduled $restore -}}
+{{- $stores = append $stores (dict "store" $name "value" $name "bucket" $vm.backup.bucketName "scheduled" $scheduled "restore" $restore) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $stores -}}
+{{- end -}}
+
+{{/* Buckets of stores with scheduled backups, unique and sorted, as JSON: the bucket-init Job creates them. */}}
+{{- define "stackbackup.buckets.scheduled" -}}
+{{- $buckets := list -}}
+{{- range $s := include "stackbackup.stores" . | fromJsonArray -}}
+{{- if $s.scheduled -}}
+{{- $buckets = append $buckets $s.bucket -}}
+{{- end -}}
+{{- end -}}
+{{- $buckets | uniq | sortAlpha | toJson -}}
+{{- end -}}
+
+{{/* "true" when any enabled store has restores on. */}}
+{{- define "stackbackup.anyRestore" -}}
+{{- range $s := include "stackbackup.stores" . | fromJsonArray -}}
+{{- if $s.restore -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The endpoint mode: "minio" (MinIO server; on a PVC, or on an emptyDir when explicitly allowed),
+"s3gateway" or "azuregateway"; empty when backups are off. templates/validate.yaml makes sure exactly
+one mode is chosen before anything renders.
+*/}}
+{{- define "stackbackup.mode" -}}
+{{- $m := .Values.minio -}}
+{{- if .Values.backup.enabled -}}
+{{- if $m.s3gateway.enabled -}}s3gateway
+{{- else if $m.azuregateway.enabled -}}azuregateway
+{{- else if or $m.persistence.enabled $m.persistence.allowEmptyDir -}}minio
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- the S3 endpoint and its credentials */}}
+
+{{/* The Service of the in-cluster S3 endpoint: the same name in every mode. */}}
+{{- define "stackbackup.s3.serviceName" -}}
+{{- printf "%s-minio" (include "stackbackup.fullname" .) -}}
+{{- end -}}
+
+{{- define "stackbackup.s3.endpoint" -}}
+{{- printf "http://%s:%d" (include "stackbackup.s3.serviceName" .) (int .Values.minio.service.port) -}}
+{{- end -}}
+
+{{/* Secret with keys accessKey and secretKey: minio.accessKey/secretKey. */}}
+{{- define "stackbackup.s3.secretName" -}}
+{{- default (printf "%s-minio" (include "stackbackup.fullname" .)) .Values.minio.existingSecret -}}
+{{- end -}}
+
+{{/* Secret with keys accessKey and secretKey: the cloud credentials of the s3gateway mode. */}}
+{{- define "stackbackup.s3gateway.secretName" -}}
+{{- default (printf "%s-s3gateway" (include "stackbackup.fullname" .)) .Values.minio.s3gateway.existingSecret -}}
+{{- end -}}
+
+{{/* Where Secrets are mounted in every pod. */}}
+{{- define "stackbackup.s3.credentialsDir" -}}/var/run/secrets/stackbackup/s3{{- end -}}
+{{- define "stackbackup.cloud.credentialsDir" -}}/var/run/secrets/stackbackup/cloud{{- end -}}
+
+{{/* ---------------------------------------------------------------- pods */}}
+
+{{/* Pod securityContext of every pod: the "restricted" Pod Security Standard. */}}
+{{- define "stackbackup.pod.securityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurity.runAsUser }}
+runAsGroup: {{ .Values.podSecurity.runAsGroup }}
+fsGroup: {{ .Values.podSecurity.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container securityContext of every container: the "restricted" Pod Security Standard. */}}
+{{- define "stackbackup.container.securityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurity.runAsUser }}
+runAsGroup: {{ .Values.podSecurity.runAsGroup }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+Placement and pull secrets of a pod. Usage: include "stackbackup.pod.placement" (dict "ctx" $ "from" .Values.jobs)
+*/}}
+{{- define "stackbackup.pod.placement" -}}
+{{- with .ctx.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- with .from.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .from.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .from.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Name of a job kind's ServiceAccount: init, backup, restore, server. */}}
+{{- define "stackbackup.serviceAccountName" -}}
+{{- printf "%s-%s" (include "stackbackup.fullname" .ctx) .kind -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------- job containers */}}
+
+{{- define "stackbackup.job.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/*
+The storage environment contract of every job container (read by src/config/storage.ts): the endpoint,
+and the credentials as paths of mounted Secret files, never as values.
+*/}}
+{{- define "stackbackup.job.storageEnv" -}}
+- name: STACKBACKUP_S3_ENDPOINT
+  value: {{ include "stackbackup.s3.endpoint" . | quote }}
+- name: STACKBACKUP_S3_ACCESS_KEY_FILE
+  value: {{ include "stackbackup.s3.credentialsDir" . }}/accessKey
+- name: STACKBACKUP_S3_SECRET_KEY_FILE
+  value: {{ include "stackbackup.s3.credentialsDir" . }}/secretKey
+{{- with .Values.minio.region }}
+- name: STACKBACKUP_S3_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "stackbackup.job.storageVolumeMounts" -}}
+- name: s3-credentials
+  mountPath: {{ include "stackbackup.s3.credentialsDir" . }}
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* Volumes backing stackbackup.job.storageVolumeMounts (also used by the gateway pod). */}}
+{{- define "stackbackup.job.storageVolumes" -}}
+- name: s3-credentials
+  secret:
+    secretName: {{ include "stackbackup.s3.secretName" . }}
+    defaultMode: 0440
+    items:
+      - key: accessKey
+        path: accessKey
+      - key: secretKey
+        path: secretKey
+- name: tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: 64Mi
+{{- end -}}
+
+{{/*
+A job container (name, image, command, storage env and mounts, resources, restricted securityContext).
+Usage: include "stackbackup.job.container" (dict "ctx" $ "name" "bucket-init" "args" (list "storage" "init"))
+*/}}
+{{- define "stackbackup.job.container" -}}
+- name: {{ .name }}
+  image: {{ include "stackbackup.job.image" .ctx | quote }}
+  imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
+  command:
+    - stackbackup
+  args:
+    {{- toYaml .args | nindent 4 }}
+  env:
+    {{- include "stackbackup.job.storageEnv" .ctx | nindent 4 }}
+  volumeMounts:
+    {{- include "stackbackup.job.storageVolumeMounts" .ctx | nindent 4 }}
+  {{- with .ctx.Values.jobs.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- include "stackbackup.container.securityContext" .ctx | nindent 4 }}
+{{- end -}}
+
+{{/*
+A job's pod template (metadata and spec). Usage:
+include "stackbackup.job.podTemplate" (dict "ctx" $ "component" "bucket-init" "kind" "init" "containers" (list (dict "name" .. "args" ..)))
+*/}}
+{{- define "stackbackup.job.podTemplate" -}}
+metadata:
+  labels:
+    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+    {{- with .ctx.Values.jobs.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with .ctx.Values.jobs.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "stackbackup.serviceAccountName" (dict "ctx" .ctx "kind" .kind) }}
+  automountServiceAccountToken: {{ eq .kind "restore" }}
+  restartPolicy: Never
+  securityContext:
+    {{- include "stackbackup.pod.securityContext" .ctx | nindent 4 }}
+  {{- with (include "stackbackup.pod.placement" (dict "ctx" .ctx "from" .ctx.Values.jobs) | trim) }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  containers:
+    {{- range $c := .containers }}
+    {{- include "stackbackup.job.container" (dict "ctx" $.ctx "name" $c.name "args" $c.args) | nindent 4 }}
+    {{- end }}
+  volumes:
+    {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
+{{- end -}}
