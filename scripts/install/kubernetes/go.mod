@@ -1,5 +1,5 @@
-// Pins the Kubernetes test control plane built by scripts/install/kubernetes.sh: kube-apiserver and
-// kube-controller-manager from k8s.io/kubernetes, etcd from go.etcd.io/etcd/server/v3 (the version
+// Pins the Kubernetes test control plane built by scripts/install/kubernetes.sh: kube-apiserver,
+// kube-controller-manager and kube-scheduler from k8s.io/kubernetes, etcd from go.etcd.io/etcd/server/v3 (the version
 // Kubernetes itself requires), and kwok. k8s.io/kubernetes points its staging modules at ./staging,
 // which a module download does not contain: the replace block pins each to the matching v0.33.13.
 module stackbackup.local/kubernetes-tools
