@@ -194,7 +194,7 @@ Placement and pull secrets of a pod. Usage: include "stackbackup.pod.placement" 
 {{- with .ctx.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- range . }}
-  - name: {{ . }}
+  - name: {{ if kindIs "map" . }}{{ .name }}{{ else }}{{ . }}{{ end }}
   {{- end }}
 {{- end }}
 {{- with .from.nodeSelector }}
