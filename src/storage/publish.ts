@@ -4,7 +4,6 @@
  * so a run cut off at any point never looks like a complete backup. Downloads verify the checksum
  * before the file is moved to its final path.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat as statFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -12,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { ExitCode, StackbackupError, fileError } from '../util/errors.js';
+import { HashWorker } from '../util/hash-worker.js';
 import { Progress, type ProgressReporter, logProgress } from '../util/progress.js';
 import { checksumKey, isChecksumKey, dataKeyOf } from './layout.js';
 import type { ObjectInfo, ObjectStore } from './types.js';
@@ -28,11 +28,11 @@ export interface TransferOptions {
   progressIntervalMs?: number;
 }
 
-function hashing(hash: ReturnType<typeof createHash>): Transform {
+/** Passes chunks through while a worker thread hashes them. */
+function hashing(hash: HashWorker): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
+      hash.update(chunk).then(() => cb(null, chunk), cb);
     },
   });
 }
@@ -59,19 +59,24 @@ export async function uploadStream(
   options: TransferOptions = {},
 ): Promise<TransferResult> {
   const started = Date.now();
-  const hash = createHash('sha256');
+  const hash = new HashWorker();
   const progress = new Progress(`upload ${key}`, size, options.progress ?? logProgress, options.progressIntervalMs);
   let sent = 0;
   const body = source.pipe(hashing(hash));
   source.on('error', (err) => body.destroy(err));
-  await store.put(key, body, {
-    size,
-    onBytes: (n) => {
-      sent += n;
-      progress.add(n);
-    },
-  });
-  const sha256 = hash.digest('hex');
+  try {
+    await store.put(key, body, {
+      size,
+      onBytes: (n) => {
+        sent += n;
+        progress.add(n);
+      },
+    });
+  } catch (err) {
+    await hash.abort();
+    throw err;
+  }
+  const sha256 = await hash.digest();
   const landed = await store.stat(key);
   if (landed === undefined || landed.size !== sent || (size !== undefined && sent !== size)) {
     await store.delete([key]);
@@ -108,17 +113,18 @@ export async function downloadFile(store: ObjectStore, key: string, path: string
       hint: 'Pick another backup from the list command; retention removes incomplete leftovers.',
     });
   }
-  const hash = createHash('sha256');
+  const hash = new HashWorker();
   const progress = new Progress(`download ${key}`, info.size, options.progress ?? logProgress, options.progressIntervalMs);
   const partial = `${path}.partial`;
   try {
     await pipeline(await store.get(key), hashing(hash), progress.meter(), createWriteStream(partial));
   } catch (err) {
+    await hash.abort();
     await rm(partial, { force: true });
     if (err instanceof StackbackupError) throw err;
     throw fileError('writing', partial, err);
   }
-  const actual = hash.digest('hex');
+  const actual = await hash.digest();
   if (actual !== expected) {
     await rm(partial, { force: true });
     throw new StackbackupError(`${key} is corrupt: its SHA-256 is ${actual}, the published checksum is ${expected}`, {

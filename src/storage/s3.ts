@@ -16,7 +16,7 @@ import { isTransientS3Error, translateS3Error } from './s3-errors.js';
 import type { ObjectInfo, ObjectStore, PutOptions } from './types.js';
 
 const MIB = 1024 * 1024;
-const MIN_PART_SIZE = 16 * MIB;
+const MIN_PART_SIZE = 8 * MIB;
 const PARTS_IN_FLIGHT = 3;
 const MAX_COPY_SIZE = 5 * 1024 * MIB;
 
