@@ -252,7 +252,7 @@ and the credentials as paths of mounted Secret files, never as values.
 - name: s3-credentials
   secret:
     secretName: {{ include "stackbackup.s3.secretName" . }}
-    defaultMode: 0440
+    defaultMode: 288 # 0440: owner and group read
     items:
       - key: accessKey
         path: accessKey

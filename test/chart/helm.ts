@@ -45,8 +45,10 @@ export interface RenderOptions {
 function templateArgs(options: RenderOptions): string[] {
   const args = ['template', RELEASE, options.chart ?? CHART_DIR, '--namespace', NAMESPACE];
   for (const f of options.files ?? []) args.push('--values', f.startsWith('/') ? f : join(CI_DIR, f));
-  for (const [k, v] of Object.entries(options.set ?? {})) args.push('--set', `${k}=${v}`);
-  for (const [k, v] of Object.entries(options.setString ?? {})) args.push('--set-string', `${k}=${v}`);
+  // Commas separate assignments in --set: escape them inside values.
+  const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
+  for (const [k, v] of Object.entries(options.set ?? {})) args.push('--set', `${k}=${esc(v)}`);
+  for (const [k, v] of Object.entries(options.setString ?? {})) args.push('--set-string', `${k}=${esc(v)}`);
   return [...args, ...(options.extraArgs ?? [])];
 }
 
