@@ -1,12 +1,12 @@
 /** What every command's run() gets: storage configuration, the printer and a clock (tests pin it). */
 import { DateTime } from 'luxon';
-import { loadStorageConfig, type StorageConfig } from '../config/storage.js';
+import { loadStorageConfig } from '../config/storage.js';
+import type { StoreContext } from '../stores/types.js';
 import { makePrinter, type Printer } from './output.js';
 
-export interface CommandContext {
-  storage: StorageConfig;
+/** A store verb's context plus the printer that only the CLI uses. */
+export interface CommandContext extends StoreContext {
   printer: Printer;
-  now: () => DateTime;
 }
 
 export function defaultContext(json: boolean): CommandContext {
