@@ -1,32 +1,40 @@
 /**
  * SHA-256 of a stream computed on a worker thread, so that hashing a multi-gigabyte backup overlaps
- * with network and disk I/O on the main thread instead of adding to it. Bounded: at most
- * maxPendingBytes are queued for the worker; update() resolves once the queue has room again.
+ * with network and disk I/O on the main thread instead of adding to it. Chunks are copied into a fixed
+ * shared ring buffer that the worker hashes in place: memory stays at the ring's size and no garbage
+ * is made per chunk. update() waits while the ring is full.
  */
 import { Worker } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const hash = require('node:crypto').createHash('sha256');
+const ring = new Uint8Array(workerData);
 parentPort.on('message', (msg) => {
   if (msg === 'digest') { parentPort.postMessage({ digest: hash.digest('hex') }); return; }
-  hash.update(msg);
-  parentPort.postMessage({ done: msg.byteLength });
+  hash.update(ring.subarray(msg.offset, msg.offset + msg.length));
+  parentPort.postMessage({ done: msg.length });
 });
 `;
 
 export class HashWorker {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
+  private readonly shared: SharedArrayBuffer;
+  private readonly ring: Uint8Array;
+  private readonly worker: Worker;
+  private writeAt = 0;
   private pending = 0;
-  private waiters: (() => void)[] = [];
+  private waiter: (() => void) | undefined;
   private digestWaiter: ((hex: string) => void) | undefined;
   private failure: Error | undefined;
 
-  constructor(private readonly maxPendingBytes = 16 * 1024 * 1024) {
+  constructor(private readonly ringBytes = 16 * 1024 * 1024) {
+    this.shared = new SharedArrayBuffer(ringBytes);
+    this.ring = new Uint8Array(this.shared);
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.shared });
     this.worker.on('message', (msg: { done?: number; digest?: string }) => {
       if (msg.done !== undefined) {
         this.pending -= msg.done;
-        if (this.pending <= this.maxPendingBytes) this.wake();
+        this.wake();
       } else if (msg.digest !== undefined) {
         this.digestWaiter?.(msg.digest);
       }
@@ -38,20 +46,32 @@ export class HashWorker {
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
   }
 
-  /** Queues a chunk (copied to the worker); waits while too much is queued. */
-  async update(chunk: Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.pending += chunk.byteLength;
-    this.worker.postMessage(chunk);
-    while (this.pending > this.maxPendingBytes && !this.failure) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+  private async room(length: number): Promise<void> {
+    while (this.pending + length > this.ringBytes && this.failure === undefined) {
+      await new Promise<void>((resolve) => (this.waiter = resolve));
     }
     if (this.failure) throw this.failure;
+  }
+
+  /** Copies chunk into the ring for hashing; waits while the ring is full. */
+  async update(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    const segment = this.ringBytes / 4;
+    for (let start = 0; start < chunk.byteLength; ) {
+      // A segment never wraps around the ring's end, so the worker always hashes one contiguous view.
+      const length = Math.min(segment, chunk.byteLength - start, this.ringBytes - this.writeAt);
+      await this.room(length);
+      this.ring.set(chunk.subarray(start, start + length), this.writeAt);
+      this.worker.postMessage({ offset: this.writeAt, length });
+      this.pending += length;
+      this.writeAt = (this.writeAt + length) % this.ringBytes;
+      start += length;
+    }
   }
 
   /** The hex SHA-256 of everything queued; ends the worker. */
