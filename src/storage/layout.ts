@@ -22,6 +22,9 @@ export function dataKeyOf(checksum: string): string {
 // StackGraph: sts-backup-YYYYMMDD-HHMM.graph, one full export each.
 const STACKGRAPH_PATTERN = /^sts-backup-([0-9]{8})-([0-9]{4})\.graph$/;
 
+/** Every StackGraph backup key starts with this (list them by prefix). */
+export const STACKGRAPH_BACKUP_PREFIX = 'sts-backup-';
+
 export function stackGraphBackupName(at: DateTime): string {
   return `sts-backup-${at.toUTC().toFormat('yyyyMMdd-HHmm')}.graph`;
 }
@@ -53,6 +56,40 @@ export function parseVictoriaMetricsVersion(instance: string, version: string): 
   if (!/^[0-9]{14}$/.test(stamp)) return undefined;
   const at = DateTime.fromFormat(stamp, 'yyyyMMddHHmmss', { zone: 'utc' });
   return at.isValid ? at : undefined;
+}
+
+/** The marker vmbackup writes last into a version's folder; its time is the last completed backup. */
+export const VICTORIA_METRICS_COMPLETE_MARKER = 'backup_complete.ignore';
+
+/** The volume marker stackbackup keeps in an instance's -storageDataPath (see stores/victoria-metrics/volume.ts). */
+export const VICTORIA_METRICS_VOLUME_MARKER = 'stackbackup-volume.json';
+
+export function victoriaMetricsCompleteKey(instance: string, version: string): string {
+  return `${victoriaMetricsVersionPrefix(instance, version)}${VICTORIA_METRICS_COMPLETE_MARKER}`;
+}
+
+/** Splits a key of the Victoria Metrics bucket into instance, version and the path inside the version. */
+export function parseVictoriaMetricsKey(key: string): { instance: string; version: string; path: string; takenAt: DateTime } | undefined {
+  const [instance = '', version = '', ...rest] = key.split('/');
+  if (instance === '' || rest.length === 0) return undefined;
+  const takenAt = parseVictoriaMetricsVersion(instance, version);
+  return takenAt === undefined ? undefined : { instance, version, path: rest.join('/'), takenAt };
+}
+
+/**
+ * Where vmbackup/vmrestore read and write a version: `s3://bucket/<instance>/<version>/` on S3, or
+ * `fs:///<root>/<bucket>/<instance>/<version>/` on the filesystem backend (the same folders
+ * FilesystemStore reads).
+ */
+export function victoriaMetricsRemoteUrl(target: { kind: 's3' } | { kind: 'filesystem'; root: string }, bucket: string, instance: string, version: string): string {
+  const prefix = victoriaMetricsVersionPrefix(instance, version);
+  if (target.kind === 's3') return `s3://${bucket}/${prefix}`;
+  return `fs://${target.root.replace(/\/+$/, '')}/${bucket}/${prefix}`;
+}
+
+/** The time column of `victoria-metrics list`: `2024-01-05 11:25:04 UTC`. */
+export function victoriaMetricsListTime(at: DateTime): string {
+  return at.toUTC().toFormat("yyyy-MM-dd HH:mm:ss 'UTC'");
 }
 
 // Elasticsearch: SLM name template; Elasticsearch appends a random suffix.
