@@ -13,6 +13,7 @@ import { defaultContext, type CommandContext, type Exec } from './context.js';
 import { runDemo } from './demo.js';
 import { reportError } from './output.js';
 import { registerStorage } from './storage.js';
+import { registerStackGraph } from './stackgraph.js';
 import { registerVictoriaMetrics } from './victoria-metrics.js';
 
 export interface CliResult {
@@ -58,6 +59,7 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
       throw err ?? usageError(msg ?? 'invalid command line', 'See stackbackup --help.');
     });
   registerStorage(cli, exec);
+  registerStackGraph(cli, exec);
   registerVictoriaMetrics(cli, exec);
   try {
     await cli.parseAsync();
