@@ -1,7 +1,121 @@
-/** `stackbackup victoria-metrics <verb>`: backup, list, restore, prune (filled in by issue 6). */
+/**
+ * `stackbackup victoria-metrics <verb>`: backup, list, restore, prune, check. Thin: yargs options ->
+ * the store's validate*() -> run*(), then prints the returned data (a table, StackState-style lines,
+ * or JSON).
+ */
 import type { Argv } from 'yargs';
-import type { Exec } from './context.js';
+import { formatBytes, formatSeconds } from '../util/format.js';
+import { victoriaMetricsListTime } from '../storage/layout.js';
+import { DateTime } from 'luxon';
+import {
+  DEFAULT_BUCKET,
+  DEFAULT_KEEP_DAILY,
+  DEFAULT_KEEP_WEEKLY,
+  runBackup,
+  runCheck,
+  runList,
+  runPrune,
+  runRestore,
+  validateBackup,
+  validateCheck,
+  validateList,
+  validatePrune,
+  validateRestore,
+  type ListedVersion,
+  type PruneResult,
+} from '../stores/victoria-metrics/index.js';
+import type { CommandContext, Exec } from './context.js';
+import { renderTable } from './output.js';
 
-export function registerVictoriaMetrics(yargs: Argv, _exec: Exec): Argv {
-  return yargs;
+const time = (iso: string): string => victoriaMetricsListTime(DateTime.fromISO(iso, { zone: 'utc' }));
+
+/** `instance version "last completed backup time"`, one version a line; incomplete ones flagged. */
+export function renderVersions(rows: readonly ListedVersion[]): string {
+  if (rows.length === 0) return 'No Victoria Metrics backups found.';
+  return rows
+    .map((r) =>
+      r.complete && r.lastCompletedBackup !== null
+        ? `${r.instance} ${r.version} "${time(r.lastCompletedBackup)}"`
+        : `${r.instance} ${r.version} INCOMPLETE (last written "${time(r.lastWrite)}"; cannot be restored)`,
+    )
+    .join('\n');
+}
+
+function renderPrune(r: PruneResult): string {
+  if (r.decisions.length === 0) return 'No versions.';
+  const verb = (a: string): string => (a === 'delete' ? (r.dryRun ? 'would delete' : 'deleted') : 'keep');
+  return renderTable(['INSTANCE', 'VERSION', 'ACTION', 'REASON'], r.decisions.map((d) => [d.instance, d.version, verb(d.action), d.reason]));
+}
+
+async function list(options: ReturnType<typeof validateList>, ctx: CommandContext): Promise<ListedVersion[]> {
+  const rows = await runList(options, ctx);
+  ctx.printer.result(rows, renderVersions);
+  return rows;
+}
+
+export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
+  const bucket = { type: 'string', default: DEFAULT_BUCKET, describe: 'bucket of the instance\'s backups (victoria-metrics-N.backup.bucketName)' } as const;
+  const tiers = (c: Argv) =>
+    c
+      .option('keep-daily', { type: 'number', default: DEFAULT_KEEP_DAILY, describe: 'keep the newest version of each of this many last days' })
+      .option('keep-weekly', { type: 'number', default: DEFAULT_KEEP_WEEKLY, describe: 'keep the newest version of each of this many last weeks' });
+  return yargs.command(['victoria-metrics', 'vm'], 'back up and restore Victoria Metrics instances (vmbackup/vmrestore)', (y) =>
+    y
+      .command('backup', 'incremental backup of a running instance into its current version', (c) =>
+        tiers(c)
+          .option('instance', { type: 'string', demandOption: true, describe: 'instance name, e.g. victoria-metrics-0' })
+          .option('bucket', bucket)
+          .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address, e.g. http://victoria-metrics-0:8428' })
+          .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
+          .option('max-bytes-per-second', { type: 'number', describe: 'limit upload speed (vmbackup -maxBytesPerSecond)' })
+          .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the backup (--no-prune to skip)' })
+          .option('wait-seconds', { type: 'number', default: 60, describe: 'how long to wait for the instance to answer' }), (a) =>
+        exec(() => validateBackup(a), async (o, ctx) => {
+          const r = await runBackup(o, ctx);
+          ctx.printer.result(r, (x) =>
+            [
+              `${x.instance}: backed up into ${x.newVersion ? 'new ' : ''}version ${x.version} (${x.reason})`,
+              `${formatBytes(x.backedUpBytes)} in the version, ${formatBytes(x.uploadedBytes)} uploaded, ${formatBytes(x.copiedBytes)} copied server-side, ${formatBytes(x.deletedBytes)} deleted, in ${formatSeconds(x.wallSeconds)}`,
+              ...(x.prune === null ? [] : [renderPrune(x.prune)]),
+            ].join('\n'),
+          );
+        }))
+      .command('list', 'list versions: instance, version, last completed backup time', (c) =>
+        c
+          .option('bucket', bucket)
+          .option('instance', { type: 'string', array: true, describe: 'only these instances (repeatable; default: all in the bucket)' })
+          .option('target', { type: 'string', array: true, describe: 'INSTANCE=BUCKET, for instances with their own buckets (repeatable)' }), (a) =>
+        exec(() => validateList(a), list))
+      .command('restore <instance> <version>', 'vmrestore a complete version into the (stopped) instance\'s data folder', (c) =>
+        c
+          .positional('instance', { type: 'string' })
+          .positional('version', { type: 'string' })
+          .option('bucket', bucket)
+          .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
+          .option('url', { type: 'string', describe: 'the instance\'s HTTP address: refuse to restore while it answers' }), (a) =>
+        exec(() => validateRestore(a), async (o, ctx) => {
+          const r = await runRestore(o, ctx);
+          ctx.printer.result(r, (x) =>
+            `restored ${x.instance} from ${x.version} (last completed backup "${time(x.lastCompletedBackup)}"): ${formatBytes(x.restoredBytes)}, ${formatBytes(x.downloadedBytes)} downloaded, in ${formatSeconds(x.wallSeconds)}`);
+        }))
+      .command('prune', 'delete versions beyond the daily and weekly tiers (never the one in use)', (c) =>
+        tiers(c)
+          .option('bucket', bucket)
+          .option('instance', { type: 'string', array: true, describe: 'only these instances (repeatable; default: all in the bucket)' })
+          .option('storage-data-path', { type: 'string', describe: 'a mounted data folder: the version its marker names is in use' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), (a) =>
+        exec(() => validatePrune(a), async (o, ctx) => {
+          const r = await runPrune(o, ctx);
+          ctx.printer.result(r, renderPrune);
+        }))
+      .command('check', 'wait until an instance answers and report its series count', (c) =>
+        c
+          .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address' })
+          .option('timeout-seconds', { type: 'number', default: 300 }), (a) =>
+        exec(() => validateCheck(a), async (o, ctx) => {
+          const r = await runCheck(o, ctx);
+          ctx.printer.result(r, (x) => `${x.url} answers: ${x.series} series`);
+        }))
+      .demandCommand(1, 'name a victoria-metrics command, e.g. "stackbackup victoria-metrics list"'),
+  );
 }

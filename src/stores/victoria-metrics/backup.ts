@@ -1,0 +1,144 @@
+/**
+ * `backup`: one incremental vmbackup of a running instance into its current version (or a new
+ * version when the volume was emptied or replaced: volume.ts), then retention of the instance's
+ * versions. vmbackup asks the instance for an instant snapshot (-snapshot.createURL), uploads only the
+ * parts the version lacks, deletes the parts the snapshot no longer has, writes its completion marker
+ * last, and deletes the snapshot.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DateTime } from 'luxon';
+import { ensureBucket, openStore } from '../../storage/open.js';
+import { victoriaMetricsCompleteKey } from '../../storage/layout.js';
+import { ExitCode, StackbackupError, codeOf, fileError } from '../../util/errors.js';
+import { log, section } from '../../util/log.js';
+import type { StoreContext } from '../types.js';
+import { endpoint, parseInstanceUrl, waitHealthy } from './instance.js';
+import { bucketName, dataPath, instanceName, tierPolicy, wholeNumber } from './options.js';
+import { runPrune, type PruneResult } from './prune.js';
+import type { TierPolicy } from './retention.js';
+import { listVersions, newestComplete } from './versions.js';
+import { decideVersion, folderIdentities, readMarker, writeMarker } from './volume.js';
+import { parseBackupSummary, remoteAccess, remoteUrl, runVmbackup, vmbackupArgs, type BackupSummary } from './vmtools.js';
+
+export interface BackupOptions {
+  instance: string;
+  bucket: string;
+  url: URL;
+  storageDataPath: string;
+  maxBytesPerSecond: number | undefined;
+  /** Retention after the backup; undefined: no pruning. */
+  prune: TierPolicy | undefined;
+  /** How long to wait for the instance to answer before giving up. */
+  waitMs: number;
+}
+
+export interface BackupRaw {
+  instance?: unknown;
+  bucket?: unknown;
+  url?: unknown;
+  storageDataPath?: unknown;
+  maxBytesPerSecond?: unknown;
+  prune?: unknown;
+  keepDaily?: unknown;
+  keepWeekly?: unknown;
+  waitSeconds?: unknown;
+}
+
+export function validateBackup(raw: BackupRaw): BackupOptions {
+  const instance = instanceName(raw.instance, '--instance');
+  return {
+    instance,
+    bucket: bucketName(raw.bucket, '--bucket'),
+    url: parseInstanceUrl(String(raw.url ?? ''), '--url'),
+    storageDataPath: dataPath(raw.storageDataPath, '--storage-data-path'),
+    maxBytesPerSecond: raw.maxBytesPerSecond === undefined ? undefined : wholeNumber(raw.maxBytesPerSecond, '--max-bytes-per-second', 1024, Number.MAX_SAFE_INTEGER),
+    prune: raw.prune === false ? undefined : tierPolicy(raw),
+    waitMs: wholeNumber(raw.waitSeconds ?? 60, '--wait-seconds', 0, 3600) * 1000,
+  };
+}
+
+export interface BackupResult extends BackupSummary {
+  instance: string;
+  bucket: string;
+  version: string;
+  newVersion: boolean;
+  reason: string;
+  origin: string | null;
+  completedAt: string;
+  wallSeconds: number;
+  prune: PruneResult | null;
+}
+
+async function checkDataFolder(path: string, instance: string): Promise<void> {
+  try {
+    if (!(await stat(path)).isDirectory()) throw new Error('not a folder');
+    await stat(join(path, 'data'));
+  } catch (err) {
+    const missing = codeOf(err) === 'ENOENT' || (err instanceof Error && err.message === 'not a folder');
+    if (!missing) throw fileError('checking', path, err);
+    throw new StackbackupError(`${path} is not the data folder of a running VictoriaMetrics (no data/ folder in it)`, {
+      exitCode: ExitCode.notFound,
+      hint: `Mount ${instance}'s volume at its -storageDataPath (the victoria-metrics-N.backup.persistentVolumeClaim and .storageDataPath Helm values).`,
+    });
+  }
+}
+
+export async function runBackup(options: BackupOptions, ctx: StoreContext): Promise<BackupResult> {
+  const started = Date.now();
+  const { instance } = options;
+  await checkDataFolder(options.storageDataPath, instance);
+  await waitHealthy(options.url, options.waitMs);
+  const store = openStore(ctx.storage, options.bucket);
+  await ensureBucket(store, { create: true, bucketValue: `${instance}.backup.bucketName`, scheduleValue: `${instance}.backup.enabled` });
+
+  const versions = await listVersions(store, [instance]);
+  const now: DateTime = ctx.now();
+  const decision = decideVersion(instance, await readMarker(options.storageDataPath), await folderIdentities(options.storageDataPath), now);
+  let origin: string | null = null;
+  if (decision.newVersion) {
+    const hinted = decision.originHint === null ? undefined : versions.find((v) => v.version === decision.originHint && v.complete);
+    const from = hinted ?? newestComplete(versions, instance);
+    if (from !== undefined && from.version !== decision.version) origin = from.version;
+  }
+  section(`Backing up ${instance} into ${decision.newVersion ? 'new ' : ''}version ${decision.version} (${decision.reason})`);
+  if (origin !== null) log(`parts already in ${origin} are copied server-side`);
+  await writeMarker(options.storageDataPath, decision.marker);
+
+  const access = remoteAccess(ctx.storage);
+  const args = vmbackupArgs(
+    {
+      storageDataPath: options.storageDataPath,
+      snapshotCreateUrl: endpoint(options.url, '/snapshot/create'),
+      dst: remoteUrl(ctx.storage, options.bucket, instance, decision.version),
+      origin: origin === null ? undefined : remoteUrl(ctx.storage, options.bucket, instance, origin),
+      maxBytesPerSecond: options.maxBytesPerSecond,
+    },
+    access,
+  );
+  const result = await runVmbackup(args, access, `The version stays incomplete until a backup into it completes; the next scheduled run resumes it. Check that ${options.url.origin} is reachable and the bucket is writable.`);
+  const summary = parseBackupSummary(`${result.stdout}\n${result.stderr}`);
+  const marker = await store.stat(victoriaMetricsCompleteKey(instance, decision.version));
+  if (summary === undefined || marker === undefined) {
+    throw new StackbackupError(`vmbackup finished but version ${decision.version} has no completion marker`, {
+      exitCode: ExitCode.integrity,
+      hint: 'The version is listed as incomplete and is not offered for restore; the next backup retries it.',
+    });
+  }
+  log(`version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`);
+  const prune = options.prune === undefined
+    ? null
+    : await runPrune({ bucket: options.bucket, instances: [instance], policy: options.prune, dryRun: false, inUse: [decision.version], storageDataPath: undefined }, ctx);
+  return {
+    instance,
+    bucket: options.bucket,
+    version: decision.version,
+    newVersion: decision.newVersion,
+    reason: decision.reason,
+    origin,
+    completedAt: marker.lastModified.toISOString(),
+    ...summary,
+    wallSeconds: (Date.now() - started) / 1000,
+    prune,
+  };
+}
