@@ -393,8 +393,8 @@ describe('restore/lib: scaling down and back up', () => {
 
     const up = await runScript('restore/scale-up.sh', [], ns);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stderr, /deployment\.apps\/web scaled to 3 replicas/);
-    assert.match(up.stderr, /statefulset\.apps\/db scaled to 2 replicas/);
+    assert.match(up.stderr, /^deployment\/web scaled to 3 replicas$/m);
+    assert.match(up.stderr, /^statefulset\/db scaled to 2 replicas$/m);
     assert.equal(await replicas(ns, 'deployment/web'), '3|');
     assert.equal(await replicas(ns, 'statefulset/db'), '2|');
     for (const w of ['deployment/web', 'statefulset/db']) {

@@ -161,7 +161,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
           '--kubelet-preferred-address-types=InternalIP',
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${join(pki, 'sa.pub')}`,
           `--service-account-signing-key-file=${join(pki, 'sa.key')}`, '--api-audiences=https://kubernetes.default.svc.cluster.local',
-          '--authorization-mode=RBAC', '--anonymous-auth=true', '--profiling=false', '--v=1',
+          '--authorization-mode=RBAC', '--allow-privileged=true', '--anonymous-auth=true', '--profiling=false', '--v=1',
         ],
         ready: () => httpsOk(`${apiUrl}/readyz`, ca),
         timeoutMs: 120_000,

@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# Runs one Job from a template the chart installs, the way every list and restore script does:
+#
+#   sb_run_job TEMPLATE PREFIX "HELM VALUES" [ENV=VALUE...]
+#
+# 1. finds the template: a ConfigMap in the namespace labelled
+#      app.kubernetes.io/part-of=stackbackup, stackbackup.io/job-template=TEMPLATE
+#    (and app.kubernetes.io/instance=RELEASE with --release), holding a Job manifest under data key
+#    "job.yaml". None: says which HELM VALUES enable it. Several releases: asks for --release.
+# 2. creates a Job named PREFIX-YYYYMMDDtHHMMSS-xxxxx from it, passing each ENV=VALUE as an
+#    environment variable of its containers (data, never text pasted into YAML; names and values are
+#    validated first), labelled stackbackup.io/run-id so that it can always be found and removed;
+# 3. waits for its pod to start (bounded by --timeout; on timeout says why: image pull, scheduling,
+#    admission...), streams the pod's logs to stdout, and waits for the Job to finish;
+# 4. deletes the Job and its pods on every exit, Ctrl-C included; a failed Job exits with its
+#    container's exit code.
+# Sourced by lib/common.sh.
+
+SB_RUN_ID=""
+SB_JOB=""
+SB_TMP=""
+SB_PIDS=()
+SB_CREATING=0
+SB_FINISH_TIMEOUT="${STACKBACKUP_FINISH_TIMEOUT:-60}"
+SB_LABEL_PART_OF="app.kubernetes.io/part-of=stackbackup"
+
+sb_cleanup() {
+  local rc=$?
+  trap '' INT TERM
+  trap - EXIT
+  local pid
+  for pid in "${SB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [[ "$SB_CREATING" == 1 ]]; then
+    sb_delete_run || rc=$(( rc == 0 ? 1 : rc ))
+  fi
+  if [[ -n "$SB_TMP" ]]; then rm -rf "$SB_TMP"; fi
+  exit "$rc"
+}
+
+sb_interrupted() {
+  sb_info ""
+  if [[ "$SB_CREATING" == 1 ]]; then sb_info "Interrupted: removing what this script created..."; else sb_info "Interrupted."; fi
+  exit 130
+}
+
+# Deletes the Job of this run and waits until it and its pods are gone.
+sb_delete_run() {
+  local selector="stackbackup.io/run-id=$SB_RUN_ID" out
+  if ! out="$(sb_kubectl delete jobs --selector "$selector" --cascade=foreground --ignore-not-found --wait=true --timeout=120s 2>&1)"; then
+    sb_warn "could not delete the job: $out"
+    sb_warn "Delete it yourself: kubectl delete jobs --selector $selector"
+    return 1
+  fi
+  [[ -z "$out" ]] || sb_info "$out"
+  if ! out="$(sb_kubectl delete pods --selector "$selector" --ignore-not-found --wait=true --timeout=60s 2>&1)"; then
+    sb_warn "could not delete the job's pods: $out"
+    return 1
+  fi
+}
+
+# sb_watch TIMEOUT HANDLER GET_ARGS...: runs `kubectl get GET_ARGS --watch` and passes each output line
+# to HANDLER until HANDLER succeeds (returns 0) or TIMEOUT seconds pass (returns 124). A watch the server
+# closes is reopened; a kubectl error ends the script with kubectl's message.
+sb_watch() {
+  local timeout="$1" handler="$2" deadline fd pid line remaining rc
+  shift 2
+  deadline=$((SECONDS + timeout))
+  while (( SECONDS < deadline )); do
+    exec {fd}< <(exec "${SB_KC[@]}" get "$@" --watch 2>"$SB_TMP/watch.err")
+    pid=$!
+    SB_PIDS+=("$pid")
+    while :; do
+      remaining=$((deadline - SECONDS))
+      (( remaining > 0 )) || break
+      if IFS= read -r -t "$remaining" -u "$fd" line; then
+        if "$handler" "$line"; then
+          kill "$pid" 2>/dev/null || true
+          exec {fd}<&-
+          return 0
+        fi
+      else
+        rc=0
+        if (( SECONDS < deadline )); then
+          # End of stream before the deadline: kubectl exited.
+          wait "$pid" || rc=$?
+          if (( rc != 0 )); then
+            exec {fd}<&-
+            sb_die "kubectl get $* --watch failed: $(cat "$SB_TMP/watch.err")"
+          fi
+        fi
+        break
+      fi
+    done
+    kill "$pid" 2>/dev/null || true
+    exec {fd}<&-
+  done
+  return 124
+}
+
+# sb_find_template TEMPLATE HELM_VALUES: sets SB_TEMPLATE_CONFIGMAP to the template's ConfigMap.
+SB_TEMPLATE_CONFIGMAP=""
+sb_find_template() {
+  local template="$1" values="$2" selector out ns name release
+  local -a names=() releases=()
+  selector="$SB_LABEL_PART_OF,stackbackup.io/job-template=$template"
+  [[ -z "$SB_RELEASE" ]] || selector+=",app.kubernetes.io/instance=$SB_RELEASE"
+  ns="$(sb_namespace)"
+  if ! out="$(sb_kubectl get configmaps --selector "$selector" \
+      --output 'jsonpath={range .items[*]}{.metadata.name}{"|"}{.metadata.labels.app\.kubernetes\.io/instance}{"\n"}{end}' 2>&1)"; then
+    sb_die "cannot list ConfigMaps in namespace \"$ns\": ${out##*$'\n'}" \
+      "Check that kubectl points at the cluster and namespace where the chart is installed (kubectl config current-context), or pass --namespace."
+  fi
+  while IFS='|' read -r name release; do
+    [[ -n "$name" ]] || continue
+    names+=("$name")
+    releases+=("${release:-(no app.kubernetes.io/instance label)}")
+  done <<<"$out"
+  if (( ${#names[@]} == 0 )); then
+    local hint="Enable it with the Helm values $values (for example: helm upgrade RELEASE CHART --reuse-values" v
+    for v in $values; do hint+=" --set $v"; done
+    hint+="), or point kubectl at the namespace of the release (--namespace)."
+    if [[ -n "$SB_RELEASE" ]]; then
+      sb_die "release \"$SB_RELEASE\" has no \"$template\" job template in namespace \"$ns\" (no ConfigMap labelled $selector)" "$hint" 3
+    fi
+    sb_die "no \"$template\" job template in namespace \"$ns\" (no ConfigMap labelled $selector)" "$hint" 3
+  fi
+  if (( ${#names[@]} > 1 )); then
+    sb_die "${#names[@]} releases in namespace \"$ns\" have a \"$template\" job template: ${releases[*]}" \
+      "Choose one with --release NAME (or STACKBACKUP_RELEASE=NAME)." 2
+  fi
+  SB_TEMPLATE_CONFIGMAP="${names[0]}"
+}
+
+# sb_run_job TEMPLATE PREFIX HELM_VALUES [ENV=VALUE...]: see the top of this file.
+sb_run_job() {
+  local template="$1" prefix="$2" values="$3"
+  shift 3
+  local -a env_args=()
+  local pair key value
+  sb_validate k8s-name "$template" "job template name"
+  sb_validate job-prefix "$prefix" "job name prefix"
+  for pair in "$@"; do
+    [[ "$pair" == *=* ]] || sb_die "internal: job setting $(sb_shown "$pair") is not NAME=VALUE"
+    key="${pair%%=*}"
+    value="${pair#*=}"
+    sb_validate env-name "$key" "job setting name"
+    sb_validate env-value "$value" "value of $key"
+    env_args+=("$key=$value")
+  done
+
+  SB_RUN_ID="$(date -u +%Y%m%d%H%M%S)-$$-$RANDOM"
+
+  local configmap
+  sb_find_template "$template" "$values"
+  configmap="$SB_TEMPLATE_CONFIGMAP"
+  sb_kubectl get configmap "$configmap" --output 'go-template={{index .data "job.yaml"}}' >"$SB_TMP/template.yaml"
+  [[ -s "$SB_TMP/template.yaml" ]] || sb_die "ConfigMap $configmap has no job.yaml" "Reinstall or upgrade the chart release."
+
+  # The Job manifest: the template with the settings added as environment variables (kubectl set env
+  # takes them as arguments, so nothing is parsed as YAML), a generated name and the run label.
+  local labels generate_name kind
+  # Every value here is validated, so it is safe inside JSON strings.
+  labels='"app.kubernetes.io/part-of":"stackbackup","stackbackup.io/created-by":"restore-script","stackbackup.io/run-id":"'"$SB_RUN_ID"'"'
+  generate_name="$prefix-$(date -u +%Y%m%dt%H%M%S)-"
+  if ! "$SB_KUBECTL" set env --local --filename "$SB_TMP/template.yaml" --output json \
+        "STACKBACKUP_RUN_ID=$SB_RUN_ID" "${env_args[@]}" 2>"$SB_TMP/err" \
+      | "$SB_KUBECTL" patch --local --filename - --type merge --output json \
+        --patch "{\"metadata\":{\"name\":null,\"generateName\":\"$generate_name\",\"labels\":{$labels}},\"spec\":{\"template\":{\"metadata\":{\"labels\":{$labels}}}}}" \
+        >"$SB_TMP/job.json" 2>>"$SB_TMP/err"; then
+    sb_die "the job template in ConfigMap $configmap is not a valid Job manifest: $(cat "$SB_TMP/err")" "Reinstall or upgrade the chart release."
+  fi
+  kind="$("$SB_KUBECTL" patch --local --filename "$SB_TMP/job.json" --type merge --patch '{}' --output 'jsonpath={.kind}')"
+  [[ "$kind" == Job ]] || sb_die "the job template in ConfigMap $configmap is a $kind, not a Job" "Reinstall or upgrade the chart release."
+
+  SB_CREATING=1
+  local created
+  created="$(sb_kubectl create --filename "$SB_TMP/job.json" --output name)"
+  SB_JOB="${created#*/}"
+  sb_info "$created created"
+
+  local pod exit_code
+  while :; do
+    sb_wait_for_pod_start
+    pod="$SB_STARTED_POD"
+    sb_stream_logs "$pod"
+    if [[ "$SB_JOB_STATE" == Complete ]]; then
+      return 0
+    fi
+    if [[ "$SB_JOB_STATE" == Failed ]]; then
+      exit_code="$(sb_kubectl get pod "$pod" --output 'jsonpath={.status.containerStatuses[0].state.terminated.exitCode}' 2>/dev/null || true)"
+      [[ "$exit_code" =~ ^[0-9]+$ && "$exit_code" != 0 ]] || exit_code=1
+      sb_die "job $SB_JOB failed (exit code $exit_code): $SB_JOB_MESSAGE" "" "$exit_code"
+    fi
+    # The pod stopped but the Job goes on (it retries): follow its next pod.
+    SB_DONE_PODS+=" $pod "
+  done
+}
+
+SB_DONE_PODS=" "
+SB_STARTED_POD=""
+SB_WAIT_LAST=""
+
+_sb_on_pod_line() {
+  local name phase reason sched_reason message
+  IFS='|' read -r name phase reason sched_reason message <<<"$1"
+  sb_is_valid claim-name "$name" || return 1
+  [[ "$SB_DONE_PODS" != *" $name "* ]] || return 1
+  case "$phase" in
+    Running|Succeeded|Failed) SB_STARTED_POD="$name"; return 0 ;;
+  esac
+  local now="${reason:-$sched_reason}"
+  if [[ -n "$now" && "$now" != "$SB_WAIT_LAST" ]]; then
+    sb_info "Waiting for job to start... ($now${message:+: $message})"
+    SB_WAIT_LAST="$now"
+  fi
+  return 1
+}
+
+# Sets SB_STARTED_POD once the job's pod runs (or has already finished); on timeout explains why not.
+sb_wait_for_pod_start() {
+  SB_STARTED_POD=""
+  SB_WAIT_LAST=""
+  sb_info "Waiting for job to start..."
+  local rc=0
+  sb_watch "$SB_START_TIMEOUT" _sb_on_pod_line pods --selector "stackbackup.io/run-id=$SB_RUN_ID" \
+    --output 'jsonpath={.metadata.name}{"|"}{.status.phase}{"|"}{.status.containerStatuses[*].state.waiting.reason}{"|"}{.status.conditions[?(@.type=="PodScheduled")].reason}{"|"}{.status.containerStatuses[*].state.waiting.message}{" "}{.status.conditions[?(@.type=="PodScheduled")].message}{"\n"}' \
+    || rc=$?
+  if (( rc != 0 )); then sb_explain_not_started; fi
+}
+
+# Says why the job's pod did not start: its waiting reasons, scheduling conditions and warning events
+# (of the pod and of the Job, which carry admission and quota refusals), then exits 124.
+sb_explain_not_started() {
+  local pods events="" name reasons hint=""
+  local -a names=("$SB_JOB")
+  pods="$(sb_kubectl get pods --selector "stackbackup.io/run-id=$SB_RUN_ID" \
+    --output 'jsonpath={range .items[*]}{"pod "}{.metadata.name}{": "}{.status.phase}{" "}{.status.containerStatuses[*].state.waiting.reason}{" "}{.status.containerStatuses[*].state.waiting.message}{" "}{.status.conditions[?(@.type=="PodScheduled")].reason}{" "}{.status.conditions[?(@.type=="PodScheduled")].message}{"\n"}{end}' 2>/dev/null || true)"
+  mapfile -t -O 1 names < <(sb_kubectl get pods --selector "stackbackup.io/run-id=$SB_RUN_ID" --output 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}' 2>/dev/null || true)
+  for name in "${names[@]}"; do
+    [[ -n "$name" ]] || continue
+    events+="$(sb_kubectl get events --field-selector "type=Warning,involvedObject.name=$name" \
+      --output 'jsonpath={range .items[*]}{.involvedObject.kind}{" "}{.involvedObject.name}{": "}{.reason}{": "}{.message}{"\n"}{end}' 2>/dev/null || true)"
+  done
+  reasons="$(printf '%s\n%s\n' "$pods" "$events" | sed '/^[[:space:]]*$/d' | sort -u)"
+  case "$reasons" in
+    *ImagePullBackOff*|*ErrImagePull*|*InvalidImageName*)
+      hint="The cluster cannot pull the job image: check the image values of the chart and its imagePullSecrets." ;;
+    *Unschedulable*|*FailedScheduling*)
+      hint="No node can run the job's pod: see the scheduler's message above (resources, node selectors, taints)." ;;
+    *CreateContainerConfigError*)
+      hint="A Secret or ConfigMap the job refers to is missing: check the chart's credentials values." ;;
+    *FailedCreate*)
+      hint="The Job could not create its pod: see the message above (Pod Security admission, quota, policies)." ;;
+    *)
+      hint="Check the cluster's events: kubectl get events --field-selector involvedObject.name=$SB_JOB" ;;
+  esac
+  sb_die "the pod of job $SB_JOB did not start within ${SB_START_TIMEOUT}s${reasons:+:
+$reasons}" "$hint (Raise the limit with --timeout SECONDS.)" 124
+}
+
+SB_JOB_STATE=""
+SB_JOB_MESSAGE=""
+_sb_on_job_line() {
+  local types message
+  IFS='|' read -r types message <<<"$1"
+  case " $types " in
+    *" Complete "*) SB_JOB_STATE=Complete ;;
+    *" Failed "*) SB_JOB_STATE=Failed; SB_JOB_MESSAGE="$message" ;;
+    *) return 1 ;;
+  esac
+}
+
+# sb_wait_job_finished SECONDS: true once the Job is Complete or Failed (SB_JOB_STATE says which).
+sb_wait_job_finished() {
+  SB_JOB_STATE=""
+  sb_watch "$1" _sb_on_job_line job "$SB_JOB" \
+    --output 'jsonpath={.status.conditions[?(@.status=="True")].type}{"|"}{.status.conditions[?(@.type=="Failed")].message}{"\n"}'
+}
+
+# Streams the pod's logs to stdout until its container stops, then waits for the Job to finish.
+# A stream that ends while the container still runs (a dropped connection) is reattached.
+sb_stream_logs() {
+  local pod="$1" since="" rc pid phase
+  while :; do
+    rc=0
+    if [[ -n "$since" ]]; then
+      "${SB_KC[@]}" logs --follow "pod/$pod" --since-time "$since" &
+    else
+      "${SB_KC[@]}" logs --follow "pod/$pod" &
+    fi
+    pid=$!
+    SB_PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    (( rc == 0 )) || sb_warn "kubectl logs stopped with exit code $rc"
+    if sb_wait_job_finished "$SB_FINISH_TIMEOUT"; then return 0; fi
+    phase="$(sb_kubectl get pod "$pod" --output 'jsonpath={.status.phase}' 2>/dev/null || true)"
+    if [[ "$phase" != Running ]]; then
+      return 0
+    fi
+    sb_info "The log stream ended while the job is still running; reattaching..."
+  done
+}
