@@ -42,7 +42,8 @@ export function parseBucket(raw: unknown): string {
 
 export function parseRetention(rawText: unknown, rawMinCount: unknown): RetentionSettings {
   const text = rawText === undefined || rawText === '' ? DEFAULT_RETENTION : String(rawText);
-  const maxAge = parseTimedelta(text, `--retention (${VALUES.retention})`);
+  // Without its zero units, so that messages read "older than 30 days".
+  const maxAge = parseTimedelta(text, `--retention (${VALUES.retention})`).removeZeros();
   const minCount = rawMinCount === undefined || rawMinCount === '' ? DEFAULT_MIN_COUNT : Number(rawMinCount);
   if (!Number.isInteger(minCount) || minCount < 1 || minCount > 10_000) {
     throw usageError(`--min-count (${VALUES.minCount}) must be a whole number from 1 to 10000, got ${JSON.stringify(String(rawMinCount))}`);
