@@ -93,8 +93,15 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   await ensureBucket(store, { create: true, bucketValue: `${instance}.backup.bucketName`, scheduleValue: `${instance}.backup.enabled` });
 
   const versions = await listVersions(store, [instance]);
-  const now: DateTime = ctx.now();
-  const decision = decideVersion(instance, await readMarker(options.storageDataPath), await folderIdentities(options.storageDataPath), now);
+  const state = await readMarker(options.storageDataPath);
+  const folders = await folderIdentities(options.storageDataPath);
+  let now: DateTime = ctx.now();
+  let decision = decideVersion(instance, state, folders, now);
+  // Version names have second resolution: never start a new version under an existing name.
+  while (decision.newVersion && versions.some((v) => v.version === decision.version)) {
+    now = now.plus({ seconds: 1 });
+    decision = decideVersion(instance, state, folders, now);
+  }
   let origin: string | null = null;
   if (decision.newVersion) {
     const hinted = decision.originHint === null ? undefined : versions.find((v) => v.version === decision.originHint && v.complete);
