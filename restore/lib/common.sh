@@ -135,7 +135,7 @@ sb_parse_options() {
   if [[ -n "$SB_NAMESPACE" ]]; then SB_KC+=(--namespace "$SB_NAMESPACE"); fi
   SB_TMP="$(mktemp -d "${TMPDIR:-/tmp}/stackbackup-restore.XXXXXX")"
   trap sb_cleanup EXIT
-  trap sb_interrupted INT TERM
+  trap sb_interrupted INT TERM HUP
   command -v "$SB_KUBECTL" >/dev/null 2>&1 \
     || sb_die "kubectl not found" "Install kubectl and point it at the cluster and namespace where the chart is installed."
 }

@@ -26,7 +26,7 @@ SB_LABEL_PART_OF="app.kubernetes.io/part-of=stackbackup"
 
 sb_cleanup() {
   local rc=$?
-  trap '' INT TERM
+  trap '' INT TERM HUP
   trap - EXIT
   local pid
   for pid in "${SB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done

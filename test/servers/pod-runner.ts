@@ -2,9 +2,10 @@
  * The container runtime and the pod half of the kubelet for the simulated node (kwok keeps the Node
  * itself Ready and its lease renewed). It watches the pods the real scheduler binds to the node and:
  *
- * - runs the first container's command locally, as a child process of the test run: `stackbackup`
- *   (or an image whose name contains "stackbackup", without a command) is `node dist/src/cli/main.js`;
- *   any other command runs as it is; a container without a command (a pause image) just "runs" idle;
+ * - runs the first container's command of Job pods locally, as a child process of the test run:
+ *   `stackbackup` (or an image whose name contains "stackbackup", without a command) is
+ *   `node dist/src/cli/main.js`; any other command runs as it is. Pods of Deployments and StatefulSets
+ *   (servers, data stores) and containers without a command just "run" idle until deleted;
  * - gives it what a kubelet would: env (literal, from Secrets, ConfigMaps and the downward API, `$(VAR)`
  *   expansion), volumes (Secret, ConfigMap, projected service account token, emptyDir, PVCs as folders
  *   that outlive the pod) written to a folder per pod, with mount paths in env, command and args
@@ -344,7 +345,7 @@ export class PodRunner {
       });
       return 'waiting';
     }
-    const argv = this.argv(container, env);
+    const argv = this.executes(pod) ? this.argv(container, env) : undefined;
     const log = new ContainerLog();
     state.logs.set(container.name, log);
     state.startedAt = new Date().toISOString();
@@ -591,6 +592,17 @@ export class PodRunner {
       'current-context': 'in-cluster',
     };
     await writeFile(join(dir, '..kubeconfig'), JSON.stringify(config, null, 2), { mode: 0o600 });
+  }
+
+  /**
+   * Only Job pods (of Jobs and CronJobs) run their commands, and pods annotated
+   * stackbackup.test/run=true; the pods of Deployments and StatefulSets (MinIO, a gateway, the data
+   * stores a restore scales down) idle: the tests start real servers themselves where they need them.
+   */
+  private executes(pod: Pod): boolean {
+    if (pod.metadata.annotations?.['stackbackup.test/run'] === 'true') return true;
+    const owners = (pod.metadata.ownerReferences ?? []) as { kind?: string }[];
+    return owners.some((o) => o.kind === 'Job');
   }
 
   /** The process to run for a container, or undefined for one that just idles (no command). */
