@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT, toolPath } from '../servers/harness.js';
 
-export const CHART_DIR = join(REPO_ROOT, 'chart');
+/** The chart under test: chart/ of this checkout, or STACKBACKUP_CHART_DIR (e.g. an unpacked release). */
+export const CHART_DIR = process.env.STACKBACKUP_CHART_DIR ?? join(REPO_ROOT, 'chart');
 export const CI_DIR = join(CHART_DIR, 'ci');
 export const RELEASE = 'sb';
 export const NAMESPACE = 'backup-ns';
