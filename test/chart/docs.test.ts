@@ -81,10 +81,10 @@ describe('chart documentation', () => {
     for (const m of readme.matchAll(/^\| `([^`]+)` \| `(.*)` \| (.*) \|$/gm)) rows.set(m[1] ?? '', m[2] ?? '');
     const documented = documentedKeys(text);
     for (const key of documented.keys()) {
-      assert.ok(rows.has(key), `README lists ${key}`);
+      assert.ok(rows.has(key), `README lists ${key} (regenerate the table: node chart/hack/params.mjs)`);
       let v: unknown = values;
       for (const part of key.split('.')) v = (v as Record<string, unknown>)[part];
-      assert.deepEqual(JSON.parse(rows.get(key) ?? 'null'), v, `README default of ${key}`);
+      assert.deepEqual(JSON.parse(rows.get(key) ?? 'null'), v, `README default of ${key} (regenerate the table: node chart/hack/params.mjs)`);
     }
     assert.deepEqual([...rows.keys()].filter((k) => !documented.has(k)), [], 'README rows without a value');
   });
@@ -95,9 +95,9 @@ describe('chart documentation', () => {
     assert.equal(schema.additionalProperties, false);
     for (const key of documentedKeys(text).keys()) {
       const node = schemaAt(schema, key);
-      assert.ok(node, `schema has ${key}`);
+      assert.ok(node, `values.schema.json has ${key} (add it with its type and constraints)`);
       assert.ok(node.type !== undefined || key === 'commonLabels', `schema types ${key}`);
-      assert.ok(node.description, `schema describes ${key}`);
+      assert.ok(node.description, `schema describes ${key} (node chart/hack/params.mjs copies the values.yaml comments)`);
     }
     // Strict all the way down: every object with fixed properties refuses unknown keys.
     const walk = (node: SchemaNode, path: string): void => {
