@@ -97,12 +97,14 @@ export class S3Store implements ObjectStore {
       return;
     }
     const uploadId = await this.call(action, () => this.client.initiateNewMultipartUpload(this.bucket, key, {}));
+    // minio-js escapes the upload id only when completing; s3proxy's Azure ids contain "/", so the
+    // part and abort calls get it escaped here (AWS and MinIO ids are URL-safe and unchanged).
     const etags: { part: number; etag: string }[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     const send = (part: number, data: Buffer): Promise<void> => {
       const task = this.call(`${action} (part ${part})`, () =>
-        this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber: part, headers: {} }, data),
+        this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: encodeURIComponent(uploadId), partNumber: part, headers: {} }, data),
       ).then(
         (res) => {
           etags.push({ part, etag: res.etag });
@@ -131,7 +133,7 @@ export class S3Store implements ObjectStore {
       await this.call(`${action} (completing)`, () => this.client.completeMultipartUpload(this.bucket, key, uploadId, etags));
     } catch (err) {
       await Promise.allSettled(inFlight);
-      await this.client.abortMultipartUpload(this.bucket, key, uploadId).catch(() => undefined);
+      await this.client.abortMultipartUpload(this.bucket, key, encodeURIComponent(uploadId)).catch(() => undefined);
       throw translateS3Error(err, action, this.location);
     }
   }
@@ -217,7 +219,7 @@ export class S3Store implements ObjectStore {
         if (!matches(upload)) continue;
         await this.call(`aborting the incomplete upload of ${upload.key}`, async () => {
           try {
-            await this.client.abortMultipartUpload(this.bucket, upload.key, upload.uploadId);
+            await this.client.abortMultipartUpload(this.bucket, upload.key, encodeURIComponent(upload.uploadId));
           } catch (err) {
             if ((err as { code?: string }).code !== 'NoSuchUpload') throw err;
           }

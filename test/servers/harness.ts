@@ -81,11 +81,13 @@ export async function startProcess(options: StartOptions): Promise<RunningProces
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
+  // Both streams feed one log; it is ended once, when the child and its streams are closed.
+  child.stdout?.pipe(out, { end: false });
+  child.stderr?.pipe(out, { end: false });
   let exited = false;
-  child.on('exit', () => {
+  child.on('close', () => {
     exited = true;
+    out.end();
   });
   const proc: RunningProcess = {
     name: options.name,
@@ -94,7 +96,7 @@ export async function startProcess(options: StartOptions): Promise<RunningProces
     stop: async () => {
       running.delete(proc);
       if (!exited) {
-        const gone = new Promise<void>((r) => child.once('exit', () => r()));
+        const gone = new Promise<void>((r) => child.once('close', () => r()));
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await gone;
