@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'minio';
 import { stringify } from 'yaml';
-import { REPO_ROOT, tempDir } from '../servers/harness.js';
+import { REPO_ROOT, tempDir, toolPath } from '../servers/harness.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 
@@ -417,5 +417,42 @@ describe('restore/lib: scaling down and back up', () => {
     const bad = await runScript('restore/scale-up.sh', ['-l', 'app=$(id)'], ns);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /invalid label selector/);
+  });
+});
+
+describe('the chart in the test cluster', () => {
+  it('installs with Helm into a namespace enforcing "restricted": every pod is admitted, the bucket-init hook runs the real CLI against MinIO', async () => {
+    const ns = await newNamespace({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
+    const helmHome = join(work, 'helm');
+    const helm = (args: string[]) =>
+      new Promise<ScriptRun>((resolve) => {
+        const child = spawn(toolPath('helm', 'helm'), args, {
+          env: scriptEnv(cluster.kubeconfig, { HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data') }),
+        });
+        const run: ScriptRun = { code: null, signal: null, stdout: '', stderr: '' };
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
+        child.on('close', (code, signal) => resolve({ ...run, code, signal }));
+      });
+    // Release "stackbackup": the chart's S3 Service is stackbackup-minio, which the pod runner maps to the test MinIO.
+    const installed = await helm([
+      'install', 'stackbackup', join(REPO_ROOT, 'chart'), '--namespace', ns, '--wait', '--timeout', '180s',
+      '--values', join(REPO_ROOT, 'chart', 'ci', 'minio-emptydir-values.yaml'),
+      '--set', `minio.accessKey=${minio.accessKey}`, '--set', `minio.secretKey=${minio.secretKey}`,
+      '--set', 'backup.stackGraph.bucketName=chart-stackgraph', '--set', 'backup.elasticsearch.bucketName=chart-elasticsearch',
+    ]);
+    assert.equal(installed.code, 0, installed.stderr);
+    const client = new Client({ endPoint: '127.0.0.1', port: Number(new URL(minio.endpoint).port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey });
+    assert.equal(await client.bucketExists('chart-stackgraph'), true, 'the bucket-init hook created the StackGraph bucket');
+    assert.equal(await client.bucketExists('chart-elasticsearch'), true);
+    const refused = await cluster.kubectl(['get', 'events', '--field-selector', 'reason=FailedCreate', '--output', 'jsonpath={.items[*].message}'], { namespace: ns });
+    assert.equal(refused.stdout, '', 'no pod was refused by admission');
+    const ready = await cluster.kubectl(['get', 'deployments', '--output', 'jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas}/{.spec.replicas}{" "}{end}'], { namespace: ns });
+    assert.match(ready.stdout, /^stackbackup-minio=1\/1 $/);
+    const removed = await helm(['uninstall', 'stackbackup', '--namespace', ns, '--wait', '--timeout', '120s']);
+    assert.equal(removed.code, 0, removed.stderr);
+    // Helm does not own hook resources: the finished bucket-init Job stays until its ttlSecondsAfterFinished.
+    const left = (await leftovers(ns)).split('\n').filter((line) => line !== '' && !/\/stackbackup-bucket-init(-[a-z0-9]{5})?$/.test(line));
+    assert.deepEqual(left, []);
   });
 });
