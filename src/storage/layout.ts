@@ -105,6 +105,59 @@ export function resticRepositoryPrefix(prefix = 'volumes'): string {
   return prefix.replace(/\/+$/, '');
 }
 
+/** The object restic writes first and that says a repository exists under a prefix. */
+export function resticConfigKey(prefix: string): string {
+  return `${resticRepositoryPrefix(prefix)}/config`;
+}
+
+/**
+ * restic's repository address: `s3:<endpoint>/<bucket>/<prefix>` on S3 (what the plain restic CLI takes
+ * with -r), or the local folder `<root>/<bucket>/<prefix>` on the filesystem backend.
+ */
+export function resticRepositoryUrl(target: { kind: 's3'; endpoint: URL } | { kind: 'filesystem'; root: string }, bucket: string, prefix: string): string {
+  const path = `${bucket}/${resticRepositoryPrefix(prefix)}`;
+  if (target.kind === 's3') return `s3:${target.endpoint.origin}/${path}`;
+  return `${target.root.replace(/\/+$/, '')}/${path}`;
+}
+
+/** Tags of a volume snapshot: `claim=<name>` always, `owner=<user>` when the owner is known. */
+export const RESTIC_CLAIM_TAG = 'claim=';
+export const RESTIC_OWNER_TAG = 'owner=';
+
+export function resticClaimTag(claim: string): string {
+  return `${RESTIC_CLAIM_TAG}${claim}`;
+}
+
+export function resticOwnerTag(owner: string): string {
+  return `${RESTIC_OWNER_TAG}${owner}`;
+}
+
+/** The claim and owner a snapshot's tags name (undefined when absent). */
+export function parseResticTags(tags: readonly string[] | null | undefined): { claim: string | undefined; owner: string | undefined } {
+  const find = (prefix: string) => tags?.find((t) => t.startsWith(prefix))?.slice(prefix.length);
+  return { claim: find(RESTIC_CLAIM_TAG), owner: find(RESTIC_OWNER_TAG) };
+}
+
+/** restic's --time (read in the zone of the restic process, which stackbackup runs with TZ=UTC). */
+export function resticTime(at: DateTime): string {
+  return at.toUTC().toFormat('yyyy-MM-dd HH:mm:ss');
+}
+
+/** Where a backup Job mounts a claim (read-only); also the path its snapshots record. */
+export function volumeMountPath(claim: string): string {
+  return `/volumes/${claim}`;
+}
+
+/**
+ * The Job the volume dispatcher creates for one claim in one backup window:
+ * `<prefix>-<8 hex of the claim's hash>-<YYYYMMDDHHMM of the window start>` (at most 63 characters),
+ * so that a rerun of the dispatcher in the same window finds the Job it already created.
+ */
+export function volumeBackupJobName(prefix: string, claimHash: string, windowStart: DateTime): string {
+  const stamp = windowStart.toUTC().toFormat('yyyyMMddHHmm');
+  return `${prefix.slice(0, 63 - 22).replace(/-+$/, '')}-${claimHash.slice(0, 8)}-${stamp}`;
+}
+
 // The demo's own objects.
 export function demoBackupName(at: DateTime): string {
   return `demo-backup-${at.toUTC().toFormat('yyyyMMdd-HHmmss')}.tar`;
