@@ -68,7 +68,7 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
           .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address, e.g. http://victoria-metrics-0:8428' })
           .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
           .option('max-bytes-per-second', { type: 'number', describe: 'limit upload speed (vmbackup -maxBytesPerSecond)' })
-          .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the backup (--no-prune to skip)' })
+          .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the first backup of each UTC day and when a new version starts (--no-prune: never)' })
           .option('wait-seconds', { type: 'number', default: 60, describe: 'how long to wait for the instance to answer' }), (a) =>
         exec(() => validateBackup(a), async (o, ctx) => {
           const r = await runBackup(o, ctx);

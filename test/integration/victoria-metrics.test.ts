@@ -62,6 +62,7 @@ interface BackupJson {
   copiedBytes: number;
   deletedBytes: number;
   wallSeconds: number;
+  prune: { decisions: { version: string; action: string }[] } | null;
 }
 
 async function backup(instance: string, server: VictoriaMetricsServer, extra: string[] = []): Promise<BackupJson> {
@@ -102,6 +103,7 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     assert.match(first.reason, /no volume marker/);
     assert.ok(first.uploadedBytes > 500_000, `first backup uploaded ${first.uploadedBytes} bytes`);
     v1 = first.version;
+    assert.deepEqual(first.prune?.decisions.map((d) => d.action), ['keep'], 'retention ran after the first backup of the day');
     const list = await cli(['victoria-metrics', 'list', '--bucket', BUCKET]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout.trim(), new RegExp(`^${I0} ${v1} "\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC"$`));
@@ -114,6 +116,7 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     assert.equal(second.version, v1);
     assert.equal(second.newVersion, false);
     assert.match(second.reason, /same volume/);
+    assert.equal(second.prune, null, 'retention runs once a day: not again after the second backup');
     const fraction = second.uploadedBytes / first.uploadedBytes;
     t.diagnostic(`incremental backup: ${second.uploadedBytes} bytes uploaded of ${second.backedUpBytes} in the version = ${(100 * fraction).toFixed(2)}% of the first backup's ${first.uploadedBytes}`);
     assert.ok(second.uploadedBytes > 0, 'the new samples were uploaded');

@@ -27,7 +27,7 @@ export interface BackupOptions {
   url: URL;
   storageDataPath: string;
   maxBytesPerSecond: number | undefined;
-  /** Retention after the backup; undefined: no pruning. */
+  /** Retention after the backup (once a UTC day, and when a new version starts); undefined: no pruning. */
   prune: TierPolicy | undefined;
   /** How long to wait for the instance to answer before giving up. */
   waitMs: number;
@@ -90,20 +90,22 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   await checkDataFolder(options.storageDataPath, instance);
   await waitHealthy(options.url, options.waitMs);
   const store = openStore(ctx.storage, options.bucket);
-  await ensureBucket(store, { create: true, bucketValue: `${instance}.backup.bucketName`, scheduleValue: `${instance}.backup.enabled` });
-
-  const versions = await listVersions(store, [instance]);
   const state = await readMarker(options.storageDataPath);
   const folders = await folderIdentities(options.storageDataPath);
   let now: DateTime = ctx.now();
   let decision = decideVersion(instance, state, folders, now);
-  // Version names have second resolution: never start a new version under an existing name.
-  while (decision.newVersion && versions.some((v) => v.version === decision.version)) {
-    now = now.plus({ seconds: 1 });
-    decision = decideVersion(instance, state, folders, now);
-  }
   let origin: string | null = null;
+  // The usual hourly run continues the marker's version: vmbackup starts at once, with no listing
+  // first (the bucket and the version were there at the last run). Only a new version looks at the
+  // bucket before: to create it when missing, never to reuse a name, and to find parts to copy.
   if (decision.newVersion) {
+    await ensureBucket(store, { create: true, bucketValue: `${instance}.backup.bucketName`, scheduleValue: `${instance}.backup.enabled` });
+    const versions = await listVersions(store, [instance]);
+    // Version names have second resolution: never start a new version under an existing name.
+    while (versions.some((v) => v.version === decision.version)) {
+      now = now.plus({ seconds: 1 });
+      decision = decideVersion(instance, state, folders, now);
+    }
     const hinted = decision.originHint === null ? undefined : versions.find((v) => v.version === decision.originHint && v.complete);
     const from = hinted ?? newestComplete(versions, instance);
     if (from !== undefined && from.version !== decision.version) origin = from.version;
@@ -133,9 +135,14 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     });
   }
   log(`version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`);
-  const prune = options.prune === undefined
-    ? null
-    : await runPrune({ bucket: options.bucket, instances: [instance], policy: options.prune, dryRun: false, inUse: [decision.version], storageDataPath: undefined }, ctx);
+  // Retention works in days: it runs after the first backup of each UTC day, and whenever a new
+  // version starts, so the hourly runs in between cost no listing of the bucket.
+  const today = ctx.now().toUTC().toFormat('yyyy-MM-dd');
+  let prune: PruneResult | null = null;
+  if (options.prune !== undefined && (decision.newVersion || decision.marker.prunedOn !== today)) {
+    prune = await runPrune({ bucket: options.bucket, instances: [instance], policy: options.prune, dryRun: false, inUse: [decision.version], storageDataPath: undefined }, ctx);
+    await writeMarker(options.storageDataPath, { ...decision.marker, prunedOn: today });
+  }
   return {
     instance,
     bucket: options.bucket,

@@ -47,6 +47,8 @@ export interface VolumeMarker {
   restoredFrom: string | null;
   createdAt: string;
   folders: Record<string, FolderIdentity>;
+  /** UTC day (yyyy-MM-dd) retention last ran after a backup of this volume: it runs once a day. */
+  prunedOn?: string;
 }
 
 export type MarkerState = { kind: 'missing' } | { kind: 'unreadable'; problem: string } | { kind: 'ok'; marker: VolumeMarker };
@@ -66,7 +68,8 @@ function isMarker(value: unknown): value is VolumeMarker {
     (m.restoredFrom === null || typeof m.restoredFrom === 'string') &&
     typeof m.createdAt === 'string' &&
     typeof m.folders === 'object' &&
-    m.folders !== null
+    m.folders !== null &&
+    (m.prunedOn === undefined || typeof m.prunedOn === 'string')
   );
 }
 
