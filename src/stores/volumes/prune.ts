@@ -1,0 +1,76 @@
+/**
+ * `volumes prune`: the retention policy applied to every claim of the repository (or the claims named),
+ * one claim at a time (see retention.ts), then `restic prune` to free the data no snapshot uses any more.
+ * Claims whose PersistentVolumeClaim is gone keep their snapshots by the same rules.
+ */
+import { parseResticTags } from '../../storage/layout.js';
+import { log, section } from '../../util/log.js';
+import type { StoreContext } from '../types.js';
+import { validateRepository, type RepositoryRaw } from './backup.js';
+import { forgetClaim, type ClaimRetention } from './retention.js';
+import { openRepository, repositoryOf, restic, snapshots, unlockStale, withLockRetry, type RepositoryOptions } from './restic.js';
+import { DEFAULT_LOCK_WAIT_SECONDS, claimName, describeRetention, list, parseRetention, wholeNumber, type RetentionPolicy } from './settings.js';
+
+export interface PruneOptions {
+  repository: RepositoryOptions;
+  claims: string[];
+  retention: RetentionPolicy;
+  dryRun: boolean;
+  /** Run `restic prune` after the forgets (not in a dry run). */
+  prune: boolean;
+  lockWaitSeconds: number;
+}
+
+export interface PruneRaw extends RepositoryRaw {
+  claim?: unknown;
+  dryRun?: unknown;
+  prune?: unknown;
+  keepLast?: unknown;
+  keepHourly?: unknown;
+  keepDaily?: unknown;
+  keepWeekly?: unknown;
+  keepMonthly?: unknown;
+  keepYearly?: unknown;
+  lockWaitSeconds?: unknown;
+}
+
+export function validatePrune(raw: PruneRaw): PruneOptions {
+  return {
+    repository: validateRepository(raw),
+    claims: list(raw.claim).map((c) => claimName(c, '--claim')),
+    retention: parseRetention(raw),
+    dryRun: raw.dryRun === true,
+    prune: raw.prune !== false,
+    lockWaitSeconds: wholeNumber(raw.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, '--lock-wait-seconds', 0, 86_400),
+  };
+}
+
+export interface PruneResult {
+  repository: string;
+  policy: string;
+  dryRun: boolean;
+  claims: ClaimRetention[];
+  pruned: boolean;
+}
+
+export async function runPrune(o: PruneOptions, ctx: StoreContext): Promise<PruneResult> {
+  const repo = repositoryOf(ctx.storage, o.repository);
+  await openRepository(repo, false);
+  await unlockStale(repo);
+  const claims = o.claims.length > 0 ? o.claims : [...new Set((await snapshots(repo)).map((s) => parseResticTags(s.tags).claim).filter((c): c is string => c !== undefined))].sort();
+  const policy = describeRetention(o.retention);
+  const results: ClaimRetention[] = [];
+  for (const claim of claims) {
+    section(`Retention of claim ${claim}: ${policy}${o.dryRun ? ' (dry run)' : ''}`);
+    const r = await forgetClaim(repo, claim, o.retention, { dryRun: o.dryRun, lockWaitSeconds: o.lockWaitSeconds });
+    log(`claim ${claim}: ${o.dryRun ? 'would keep' : 'kept'} ${r.kept.length}, ${o.dryRun ? 'would remove' : 'removed'} ${r.removed.length}`);
+    results.push(r);
+  }
+  let pruned = false;
+  if (o.prune && !o.dryRun) {
+    section('Pruning: freeing the data no snapshot uses any more');
+    await withLockRetry('prune', () => restic(repo, ['prune'], { logOutput: true, hint: 'restic prune failed; no snapshot was changed by it. It is safe to rerun.' }), o.lockWaitSeconds);
+    pruned = true;
+  }
+  return { repository: repo.url, policy, dryRun: o.dryRun, claims: results, pruned };
+}

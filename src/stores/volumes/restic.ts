@@ -1,0 +1,190 @@
+/**
+ * Running restic: argument arrays through util/exec.ts, the repository password only as
+ * RESTIC_PASSWORD_FILE and the S3 keys only as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the child's
+ * environment, never on a command line. restic's failures are turned into errors that say what to do:
+ * wrong password, no repository, repository locked, endpoint unreachable, credentials refused.
+ */
+import { DateTime } from 'luxon';
+import type { StorageConfig } from '../../config/storage.js';
+import { ensureBucket, openStore } from '../../storage/open.js';
+import { parseResticTags, resticClaimTag, resticConfigKey, resticRepositoryUrl } from '../../storage/layout.js';
+import { ExitCode, StackbackupError, isStackbackupError, messageOf } from '../../util/errors.js';
+import { run, type RunResult } from '../../util/exec.js';
+import { log } from '../../util/log.js';
+import { DEFAULT_LOCK_WAIT_SECONDS, VALUES } from './settings.js';
+
+/** The program; overridable for a job image that keeps it elsewhere. */
+export const RESTIC = process.env.STACKBACKUP_RESTIC ?? 'restic';
+
+/** Where the repository is and how to open it (no secret values: the password stays in its file). */
+export interface RepositoryOptions {
+  bucket: string;
+  prefix: string;
+  passwordFile: string;
+  /** restic's host field: snapshots of other hosts are never listed, restored or removed. */
+  host: string;
+}
+
+export interface Repository extends RepositoryOptions {
+  url: string;
+  storage: StorageConfig;
+}
+
+export function repositoryOf(storage: StorageConfig, options: RepositoryOptions): Repository {
+  const url = resticRepositoryUrl(storage.kind === 's3' ? { kind: 's3', endpoint: storage.endpoint } : { kind: 'filesystem', root: storage.root }, options.bucket, options.prefix);
+  return { ...options, url, storage };
+}
+
+/** The plain restic command an operator runs from outside Kubernetes, for hints. */
+export function plainResticCommand(repo: Repository, args: string): string {
+  return `restic -r ${repo.url} ${args}`;
+}
+
+function environment(repo: Repository): Record<string, string> {
+  const env: Record<string, string> = { RESTIC_PASSWORD_FILE: repo.passwordFile, TZ: 'UTC', RESTIC_PASSWORD: '', RESTIC_PASSWORD_COMMAND: '' };
+  if (repo.storage.kind === 's3') {
+    env.AWS_ACCESS_KEY_ID = repo.storage.accessKey;
+    env.AWS_SECRET_ACCESS_KEY = repo.storage.secretKey;
+    env.AWS_DEFAULT_REGION = repo.storage.region;
+  }
+  return env;
+}
+
+function globalArgs(repo: Repository): string[] {
+  return ['--repo', repo.url, ...(repo.storage.kind === 's3' ? ['--option', `s3.region=${repo.storage.region}`] : [])];
+}
+
+export interface ResticRunOptions {
+  cwd?: string;
+  /** Log every output line (default false: JSON output is parsed, not logged). */
+  logOutput?: boolean;
+  hint?: string;
+}
+
+/** restic's failure, classified from its message. */
+export type ResticFailure = 'password' | 'no-repository' | 'locked' | 'unreachable' | 'credentials' | 'partial' | 'other';
+
+export function classify(message: string): ResticFailure {
+  if (/wrong password or no key found/i.test(message)) return 'password';
+  if (/unable to open config file|Is there a repository at the following location|repository does not exist/i.test(message)) return 'no-repository';
+  if (/repository is already locked|unable to create lock/i.test(message)) return 'locked';
+  if (/InvalidAccessKeyId|SignatureDoesNotMatch|Access Denied|AccessDenied/i.test(message)) return 'credentials';
+  if (/connection refused|no such host|i\/o timeout|dial tcp|connection reset/i.test(message)) return 'unreachable';
+  if (/exited with code 3\b/.test(message)) return 'partial';
+  return 'other';
+}
+
+/** Runs `restic <args>` against the repository; restic's errors come back as StackbackupErrors. */
+export async function restic(repo: Repository, args: readonly string[], options: ResticRunOptions = {}): Promise<RunResult> {
+  try {
+    return await run(RESTIC, [...globalArgs(repo), ...args], { env: environment(repo), cwd: options.cwd, logOutput: options.logOutput ?? false, hint: options.hint });
+  } catch (err) {
+    if (!isStackbackupError(err)) throw err;
+    const message = messageOf(err);
+    switch (classify(message)) {
+      case 'password':
+        throw new StackbackupError(`wrong restic repository password for ${repo.url}: restic cannot open any key of the repository with it`, {
+          exitCode: ExitCode.credentials,
+          hint: `Check the Secret of ${VALUES.password} (the same password that initialised the repository); try it by hand with: ${plainResticCommand(repo, 'snapshots')}`,
+          cause: err,
+        });
+      case 'no-repository':
+        throw new StackbackupError(`there is no restic repository at ${repo.url}`, {
+          exitCode: ExitCode.notFound,
+          hint: `Check ${VALUES.bucket} and ${VALUES.prefix}; the first scheduled backup creates the repository.`,
+          cause: err,
+        });
+      case 'credentials':
+        throw new StackbackupError(`the S3 endpoint refused the credentials for ${repo.url}`, { exitCode: ExitCode.credentials, hint: 'Check minio.accessKey/minio.secretKey (or their existingSecret).', cause: err });
+      case 'unreachable':
+        throw new StackbackupError(`cannot reach the repository at ${repo.url}: ${message.split('\n').pop() ?? ''}`, { exitCode: ExitCode.unreachable, hint: 'Check that the S3 endpoint (MinIO or gateway) is running.', cause: err });
+      default:
+        throw err;
+    }
+  }
+}
+
+/** Runs an operation that needs the exclusive lock (forget, prune), waiting while other runs hold the repository. */
+export async function withLockRetry<T>(what: string, operation: () => Promise<T>, waitSeconds = DEFAULT_LOCK_WAIT_SECONDS): Promise<T> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  let delay = 2000;
+  for (;;) {
+    try {
+      return await operation();
+    } catch (err) {
+      if (!isStackbackupError(err) || classify(messageOf(err)) !== 'locked' || Date.now() + delay > deadline) {
+        if (isStackbackupError(err) && classify(messageOf(err)) === 'locked') {
+          throw new StackbackupError(`${what}: the repository stayed locked by another run for ${waitSeconds} s`, {
+            exitCode: ExitCode.conflict,
+            hint: 'Another backup, prune or check is running; this one catches up at its next run. Stale locks (of runs that died) are removed by `stackbackup volumes check` and `restic unlock`.',
+            cause: err,
+          });
+        }
+        throw err;
+      }
+      log(`${what}: the repository is locked by another run; retrying in ${Math.round(delay / 1000)} s`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+}
+
+/** True once the repository's config object exists. */
+export async function repositoryExists(repo: Repository): Promise<boolean> {
+  const store = openStore(repo.storage, repo.bucket);
+  return (await store.stat(resticConfigKey(repo.prefix))) !== undefined;
+}
+
+/**
+ * Opens the repository. Backups create the bucket and initialise the repository when they are missing;
+ * everything else (list, restore, prune) fails with the values to check instead of inventing an empty one.
+ */
+export async function openRepository(repo: Repository, create: boolean): Promise<void> {
+  const store = openStore(repo.storage, repo.bucket);
+  await ensureBucket(store, { create, bucketValue: VALUES.bucket, scheduleValue: VALUES.scheduled });
+  if (await repositoryExists(repo)) return;
+  if (!create) {
+    throw new StackbackupError(`there is no restic repository at ${repo.url} (no ${resticConfigKey(repo.prefix)} in bucket "${repo.bucket}")`, {
+      exitCode: ExitCode.notFound,
+      hint: `Check ${VALUES.bucket} and ${VALUES.prefix}; the first scheduled backup creates the repository.`,
+    });
+  }
+  log(`initialising the restic repository ${repo.url}`);
+  try {
+    await restic(repo, ['init'], { hint: 'restic could not create the repository.' });
+  } catch (err) {
+    // Two claims' first backups may race: the other one created it.
+    if (await repositoryExists(repo)) return;
+    throw err;
+  }
+}
+
+/** Removes stale locks only (of runs that died): restic unlock without --remove-all. */
+export async function unlockStale(repo: Repository): Promise<void> {
+  await restic(repo, ['unlock']);
+}
+
+/** A snapshot as `restic snapshots --json` prints it. */
+export interface ResticSnapshot {
+  id: string;
+  short_id?: string;
+  time: string;
+  tree?: string;
+  parent?: string;
+  paths: string[] | null;
+  hostname: string;
+  tags: string[] | null;
+}
+
+/** The host's snapshots (of one claim when given), oldest first as restic prints them. */
+export async function snapshots(repo: Repository, claim?: string): Promise<ResticSnapshot[]> {
+  const args = ['snapshots', '--json', '--host', repo.host, ...(claim === undefined ? [] : ['--tag', resticClaimTag(claim)])];
+  const out = await restic(repo, args);
+  const parsed = JSON.parse(out.stdout || '[]') as ResticSnapshot[] | null;
+  return (parsed ?? []).filter((s) => claim === undefined || parseResticTags(s.tags).claim === claim);
+}
+
+/** A snapshot's time (restic prints RFC 3339 with nanoseconds), in UTC. */
+export function snapshotTime(s: ResticSnapshot): DateTime {
+  return DateTime.fromISO(s.time, { zone: 'utc' });
+}

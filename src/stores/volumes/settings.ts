@@ -1,0 +1,150 @@
+/**
+ * What the volume verbs share: defaults, the Helm values behind each setting (named in messages), and
+ * strict parsing of claim names, owners, retention policies, exclude patterns and the repository.
+ */
+import { readFileSync } from 'node:fs';
+import { checkName } from '../../config/names.js';
+import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
+import { registerSecret } from '../../util/redact.js';
+
+export const DEFAULT_BUCKET = 'sts-volume-backup';
+export const DEFAULT_PREFIX = 'volumes';
+/** restic's host field of every snapshot; the chart sets the release namespace. */
+export const DEFAULT_HOST = 'stackbackup';
+/** JupyterHub's KubeSpawner puts the user name on each home claim under this key. */
+export const DEFAULT_OWNER_KEY = 'hub.jupyter.org/username';
+/** How long an operation that needs restic's exclusive lock (forget, prune) waits for other runs. */
+export const DEFAULT_LOCK_WAIT_SECONDS = 600;
+
+/** The Helm values behind each setting, for messages. */
+export const VALUES = {
+  enabled: 'backup.volumes.enabled',
+  bucket: 'backup.volumes.bucketName',
+  prefix: 'backup.volumes.repository.prefix',
+  password: 'backup.volumes.repository.passwordSecret',
+  scheduled: 'backup.volumes.scheduled.enabled',
+  retention: 'backup.volumes.retention',
+  claims: 'backup.volumes.claims',
+  selector: 'backup.volumes.claimSelector',
+  restore: 'backup.volumes.restore.enabled',
+} as const;
+
+/** restic's keep rules; each counts for one claim at a time. 0 means "not used". */
+export interface RetentionPolicy {
+  keepLast: number;
+  keepHourly: number;
+  keepDaily: number;
+  keepWeekly: number;
+  keepMonthly: number;
+  keepYearly: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 3, keepHourly: 0, keepDaily: 7, keepWeekly: 4, keepMonthly: 6, keepYearly: 0 };
+
+const KEEP_FLAGS: Record<keyof RetentionPolicy, string> = {
+  keepLast: '--keep-last',
+  keepHourly: '--keep-hourly',
+  keepDaily: '--keep-daily',
+  keepWeekly: '--keep-weekly',
+  keepMonthly: '--keep-monthly',
+  keepYearly: '--keep-yearly',
+};
+
+export function wholeNumber(value: unknown, source: string, min: number, max: number): number {
+  const n = Number(value);
+  if (value === '' || !Number.isInteger(n) || n < min || n > max) throw usageError(`${source} must be a whole number from ${min} to ${max}, got ${JSON.stringify(String(value))}`);
+  return n;
+}
+
+export function parseRetention(raw: Partial<Record<keyof RetentionPolicy, unknown>>): RetentionPolicy {
+  const policy = { ...DEFAULT_RETENTION };
+  for (const key of Object.keys(KEEP_FLAGS) as (keyof RetentionPolicy)[]) {
+    const value = raw[key];
+    if (value !== undefined) policy[key] = wholeNumber(value, `${KEEP_FLAGS[key]} (${VALUES.retention}.${key})`, 0, 100_000);
+  }
+  if (Object.values(policy).every((n) => n === 0)) {
+    throw usageError(`the retention policy keeps nothing (every --keep-* is 0); restic would refuse it and no snapshot would ever be removed`, `Set at least one of ${VALUES.retention}.keepLast/keepHourly/keepDaily/keepWeekly/keepMonthly/keepYearly, for example --keep-daily 7.`);
+  }
+  return policy;
+}
+
+/** restic forget's flags for a policy (rules at 0 are left out). */
+export function retentionArgs(policy: RetentionPolicy): string[] {
+  return (Object.keys(KEEP_FLAGS) as (keyof RetentionPolicy)[]).filter((k) => policy[k] > 0).flatMap((k) => [KEEP_FLAGS[k], String(policy[k])]);
+}
+
+export function describeRetention(policy: RetentionPolicy): string {
+  const parts = (Object.keys(KEEP_FLAGS) as (keyof RetentionPolicy)[]).filter((k) => policy[k] > 0).map((k) => `${k.slice(4).toLowerCase()} ${policy[k]}`);
+  return `keep ${parts.join(', ')}`;
+}
+
+/** PersistentVolumeClaim names are DNS subdomains: lower-case letters, digits, '-' and '.', at most 253. */
+const CLAIM_PATTERN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export function claimName(value: unknown, source: string): string {
+  const claim = String(value ?? '');
+  if (!CLAIM_PATTERN.test(claim)) {
+    throw usageError(`invalid claim name (${source}): ${JSON.stringify(claim.slice(0, 80))}; allowed: lower-case letters, digits, hyphens and dots, at most 253 characters, as kubectl get pvc prints them`);
+  }
+  return claim;
+}
+
+/**
+ * An owner as a tag value. restic splits --tag on commas, so commas (and whitespace, which reads badly
+ * in `restic snapshots`) are percent-encoded; every other character of a user name is kept.
+ */
+export function ownerTagValue(value: unknown): string | undefined {
+  const owner = String(value ?? '').trim();
+  if (owner === '') return undefined;
+  if (owner.length > 253) throw usageError(`owner ${JSON.stringify(owner.slice(0, 40))}... is longer than 253 characters`);
+  return owner.replace(/[%,\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** A restic host name: the namespace in the chart; letters, digits, '.', '_' and '-'. */
+export function hostName(value: unknown): string {
+  const host = value === undefined || value === '' ? DEFAULT_HOST : String(value);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(host)) throw usageError(`invalid --host ${JSON.stringify(host.slice(0, 80))}: letters, digits, dots, underscores and hyphens`);
+  return host;
+}
+
+export function bucketName(value: unknown): string {
+  return checkName('bucket', value === undefined || value === '' ? DEFAULT_BUCKET : String(value), `--bucket (${VALUES.bucket})`);
+}
+
+export function repositoryPrefix(value: unknown): string {
+  const prefix = value === undefined || value === '' ? DEFAULT_PREFIX : String(value).replace(/\/+$/, '');
+  return checkName('objectKey', prefix, `--prefix (${VALUES.prefix})`);
+}
+
+/** Exclude patterns (restic --exclude syntax); refuses empty ones and line breaks. */
+export function excludePatterns(value: unknown): string[] {
+  const list = value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
+  for (const p of list) {
+    if (p.trim() === '' || /[\n\r\0]/.test(p)) throw usageError(`invalid --exclude pattern ${JSON.stringify(p)}: give a restic pattern such as ".cache" or "*.tmp"`);
+  }
+  return list;
+}
+
+/** The repository password file: checked readable and non-empty, its content registered as a secret. */
+export function passwordFile(value: unknown): string {
+  const path = String(value ?? process.env.STACKBACKUP_RESTIC_PASSWORD_FILE ?? '');
+  if (path === '') {
+    throw usageError('the restic repository password is not configured', `Give --password-file FILE or set STACKBACKUP_RESTIC_PASSWORD_FILE (the chart mounts ${VALUES.password}).`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new StackbackupError(`cannot read the restic password file ${path}`, { exitCode: ExitCode.credentials, hint: `Check that the Secret of ${VALUES.password} is mounted into the job.` });
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new StackbackupError(`the restic password file ${path} is empty`, { exitCode: ExitCode.credentials, hint: `Put the repository password into the Secret of ${VALUES.password}.` });
+  registerSecret(password);
+  return path;
+}
+
+/** A list option given once, repeated, comma-separated, or not at all. */
+export function list(value: unknown): string[] {
+  if (value === undefined || value === '') return [];
+  return (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
