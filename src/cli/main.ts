@@ -15,6 +15,7 @@ import { reportError } from './output.js';
 import { registerStorage } from './storage.js';
 import { registerStackGraph } from './stackgraph.js';
 import { registerVictoriaMetrics } from './victoria-metrics.js';
+import { registerVolumes } from './volumes.js';
 
 export interface CliResult {
   exitCode: ExitCodeValue;
@@ -61,6 +62,7 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
   registerStorage(cli, exec);
   registerStackGraph(cli, exec);
   registerVictoriaMetrics(cli, exec);
+  registerVolumes(cli, exec);
   try {
     await cli.parseAsync();
   } catch (err) {
