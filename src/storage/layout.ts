@@ -95,9 +95,33 @@ export function victoriaMetricsListTime(at: DateTime): string {
 // Elasticsearch: SLM name template; Elasticsearch appends a random suffix.
 export const ELASTICSEARCH_REPOSITORY = 'sts-backup';
 export const ELASTICSEARCH_SNAPSHOT_TEMPLATE = '<sts-backup-{now{yyyyMMdd-HHmm}}>';
+/** The id of the SLM policy `elasticsearch configure` puts (engine slm). */
+export const ELASTICSEARCH_SLM_POLICY = 'sts-backup';
+/** Every snapshot name of ours starts with this. */
+export const ELASTICSEARCH_SNAPSHOT_PREFIX = 'sts-backup-';
+// SLM's suffix is a random base64url UUID, lower-cased (22 characters); ours is made the same way.
+const ELASTICSEARCH_SNAPSHOT_PATTERN = /^sts-backup-([0-9]{8})-([0-9]{4})-([a-z0-9_-]{1,64})$/;
 
 export function elasticsearchSnapshotName(at: DateTime, suffix: string): string {
   return `sts-backup-${at.toUTC().toFormat('yyyyMMdd-HHmm')}-${suffix}`;
+}
+
+/** The suffix the cronjob engine appends, from 16 random bytes, as SLM makes it. */
+export function elasticsearchSnapshotSuffix(random: Uint8Array): string {
+  return Buffer.from(random).toString('base64url').toLowerCase().slice(0, 22);
+}
+
+/** The time (UTC, to the minute) in a snapshot name of ours, or undefined when the name is not ours. */
+export function parseElasticsearchSnapshotName(name: string): DateTime | undefined {
+  const match = ELASTICSEARCH_SNAPSHOT_PATTERN.exec(name);
+  if (!match) return undefined;
+  const at = DateTime.fromFormat(`${match[1]}-${match[2]}`, 'yyyyMMdd-HHmm', { zone: 'utc' });
+  return at.isValid ? at : undefined;
+}
+
+/** The time columns of `elasticsearch list`: `2024-01-05 03:00:04 UTC`. */
+export function elasticsearchListTime(at: DateTime): string {
+  return at.toUTC().toFormat("yyyy-MM-dd HH:mm:ss 'UTC'");
 }
 
 // Volumes: one restic repository under a prefix of the bucket.
