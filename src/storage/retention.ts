@@ -3,6 +3,10 @@
  * deleted and at least minCount complete backups stay, so a month of failed runs cannot empty the
  * bucket. Incomplete leftovers older than a grace period are removed. planRetention() only computes
  * (the dry-run preview); the caller deletes what the plan says.
+ *
+ * With maxCount it has Elasticsearch SLM's retention semantics (expire_after, min_count, max_count):
+ * complete backups beyond the newest maxCount are deleted whatever their age (max_count caps), the
+ * newest minCount are kept whatever their age (min_count wins over expiry), the rest expire after maxAge.
  */
 import type { DateTime, Duration } from 'luxon';
 
@@ -16,6 +20,8 @@ export interface RetentionPolicy {
   maxAge: Duration;
   /** Complete backups always kept, newest first, whatever their age (at least 1). */
   minCount: number;
+  /** Complete backups kept at most, newest first, whatever their age (at least minCount); none when undefined. */
+  maxCount?: number;
   /** Incomplete leftovers younger than this may still be in progress and are left alone. */
   incompleteGrace: Duration;
 }
@@ -29,6 +35,7 @@ export interface RetentionDecision {
 
 export function planRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: DateTime): RetentionDecision[] {
   const minCount = Math.max(1, policy.minCount);
+  const maxCount = policy.maxCount === undefined ? Infinity : Math.max(minCount, policy.maxCount);
   const cutoff = now.minus(policy.maxAge);
   const graceCutoff = now.minus(policy.incompleteGrace);
   const newestFirst = [...candidates].sort((a, b) => b.takenAt.toMillis() - a.takenAt.toMillis());
@@ -42,6 +49,7 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
     }
     completeSeen += 1;
     if (completeSeen === 1) return { ...base, action: 'keep', reason: 'newest complete backup' };
+    if (completeSeen > maxCount) return { ...base, action: 'delete', reason: `beyond the maximum count of ${maxCount}` };
     if (completeSeen <= minCount) return { ...base, action: 'keep', reason: `within the minimum count of ${minCount}` };
     if (c.takenAt < cutoff) return { ...base, action: 'delete', reason: `older than ${policy.maxAge.toHuman()}` };
     return { ...base, action: 'keep', reason: 'within the retention time' };
