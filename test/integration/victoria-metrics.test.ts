@@ -262,3 +262,21 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     }
   });
 });
+
+describe('Victoria Metrics on the local filesystem backend (the demo step, vmbackup/vmrestore with fs://)', () => {
+  it('backs up, backs up incrementally, restores into an empty folder, and every sample reads back equal', async () => {
+    const tools = victoriaMetricsTools();
+    process.env.STACKBACKUP_VICTORIA_METRICS = tools.server;
+    process.env.STACKBACKUP_VMBACKUP = tools.vmbackup;
+    process.env.STACKBACKUP_VMRESTORE = tools.vmrestore;
+    const { victoriaMetricsDemoStep } = await import('../../src/cli/victoria-metrics-demo.js');
+    const { makePrinter } = await import('../../src/cli/output.js');
+    const root = join(work, 'fs-storage');
+    const ctx = { storage: { kind: 'filesystem' as const, root }, printer: makePrinter(false, () => undefined), now: () => DateTime.utc() };
+    const result = await victoriaMetricsDemoStep({ workDir: join(work, 'demo'), sizeMiB: 1 }, ctx);
+    assert.match(result.summary, /backed up victoria-metrics-0 into victoria-metrics-0-\d{14} \(.+\), then incrementally \(.+ uploaded, \d+\.\d% of the first\), restored it .*: all 288600 samples read back equal/);
+    const versions = await readdir(join(root, 'stackbackup-demo', 'victoria-metrics-0'));
+    assert.equal(versions.length, 1);
+    await stat(join(root, 'stackbackup-demo', 'victoria-metrics-0', versions[0] ?? '', 'backup_complete.ignore'));
+  });
+});

@@ -7,9 +7,9 @@ import type { StorageConfig } from '../../config/storage.js';
 import { victoriaMetricsRemoteUrl } from '../../storage/layout.js';
 import { run, type RunResult } from '../../util/exec.js';
 
-/** Programs; overridable for a job image that keeps them elsewhere. */
-export const VMBACKUP = process.env.STACKBACKUP_VMBACKUP ?? 'vmbackup';
-export const VMRESTORE = process.env.STACKBACKUP_VMRESTORE ?? 'vmrestore';
+/** Programs: from PATH, or where STACKBACKUP_VMBACKUP / STACKBACKUP_VMRESTORE point. */
+const vmbackup = (): string => process.env.STACKBACKUP_VMBACKUP || 'vmbackup';
+const vmrestore = (): string => process.env.STACKBACKUP_VMRESTORE || 'vmrestore';
 
 export interface RemoteAccess {
   /** Flags that point vmbackup/vmrestore at the endpoint (no secrets). */
@@ -103,9 +103,9 @@ export function parseRestoreSummary(output: string): RestoreSummary | undefined 
 }
 
 export async function runVmbackup(args: string[], access: RemoteAccess, hint: string): Promise<RunResult> {
-  return run(VMBACKUP, args, { env: access.env, hint });
+  return run(vmbackup(), args, { env: access.env, hint });
 }
 
 export async function runVmrestore(args: string[], access: RemoteAccess, hint: string): Promise<RunResult> {
-  return run(VMRESTORE, args, { env: access.env, hint });
+  return run(vmrestore(), args, { env: access.env, hint });
 }
