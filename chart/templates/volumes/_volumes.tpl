@@ -1,0 +1,176 @@
+{{/*
+Volume backup helpers (restic). The chart renders, when backup.volumes.enabled:
+  secret.yaml          the repository password Secret (unless repository.passwordSecret.name is given)
+  rbac.yaml            the dispatcher's ServiceAccount and Role (read claims and pods, create Jobs)
+  cronjob.yaml         the dispatcher CronJob (one backup Job per claim, staggered in the window) and
+                       the maintenance CronJob (stale locks, retention per claim, prune, check)
+  job-templates.yaml   the backup Job template the dispatcher fills in per claim, and the list and
+                       restore templates of ./restore/list-volume-backups.sh and restore-volume-backup.sh
+*/}}
+
+{{/* Settings with defaults filled in, as JSON. */}}
+{{- define "stackbackup.volumes.settings" -}}
+{{- $v := .Values.backup.volumes -}}
+{{- $full := include "stackbackup.fullname" . -}}
+{{- $r := $v.repository | default (dict) -}}
+{{- $ps := $r.passwordSecret | default (dict) -}}
+{{- $sec := $v.podSecurity | default (dict) -}}
+{{- dict
+  "bucket" $v.bucketName
+  "prefix" (default (printf "volumes/%s" .Release.Namespace) $r.prefix)
+  "host" .Release.Namespace
+  "passwordSecret" (default (printf "%s-volumes-restic" $full) $ps.name)
+  "passwordKey" (default "password" $ps.key)
+  "backupTemplate" (printf "%s-volume-backup-job" $full | trunc 63 | trimSuffix "-")
+  "jobPrefix" (printf "%s-vol" $full | trunc 41 | trimSuffix "-")
+  "runAsUser" (int (ternary $sec.runAsUser 1000 (hasKey $sec "runAsUser")))
+  "runAsGroup" (int (ternary $sec.runAsGroup 100 (hasKey $sec "runAsGroup")))
+  | toJson -}}
+{{- end -}}
+
+{{/* The repository flags every volumes command takes. */}}
+{{- define "stackbackup.volumes.repoArgs" -}}
+{{- $s := include "stackbackup.volumes.settings" . | fromJson -}}
+{{- list "--bucket" $s.bucket "--prefix" $s.prefix "--host" $s.host | toJson -}}
+{{- end -}}
+
+{{/* The retention flags, from backup.volumes.retention. */}}
+{{- define "stackbackup.volumes.keepArgs" -}}
+{{- $r := .Values.backup.volumes.retention -}}
+{{- list "--keep-last" (toString $r.keepLast) "--keep-hourly" (toString $r.keepHourly) "--keep-daily" (toString $r.keepDaily) "--keep-weekly" (toString $r.keepWeekly) "--keep-monthly" (toString $r.keepMonthly) "--keep-yearly" (toString $r.keepYearly) | toJson -}}
+{{- end -}}
+
+{{/*
+A pod template of a volumes job: one stackbackup container (restricted security context) with the
+storage environment, the restic password file and a restic cache folder. Backup and restore pods run as
+backup.volumes.podSecurity.runAsUser/runAsGroup (the owner of the claims' files: restic restores file
+ownership only as root, which "restricted" forbids); the others as podSecurity.runAsUser.
+Usage: include "stackbackup.volumes.podSpec" (dict "ctx" $ "kind" "backup" "component" "x" "args" (list) "asOwner" true "token" false "env" (list) "volumes" (list) "mounts" (list))
+*/}}
+{{- define "stackbackup.volumes.podSpec" -}}
+{{- $s := include "stackbackup.volumes.settings" .ctx | fromJson -}}
+{{- $j := .ctx.Values.jobs -}}
+{{- $uid := ternary $s.runAsUser .ctx.Values.podSecurity.runAsUser (.asOwner | default false) -}}
+{{- $gid := ternary $s.runAsGroup .ctx.Values.podSecurity.runAsGroup (.asOwner | default false) -}}
+metadata:
+  labels:
+    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+    stackbackup.io/store: volumes
+    {{- with $j.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $j.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "stackbackup.serviceAccountName" (dict "ctx" .ctx "kind" .kind) }}
+  automountServiceAccountToken: {{ .token | default false }}
+  restartPolicy: Never
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: {{ $uid }}
+    runAsGroup: {{ $gid }}
+    fsGroup: {{ $gid }}
+    fsGroupChangePolicy: OnRootMismatch
+    seccompProfile:
+      type: RuntimeDefault
+  {{- with (include "stackbackup.pod.placement" (dict "ctx" .ctx "from" $j) | trim) }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  containers:
+    - name: {{ .component }}
+      image: {{ include "stackbackup.job.image" .ctx | quote }}
+      imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
+      command:
+        - stackbackup
+      args:
+        {{- toYaml .args | nindent 8 }}
+      env:
+        {{- include "stackbackup.job.storageEnv" .ctx | nindent 8 }}
+        - name: STACKBACKUP_RESTIC_PASSWORD_FILE
+          value: /var/run/secrets/stackbackup/restic/password
+        - name: RESTIC_CACHE_DIR
+          value: /cache
+        {{- with .env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      volumeMounts:
+        {{- include "stackbackup.job.storageVolumeMounts" .ctx | nindent 8 }}
+        - name: restic-password
+          mountPath: /var/run/secrets/stackbackup/restic
+          readOnly: true
+        - name: restic-cache
+          mountPath: /cache
+        {{- with .mounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- with $j.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: {{ $uid }}
+        runAsGroup: {{ $gid }}
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities:
+          drop:
+            - ALL
+        seccompProfile:
+          type: RuntimeDefault
+  volumes:
+    {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
+    - name: restic-password
+      secret:
+        secretName: {{ $s.passwordSecret }}
+        defaultMode: 288 # 0440: owner and group read
+        items:
+          - key: {{ $s.passwordKey }}
+            path: password
+    - name: restic-cache
+      emptyDir:
+        sizeLimit: 2Gi
+    {{- with .volumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}
+
+{{/*
+A Job template in a ConfigMap: data key job.yaml (found by restore/lib/job.sh through the label
+stackbackup.io/job-template), or job.json for the dispatcher's backup template.
+Usage: include "stackbackup.volumes.jobTemplate" (dict "ctx" $ "template" "volume-list" "pod" "<yaml>" "name" "" "key" "job.yaml" "activeDeadlineSeconds" 0)
+*/}}
+{{- define "stackbackup.volumes.jobTemplate" -}}
+{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template | trunc 63 | trimSuffix "-" -}}
+{{- $spec := dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml) -}}
+{{- if .activeDeadlineSeconds }}{{ $_ := set $spec "activeDeadlineSeconds" (int .activeDeadlineSeconds) }}{{ end -}}
+{{- $job := dict
+  "apiVersion" "batch/v1"
+  "kind" "Job"
+  "metadata" (dict "name" $name "labels" (include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml))
+  "spec" $spec -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ default (printf "%s-job" $name | trunc 63 | trimSuffix "-") .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | nindent 4 }}
+    {{- if eq .key "job.yaml" }}
+    stackbackup.io/job-template: {{ .template }}
+    {{- end }}
+    stackbackup.io/store: volumes
+  {{- with .ctx.Values.commonAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+data:
+  {{- if eq .key "job.yaml" }}
+  job.yaml: |
+    {{- toYaml $job | nindent 4 }}
+  {{- else }}
+  job.json: {{ toJson $job | quote }}
+  {{- end }}
+{{- end -}}
