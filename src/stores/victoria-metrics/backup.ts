@@ -126,9 +126,11 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     access,
   );
   const result = await runVmbackup(args, access, `The version stays incomplete until a backup into it completes; the next scheduled run resumes it. Check that ${options.url.origin} is reachable and the bucket is writable.`);
-  const summary = parseBackupSummary(`${result.stdout}\n${result.stderr}`);
+  // The completion marker is the proof; the summary line only gives figures (its wording may change
+  // between vmbackup releases).
+  const summary = parseBackupSummary(`${result.stdout}\n${result.stderr}`) ?? { backedUpBytes: 0, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 0, seconds: 0 };
   const marker = await store.stat(victoriaMetricsCompleteKey(instance, decision.version));
-  if (summary === undefined || marker === undefined) {
+  if (marker === undefined) {
     throw new StackbackupError(`vmbackup finished but version ${decision.version} has no completion marker`, {
       exitCode: ExitCode.integrity,
       hint: 'The version is listed as incomplete and is not offered for restore; the next backup retries it.',
