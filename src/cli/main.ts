@@ -14,6 +14,7 @@ import { runDemo } from './demo.js';
 import { reportError } from './output.js';
 import { registerStorage } from './storage.js';
 import { registerStackGraph } from './stackgraph.js';
+import { registerElasticsearch } from './elasticsearch.js';
 import { registerVictoriaMetrics } from './victoria-metrics.js';
 import { registerVolumes } from './volumes.js';
 
@@ -61,6 +62,7 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
     });
   registerStorage(cli, exec);
   registerStackGraph(cli, exec);
+  registerElasticsearch(cli, exec);
   registerVictoriaMetrics(cli, exec);
   registerVolumes(cli, exec);
   try {
