@@ -12,6 +12,9 @@ import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'minio';
+import { loadStorageConfig } from '../../src/config/storage.js';
+import { openStore } from '../../src/storage/open.js';
+import { uploadFile } from '../../src/storage/publish.js';
 import { stringify } from 'yaml';
 import { REPO_ROOT, tempDir, toolPath } from '../servers/harness.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
@@ -421,7 +424,7 @@ describe('restore/lib: scaling down and back up', () => {
 });
 
 describe('the chart in the test cluster', () => {
-  it('installs with Helm into a namespace enforcing "restricted": every pod is admitted, the bucket-init hook runs the real CLI against MinIO', async () => {
+  it('installs with Helm into a namespace enforcing "restricted": pods admitted, the bucket-init hook and list-stackgraph-backups.sh run the real CLI against MinIO', async () => {
     const ns = await newNamespace({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
     const helmHome = join(work, 'helm');
     const helm = (args: string[]) =>
@@ -445,6 +448,17 @@ describe('the chart in the test cluster', () => {
     const client = new Client({ endPoint: '127.0.0.1', port: Number(new URL(minio.endpoint).port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey });
     assert.equal(await client.bucketExists('chart-stackgraph'), true, 'the bucket-init hook created the StackGraph bucket');
     assert.equal(await client.bucketExists('chart-elasticsearch'), true);
+    // list-stackgraph-backups.sh, from the chart's own stackgraph-list template, as an operator runs it.
+    const backup = join(work, 'backup.graph');
+    await writeFile(backup, 'graph data');
+    const config = loadStorageConfig({ STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey });
+    await uploadFile(openStore(config, 'chart-stackgraph'), backup, 'sts-backup-20210216-0300.graph', { progress: () => undefined });
+    const list = await runScript('restore/list-stackgraph-backups.sh', [], ns);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^sts-backup-20210216-0300\.graph$/m);
+    assert.match(list.stderr, /^job\.batch\/stackgraph-list-backups-\d{8}t\d{6}-[a-z0-9]{5} created$/m);
+    assert.match(list.stderr, /^job\.batch "stackgraph-list-backups-\S+" deleted$/m);
+    assert.equal((await leftovers(ns)).split('\n').filter((l) => l.includes('stackgraph')).join('\n'), '', 'the list Job and its pod are gone');
     const refused = await cluster.kubectl(['get', 'events', '--field-selector', 'reason=FailedCreate', '--output', 'jsonpath={.items[*].message}'], { namespace: ns });
     assert.equal(refused.stdout, '', 'no pod was refused by admission');
     const ready = await cluster.kubectl(['get', 'deployments', '--output', 'jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas}/{.spec.replicas}{" "}{end}'], { namespace: ns });
