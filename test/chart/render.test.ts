@@ -77,7 +77,7 @@ describe('chart rendering: MinIO on a PVC (minio-persistence-values.yaml)', () =
     const docs = await render({ files: ['minio-persistence-values.yaml'] });
     const job = find(docs, 'Job', `${FULLNAME}-bucket-init`);
     assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'post-install,post-upgrade');
-    assert.equal(job.metadata.annotations?.['helm.sh/hook-delete-policy'], 'before-hook-creation');
+    assert.equal(job.metadata.annotations?.['helm.sh/hook-delete-policy'], 'before-hook-creation,hook-succeeded');
     assert.equal(job.spec?.backoffLimit, 6);
     const c = containerOf(job, 'bucket-init');
     assert.deepEqual(c.command, ['stackbackup']);
