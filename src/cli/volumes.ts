@@ -128,7 +128,7 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
           ctx.printer.result(r, (x) => `repository ${x.repository}: no errors${x.readDataSubset ? ` (read ${x.readDataSubset} of the data)` : ''}`);
         }))
       .command('dispatch', 'create each claim\'s backup Job at its staggered time in the window (the chart\'s CronJob runs this)', (c) =>
-        c
+        repository(c)
           .option('claim', { type: 'string', array: true, describe: 'claims to back up by name (repeatable or comma-separated)' })
           .option('selector', { type: 'string', describe: 'and/or every claim matching this label selector' })
           .option('owner-key', { type: 'string', default: DEFAULT_OWNER_KEY, describe: 'label or annotation of the claim naming its owner' })

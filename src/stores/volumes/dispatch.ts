@@ -14,6 +14,8 @@ import type { StoreContext } from '../types.js';
 import { KubeRequestError, kubeRequest, loadKubeAccess, type Claim, type KubeAccess, type PodSummary } from './kube.js';
 import { claimHash, parseWindow, planWindow } from './schedule.js';
 import { DEFAULT_OWNER_KEY, VALUES, claimName, list, ownerTagValue } from './settings.js';
+import { validateRepository, type RepositoryRaw } from './backup.js';
+import { openRepository, repositoryOf, type RepositoryOptions } from './restic.js';
 
 /** Labels and annotations of the Jobs the dispatcher creates. */
 export const JOB_LABEL = 'stackbackup.io/volume-backup';
@@ -36,9 +38,11 @@ export interface DispatchOptions {
   jobPrefix: string;
   /** Plan only: print the times, create nothing. */
   dryRun: boolean;
+  /** The repository, created here before any Job when missing (so that two first backups never race to init it). */
+  repository: RepositoryOptions | undefined;
 }
 
-export function validateDispatch(raw: {
+export function validateDispatch(raw: RepositoryRaw & {
   namespace?: unknown;
   claim?: unknown;
   selector?: unknown;
@@ -62,7 +66,7 @@ export function validateDispatch(raw: {
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(templateConfigMap)) throw usageError(`--template-config-map ${JSON.stringify(templateConfigMap)} must name the ConfigMap of the backup Job template`);
   const jobPrefix = String(raw.jobPrefix ?? 'volume-backup');
   if (!/^[a-z0-9]([-a-z0-9]{0,39}[a-z0-9])?$/.test(jobPrefix)) throw usageError(`--job-prefix ${JSON.stringify(jobPrefix)}: lower-case letters, digits and hyphens, at most 41 characters`);
-  return { namespace, claims, selector, ownerKey, windowSeconds: parseWindow(raw.window ?? '2h'), templateConfigMap, jobPrefix, dryRun: raw.dryRun === true };
+  return { namespace, claims, selector, ownerKey, windowSeconds: parseWindow(raw.window ?? '2h'), templateConfigMap, jobPrefix, dryRun: raw.dryRun === true, repository: raw.passwordFile === undefined && process.env.STACKBACKUP_RESTIC_PASSWORD_FILE === undefined ? undefined : validateRepository(raw) };
 }
 
 export interface DispatchedClaim {
@@ -200,6 +204,7 @@ export async function runDispatch(o: DispatchOptions, ctx: StoreContext): Promis
   const recent = await kubeRequest<{ items: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }[] }>(
     access, 'GET', `/apis/batch/v1/namespaces/${enc(access.namespace)}/jobs?labelSelector=${enc(`${JOB_LABEL}=true`)}`,
   );
+  if (o.repository !== undefined && !o.dryRun && plan.length > 0) await openRepository(repositoryOf(ctx.storage, o.repository), true);
   const results: DispatchedClaim[] = [];
   for (const p of plan) {
     const pvc = claims.get(p.claim);
