@@ -339,3 +339,26 @@ describe('stackgraph list and restore', () => {
     assert.match(error.error.message, /sts-backup-20250302-0300\.graph/);
   });
 });
+
+describe('stackgraph validation: refused before anything happens', () => {
+  it('names the option and the Helm value, exits 2, touches nothing', async () => {
+    const { bucket, store } = await newBucket();
+    const cases: [string[], RegExp][] = [
+      [['stackgraph', 'backup', '--bucket', bucket], /give exactly one of --from-file and --export-command/],
+      [['stackgraph', 'backup', '--bucket', bucket, '--from-file', 'x', '--export-command', 'true'], /give exactly one of --from-file and --export-command/],
+      [['stackgraph', 'backup', '--bucket', bucket, '--export-command', 'true', '--retention', 'days=0'], /backupRetentionTimeDelta.*is zero/],
+      [['stackgraph', 'backup', '--bucket', bucket, '--export-command', 'true', '--retention', 'fortnights=2'], /backupRetentionTimeDelta.*unknown unit "fortnights"/],
+      [['stackgraph', 'prune', '--bucket', bucket, '--min-count', '0'], /--min-count \(backup\.stackGraph\.scheduled\.backupRetentionMinCount\) must be a whole number from 1/],
+      [['stackgraph', 'backup', '--bucket', bucket, '--export-command', '["sts-graph-standin", 3]'], /must be a non-empty list of non-empty strings/],
+      [['stackgraph', 'restore', 'sts-backup-20250101-0300.graph', '--bucket', bucket], /give exactly one of --import-command and --download-to/],
+      [['stackgraph', 'restore', 'sts-backup-20250101-0300.graph', '--bucket', bucket, '--download-to', 'x', '--count-file', 'a', '--count-command', 'b'], /at most one of --count-command and --count-file/],
+      [['stackgraph', 'list', '--bucket', 'Bad_Bucket'], /invalid bucket name \(--bucket\)/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await runCli(args, env());
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, message, args.join(' '));
+    }
+    assert.deepEqual(await keys(store), []);
+  });
+});
