@@ -213,7 +213,9 @@ describe('chart rendering: Azure gateway (azuregateway-values.yaml)', () => {
 describe('chart rendering: which stores and job kinds render', () => {
   it('restore-only: no bucket is created, the restore ServiceAccount and Role render, no backup account', async () => {
     const docs = await render({ files: ['restore-only-values.yaml'] });
-    assert.equal(has(docs, 'Job'), false);
+    assert.equal(has(docs, 'Job', `${FULLNAME}-bucket-init`), false);
+    // The only Job: Elasticsearch's configure hook, which registers the snapshot repository restores read.
+    assert.deepEqual(names(docs, 'Job'), [`${FULLNAME}-elasticsearch-configure`]);
     assert.deepEqual(names(docs, 'ServiceAccount'), [`${FULLNAME}-restore`, `${FULLNAME}-server`]);
     assert.ok(has(docs, 'Role', `${FULLNAME}-restore`));
   });

@@ -135,7 +135,7 @@ describe('credentials stay in Secrets', () => {
       assert.equal(s.type, 'Opaque');
       assert.deepEqual(Object.keys(s.data ?? {}).sort(), ['accessKey', 'secretKey']);
     }
-    const cms = docs.filter((d) => d.kind === 'ConfigMap');
-    assert.deepEqual(Object.keys(cms[0]?.data ?? {}), ['run-s3proxy.sh']);
+    const gateway = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'sb-stackbackup-gateway');
+    assert.deepEqual(Object.keys(gateway?.data ?? {}), ['run-s3proxy.sh']);
   });
 });
