@@ -88,7 +88,8 @@ function renderConfigure(r: ConfigureResult): string {
   if (r.policy !== null) {
     lines.push(`SLM policy "${r.policy.policy_id}": schedule "${r.policy.schedule}", name ${r.policy.name}, retention expire_after ${r.policy.retention?.expire_after}, min_count ${r.policy.retention?.min_count}, max_count ${r.policy.retention?.max_count} (SLM ${r.slmMode})`);
   } else {
-    lines.push(`engine cronjob: the chart's CronJob takes the snapshots${r.removedPolicy ? ' (our SLM policy was removed)' : ''}`);
+    const who = r.engine === 'cronjob' ? "engine cronjob: the chart's CronJob takes the snapshots" : 'no scheduled snapshots (restores only)';
+    lines.push(`${who}${r.removedPolicy ? ' (our SLM policy was removed)' : ''}`);
   }
   return lines.join('\n');
 }
@@ -137,7 +138,7 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
             .option('inline-credentials', { type: 'boolean', default: false, describe: 'send the S3 credentials in the repository settings (older Elasticsearch only)' })
             .option('location', { type: 'string', describe: 'fs repositories: the shared folder' })
             .option('verify', { type: 'boolean', default: true, describe: 'verify the repository on every node (--no-verify to skip)' })
-            .option('engine', { choices: ['slm', 'cronjob'], default: 'slm', describe: 'who takes the snapshots: Elasticsearch SLM, or the chart\'s CronJob' })
+            .option('engine', { choices: ['slm', 'cronjob', 'none'], default: 'slm', describe: 'who takes the snapshots: Elasticsearch SLM, the chart\'s CronJob, or none (restores only)' })
             .option('schedule', { type: 'string', default: DEFAULT_SCHEDULE, describe: 'Elasticsearch cron schedule of the SLM policy' })
             .option('indices', indices),
         ), (a) =>

@@ -128,7 +128,7 @@ describe('SLM policy request', () => {
     assert.throws(() => validateConfigure({ url: 'http://es:9200', minCount: 10, maxCount: 5 }), /--min-count \(10\) is larger than --max-count \(5\)/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', expireAfter: 'days=30' }), /not an Elasticsearch time unit/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', expireAfter: '0d' }), /is zero/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', engine: 'cron' }), /"slm" or "cronjob"/);
+    assert.throws(() => validateConfigure({ url: 'http://es:9200', engine: 'cron' }), /"slm", "cronjob" or "none"/);
   });
 });
 

@@ -7,7 +7,8 @@
  *   2. verifies it (`_verify`: every node writes and reads a test file) and names the nodes;
  *   3. engine slm: puts the SLM policy from the values (schedule, name template, indices, retention)
  *      and warns when SLM is not running. Engine cronjob: removes our SLM policy if one exists, so
- *      that only the chart's CronJob takes snapshots.
+ *      that only the chart's CronJob takes snapshots. Engine none (scheduled snapshots off, restores
+ *      only): removes our SLM policy too.
  * Everything is a PUT of the full desired state, so a rerun converges.
  */
 import { checkElasticsearchCron } from '../../config/cron.js';
@@ -30,7 +31,7 @@ import {
   type Connection,
 } from './settings.js';
 
-export type Engine = 'slm' | 'cronjob';
+export type Engine = 'slm' | 'cronjob' | 'none';
 
 /** The repository as asked for; inline credentials are resolved from the job's S3 credentials at run time. */
 export type RepositoryChoice =
@@ -122,7 +123,7 @@ export function validateConfigure(raw: {
     throw usageError(`--repository-type (${VALUES.repositoryType}) must be "s3" or "fs", got ${JSON.stringify(type)}`);
   }
   const engine = raw.engine === undefined || raw.engine === '' ? 'slm' : String(raw.engine);
-  if (engine !== 'slm' && engine !== 'cronjob') throw usageError(`--engine (${VALUES.engine}) must be "slm" or "cronjob", got ${JSON.stringify(engine)}`);
+  if (engine !== 'slm' && engine !== 'cronjob' && engine !== 'none') throw usageError(`--engine (${VALUES.engine}) must be "slm", "cronjob" or "none", got ${JSON.stringify(engine)}`);
   const repository = parseRepository(raw.repository);
   const retention = parseRetention(raw);
   const schedule = checkElasticsearchCron(raw.schedule === undefined || raw.schedule === '' ? DEFAULT_SCHEDULE : String(raw.schedule), `--schedule (${VALUES.schedule})`);
@@ -245,11 +246,15 @@ export async function runConfigure(options: ConfigureOptions, ctx: StoreContext)
       if (slmMode !== 'RUNNING') warn(`SLM is ${slmMode}: the policy will not run until SLM is started (POST _slm/start)`);
       log(`SLM policy "${policy.policy_id}" in place (SLM ${slmMode})`);
     } else {
-      section(`Engine cronjob: the chart's CronJob takes the snapshots; removing SLM policy "${ELASTICSEARCH_SLM_POLICY}" if there is one`);
+      section(
+        options.engine === 'cronjob'
+          ? `Engine cronjob: the chart's CronJob takes the snapshots; removing SLM policy "${ELASTICSEARCH_SLM_POLICY}" if there is one`
+          : `No scheduled snapshots (restores only): removing SLM policy "${ELASTICSEARCH_SLM_POLICY}" if there is one`,
+      );
       try {
         await client.slm.deleteLifecycle({ policy_id: ELASTICSEARCH_SLM_POLICY });
         removedPolicy = true;
-        log(`removed SLM policy "${ELASTICSEARCH_SLM_POLICY}", so that snapshots are not taken twice`);
+        log(`removed SLM policy "${ELASTICSEARCH_SLM_POLICY}"${options.engine === 'cronjob' ? ', so that snapshots are not taken twice' : ''}`);
       } catch (err) {
         const answer = answerOf(err);
         if (isMissingApi(err)) log('this Elasticsearch has no SLM: nothing to remove');
