@@ -95,12 +95,14 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   let now: DateTime = ctx.now();
   let decision = decideVersion(instance, state, folders, now);
   let origin: string | null = null;
+  let otherVersions = true;
   // The usual hourly run continues the marker's version: vmbackup starts at once, with no listing
   // first (the bucket and the version were there at the last run). Only a new version looks at the
   // bucket before: to create it when missing, never to reuse a name, and to find parts to copy.
   if (decision.newVersion) {
     await ensureBucket(store, { create: true, bucketValue: `${instance}.backup.bucketName`, scheduleValue: `${instance}.backup.enabled` });
     const versions = await listVersions(store, [instance]);
+    otherVersions = versions.length > 0;
     // Version names have second resolution: never start a new version under an existing name.
     while (versions.some((v) => v.version === decision.version)) {
       now = now.plus({ seconds: 1 });
@@ -112,7 +114,12 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   }
   section(`Backing up ${instance} into ${decision.newVersion ? 'new ' : ''}version ${decision.version} (${decision.reason})`);
   if (origin !== null) log(`parts already in ${origin} are copied server-side`);
-  await writeMarker(options.storageDataPath, decision.marker);
+  // Retention works in days: it runs after the first backup of each UTC day, and whenever a new
+  // version starts, so the hourly runs in between cost no listing of the bucket. The first version
+  // of an instance has nothing to prune: that counts as today's run.
+  const today = ctx.now().toUTC().toFormat('yyyy-MM-dd');
+  const pruneNow = options.prune !== undefined && otherVersions && (decision.newVersion || decision.marker.prunedOn !== today);
+  await writeMarker(options.storageDataPath, otherVersions ? decision.marker : { ...decision.marker, prunedOn: today });
 
   const access = remoteAccess(ctx.storage);
   const args = vmbackupArgs(
@@ -137,11 +144,8 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     });
   }
   log(`version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`);
-  // Retention works in days: it runs after the first backup of each UTC day, and whenever a new
-  // version starts, so the hourly runs in between cost no listing of the bucket.
-  const today = ctx.now().toUTC().toFormat('yyyy-MM-dd');
   let prune: PruneResult | null = null;
-  if (options.prune !== undefined && (decision.newVersion || decision.marker.prunedOn !== today)) {
+  if (pruneNow && options.prune !== undefined) {
     prune = await runPrune({ bucket: options.bucket, instances: [instance], policy: options.prune, dryRun: false, inUse: [decision.version], storageDataPath: undefined }, ctx);
     await writeMarker(options.storageDataPath, { ...decision.marker, prunedOn: today });
   }
