@@ -32,14 +32,16 @@ export function parseTimedelta(text: string, valueName = 'backupRetentionTimeDel
     parts[keyword] = Number(amount);
   }
   const micro = parts.microseconds ?? 0;
-  const duration = Duration.fromObject({
+  const units: Record<string, number> = {
     weeks: parts.weeks ?? 0,
     days: parts.days ?? 0,
     hours: parts.hours ?? 0,
     minutes: parts.minutes ?? 0,
     seconds: parts.seconds ?? 0,
     milliseconds: (parts.milliseconds ?? 0) + micro / 1000,
-  });
+  };
+  // Only the units given, so that messages read "30 days", not "0 weeks, 30 days, 0 hours...".
+  const duration = Duration.fromObject(Object.fromEntries(Object.entries(units).filter(([, v]) => v !== 0)));
   if (duration.as('milliseconds') <= 0) throw usageError(`${valueName} "${text}" is zero; a retention of nothing would delete every backup`);
   return duration;
 }

@@ -45,3 +45,10 @@ describe('parseElasticsearchTime', () => {
     assert.throws(() => parseElasticsearchTime('days=30'), /snapshotRetentionExpireAfter/);
   });
 });
+
+describe('parseTimedelta for messages', () => {
+  it('keeps only the units given', () => {
+    assert.equal(parseTimedelta('days=30').toHuman(), '30 days');
+    assert.equal(parseTimedelta('weeks=2, hours=12').toHuman(), '2 weeks, 12 hours');
+  });
+});
