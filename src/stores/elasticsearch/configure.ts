@@ -117,7 +117,10 @@ export function validateConfigure(raw: {
     };
   } else if (type === 'fs') {
     const location = raw.location === undefined ? '' : String(raw.location);
-    if (!location.startsWith('/') || /[\0\n]/.test(location)) throw usageError(`--location (${VALUES.location}) must be an absolute path registered in path.repo of every Elasticsearch node, got ${JSON.stringify(location)}`);
+    // Absolute (inside path.repo), or relative to the nodes' first path.repo folder, as Elasticsearch reads it.
+    if (location === '' || /[\0\n]/.test(location) || location.split('/').includes('..')) {
+      throw usageError(`--location (${VALUES.location}) must be a folder in path.repo of every Elasticsearch node (absolute, or relative to the first path.repo entry), got ${JSON.stringify(location)}`);
+    }
     choice = { type: 'fs', location };
   } else {
     throw usageError(`--repository-type (${VALUES.repositoryType}) must be "s3" or "fs", got ${JSON.stringify(type)}`);
