@@ -7,7 +7,7 @@
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import { Client, CopyDestinationOptions, CopySourceOptions } from 'minio';
+import type { Client } from 'minio';
 import type { S3Config } from '../config/storage.js';
 import { log } from '../util/log.js';
 import { withRetry } from '../util/retry.js';
@@ -20,6 +20,11 @@ const MIN_PART_SIZE = 8 * MIB;
 const PARTS_IN_FLIGHT = 3;
 const MAX_COPY_SIZE = 5 * 1024 * MIB;
 
+type MinioModule = typeof import('minio');
+let minioModule: Promise<MinioModule> | undefined;
+/** The minio client library is loaded on first use: CLI commands that never touch S3 start faster. */
+const loadMinio = (): Promise<MinioModule> => (minioModule ??= import('minio'));
+
 export interface S3StoreOptions {
   /** Attempts per request for network failures and 5xx answers (default 3). */
   attempts?: number;
@@ -28,7 +33,8 @@ export interface S3StoreOptions {
 
 export class S3Store implements ObjectStore {
   readonly location: string;
-  private readonly client: Client;
+  private clientInstance: Client | undefined;
+  private readonly config: S3Config;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
 
@@ -37,31 +43,48 @@ export class S3Store implements ObjectStore {
     readonly bucket: string,
     options: S3StoreOptions = {},
   ) {
-    const secure = config.endpoint.protocol === 'https:';
-    const port = config.endpoint.port === '' ? (secure ? 443 : 80) : Number(config.endpoint.port);
-    this.client = new Client({
-      endPoint: config.endpoint.hostname.replace(/^\[|\]$/g, ''),
-      port,
-      useSSL: secure,
-      accessKey: config.accessKey,
-      secretKey: config.secretKey,
-      region: config.region,
-      pathStyle: true,
-      transportAgent: secure ? new HttpsAgent({ keepAlive: true }) : new Agent({ keepAlive: true }),
-      retryOptions: { disableRetry: true },
-    });
-    // Payloads are sent as UNSIGNED-PAYLOAD (as minio-js already does over https): the request is
-    // still signed, and each object's integrity is its end-to-end SHA-256, published with it and
-    // verified on every download. This saves a SHA-256 pass over every part on both the client and
-    // the server. Use an https endpoint to protect payloads in transit.
-    this.client.enableSHA256 = false;
+    this.config = config;
     this.location = `s3://${bucket} at ${config.endpoint.origin}`;
     this.attempts = options.attempts ?? 3;
     this.baseDelayMs = options.baseDelayMs ?? 500;
   }
 
+  /** Loads the client library and creates the client, once. */
+  private async ready(): Promise<MinioModule> {
+    const minio = await loadMinio();
+    if (this.clientInstance === undefined) {
+      const { config } = this;
+      const secure = config.endpoint.protocol === 'https:';
+      const port = config.endpoint.port === '' ? (secure ? 443 : 80) : Number(config.endpoint.port);
+      const client = new minio.Client({
+        endPoint: config.endpoint.hostname.replace(/^\[|\]$/g, ''),
+        port,
+        useSSL: secure,
+        accessKey: config.accessKey,
+        secretKey: config.secretKey,
+        region: config.region,
+        pathStyle: true,
+        transportAgent: secure ? new HttpsAgent({ keepAlive: true }) : new Agent({ keepAlive: true }),
+        retryOptions: { disableRetry: true },
+      });
+      // Payloads are sent as UNSIGNED-PAYLOAD (as minio-js already does over https): the request is
+      // still signed, and each object's integrity is its end-to-end SHA-256, published with it and
+      // verified on every download. This saves a SHA-256 pass over every part on both the client and
+      // the server. Use an https endpoint to protect payloads in transit.
+      client.enableSHA256 = false;
+      this.clientInstance = client;
+    }
+    return minio;
+  }
+
+  private get client(): Client {
+    if (this.clientInstance === undefined) throw new Error('S3 client used before ready()');
+    return this.clientInstance;
+  }
+
   private async call<T>(action: string, operation: () => Promise<T>): Promise<T> {
     try {
+      await this.ready();
       return await withRetry(operation, {
         attempts: this.attempts,
         baseDelayMs: this.baseDelayMs,
@@ -169,6 +192,7 @@ export class S3Store implements ObjectStore {
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     try {
+      await this.ready();
       const info = await withRetry(() => this.client.statObject(this.bucket, key), {
         attempts: this.attempts,
         baseDelayMs: this.baseDelayMs,
@@ -206,8 +230,9 @@ export class S3Store implements ObjectStore {
   async copy(fromKey: string, toKey: string): Promise<void> {
     const source = await this.stat(fromKey);
     if (source === undefined) throw translateS3Error({ code: 'NoSuchKey' }, `copying ${fromKey}`, this.location);
-    const src = new CopySourceOptions({ Bucket: this.bucket, Object: fromKey });
-    const dest = new CopyDestinationOptions({ Bucket: this.bucket, Object: toKey });
+    const minio = await this.ready();
+    const src = new minio.CopySourceOptions({ Bucket: this.bucket, Object: fromKey });
+    const dest = new minio.CopyDestinationOptions({ Bucket: this.bucket, Object: toKey });
     await this.call(`copying ${fromKey} to ${toKey}`, async () => {
       if (source.size > MAX_COPY_SIZE) await this.client.composeObject(dest, [src]);
       else await this.client.copyObject(src, dest);
