@@ -96,7 +96,7 @@ function renderConfigure(r: ConfigureResult): string {
 
 function renderBackup(r: BackupResult): string {
   return [
-    `snapshot ${r.name} ${r.state} in repository "${r.repository}": ${r.indices.length} indices, shards total ${r.shards.total}, failed ${r.shards.failed}, successful ${r.shards.successful}, in ${formatSeconds(r.seconds)}`,
+    `snapshot ${r.name} ${r.state} in repository "${r.repository}": ${r.indices.length} ${r.indices.length === 1 ? 'index' : 'indices'}, shards total ${r.shards.total}, failed ${r.shards.failed}, successful ${r.shards.successful}, in ${formatSeconds(r.seconds)}`,
     ...(r.retention === null ? ['retention: skipped (--no-prune)'] : [renderPrune(r.retention)]),
   ].join('\n');
 }

@@ -87,7 +87,7 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
         hint: 'Nothing was deleted. Check the cluster health (GET _cluster/health) and the snapshot (GET _snapshot/sts-backup/NAME); the next run tries again.',
       });
     }
-    log(`snapshot ${name} complete: ${indices.length} indices, ${shards.successful}/${shards.total} shards, in ${seconds.toFixed(1)}s`);
+    log(`snapshot ${name} complete: ${indices.length} ${indices.length === 1 ? 'index' : 'indices'}, ${shards.successful}/${shards.total} shards, in ${seconds.toFixed(1)}s`);
     if (indices.length === 0) log(`WARNING: no index matched ${options.indices.join(',')}: the snapshot is empty (check ${VALUES.indices})`);
     const retention = options.prune ? await pruneRepository(client, { connection, repository, retention: options.retention, dryRun: false }, ctx) : null;
     if (retention !== null && retention.deleted.length === 0) log('retention: nothing to delete');

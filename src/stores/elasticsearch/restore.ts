@@ -224,7 +224,7 @@ export async function runRestore(options: RestoreOptions, _ctx: StoreContext): P
     const closed = selected.filter((i) => existing.get(i)?.state === 'close');
     if (open.length > 0 && !options.force) {
       throw new StackbackupError(
-        `${open.length} of the ${selected.length} ${selected.length === 1 ? 'index' : 'indices'} to restore exist and are open: ${open.join(', ')}`,
+        `${selected.length === 1 ? 'the index' : `${open.length} of the ${selected.length} indices`} to restore ${open.length === 1 ? 'exists and is open' : 'exist and are open'}: ${open.join(', ')}`,
         {
           exitCode: ExitCode.conflict,
           hint: `Restoring replaces them. To ${options.forceMode} them first and restore, rerun with -force: ${restoreCommand(name, options.indices, true)}. To keep them, restore other indices.`,
