@@ -10,13 +10,31 @@ import { hideBin } from 'yargs/helpers';
 import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
 import { setQuiet } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
-import { runDemo } from './demo.js';
+import type { DemoOptions } from './demo.js';
 import { reportError } from './output.js';
-import { registerStorage } from './storage.js';
-import { registerStackGraph } from './stackgraph.js';
-import { registerElasticsearch } from './elasticsearch.js';
-import { registerVictoriaMetrics } from './victoria-metrics.js';
-import { registerVolumes } from './volumes.js';
+
+type Register = (yargs: Argv, exec: Exec) => Argv;
+
+/**
+ * The command groups (names and aliases), each module loaded only when one of its commands runs, or for
+ * --help and unknown commands: a job running `stackbackup volumes backup` does not spend seconds of its
+ * start-up loading the Elasticsearch client.
+ */
+const GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ['storage'], load: async () => (await import('./storage.js')).registerStorage },
+  { names: ['stackgraph'], load: async () => (await import('./stackgraph.js')).registerStackGraph },
+  { names: ['elasticsearch', 'es'], load: async () => (await import('./elasticsearch.js')).registerElasticsearch },
+  { names: ['victoria-metrics', 'vm'], load: async () => (await import('./victoria-metrics.js')).registerVictoriaMetrics },
+  { names: ['volumes'], load: async () => (await import('./volumes.js')).registerVolumes },
+];
+
+/** The groups argv needs: the one it names, none for demo, all otherwise. */
+function groupsFor(argv: readonly string[]): typeof GROUPS {
+  const command = argv.find((a) => !a.startsWith('-'));
+  if (command === 'demo') return [];
+  const named = GROUPS.filter((g) => command !== undefined && g.names.includes(command));
+  return named.length > 0 ? named : GROUPS;
+}
 
 export interface CliResult {
   exitCode: ExitCodeValue;
@@ -48,7 +66,7 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
         const sizeMiB = Number(a.sizeMib);
         if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 4096) throw usageError('--size-mib must be a whole number from 1 to 4096');
         return { workDir: String(a.workDir), sizeMiB };
-      }, runDemo))
+      }, async (o: DemoOptions, ctx) => (await import('./demo.js')).runDemo(o, ctx)))
     .demandCommand(1, 'name a command; see stackbackup --help')
     .strict()
     .recommendCommands()
@@ -60,11 +78,7 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
     .fail((msg, err) => {
       throw err ?? usageError(msg ?? 'invalid command line', 'See stackbackup --help.');
     });
-  registerStorage(cli, exec);
-  registerStackGraph(cli, exec);
-  registerElasticsearch(cli, exec);
-  registerVictoriaMetrics(cli, exec);
-  registerVolumes(cli, exec);
+  for (const register of await Promise.all(groupsFor(argv).map((g) => g.load()))) register(cli, exec);
   try {
     await cli.parseAsync();
   } catch (err) {
