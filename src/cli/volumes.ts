@@ -43,7 +43,7 @@ function renderBackup(r: BackupResult): string {
     `claim ${r.claim}: snapshot ${r.shortId}${r.partial ? ' (PARTIAL: some files could not be read)' : ''}, tags ${r.tags.join(',')}`,
     `${r.filesNew} new, ${r.filesChanged} changed, ${r.filesUnmodified} unchanged files; ${formatBytes(r.bytesProcessed)} read, ${formatBytes(r.bytesAdded)} added to the repository, in ${formatSeconds(r.seconds)}`,
   ];
-  if (r.retention) lines.push(`retention: kept ${r.retention.kept.length}, removed ${r.retention.removed.length} snapshot(s) of ${r.claim}`);
+  if (r.retention) lines.push(`retention (${r.retention.policy}): kept ${r.retention.kept.length}, removed ${r.retention.removed.length} snapshot(s) of ${r.claim}`);
   if (r.retentionSkipped) lines.push(`retention skipped: ${r.retentionSkipped}`);
   return lines.join('\n');
 }
@@ -56,7 +56,8 @@ function renderRestore(r: RestoreResult): string {
 function renderPrune(r: PruneResult): string {
   if (r.claims.length === 0) return `No claims with snapshots in ${r.repository}.`;
   const table = renderTable(['CLAIM', r.dryRun ? 'WOULD KEEP' : 'KEPT', r.dryRun ? 'WOULD REMOVE' : 'REMOVED'], r.claims.map((c) => [c.claim, c.kept.length, c.removed.length]));
-  return `${table}\n${r.policy}, per claim${r.dryRun ? ' (dry run: nothing removed)' : r.pruned ? '; unused data pruned' : ''}`;
+  const own = r.claims.filter((c) => c.policy !== r.policy).map((c) => `\n${c.claim}: its own policy, ${c.policy}`).join('');
+  return `${table}\n${r.policy}, per claim${r.dryRun ? ' (dry run: nothing removed)' : r.pruned ? '; unused data pruned' : ''}${own}`;
 }
 
 function renderDispatch(r: DispatchResult): string {
@@ -79,6 +80,7 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
       .option('keep-weekly', { type: 'number', default: DEFAULT_RETENTION.keepWeekly, describe: '... of the last N weeks, per claim' })
       .option('keep-monthly', { type: 'number', default: DEFAULT_RETENTION.keepMonthly, describe: '... of the last N months, per claim' })
       .option('keep-yearly', { type: 'number', default: DEFAULT_RETENTION.keepYearly, describe: '... of the last N years, per claim' })
+      .option('claim-retention', { type: 'string', array: true, describe: 'CLAIM:RULE=N[,RULE=N...] (repeatable): that claim\'s rules instead of the --keep-* ones, e.g. claim-alice:keepDaily=30,keepLast=5 (backup.volumes.claimRetention)' })
       .option('lock-wait-seconds', { type: 'number', default: 600, describe: 'how long forget and prune wait while other runs hold the repository' });
   return yargs.command('volumes', 'back up and restore PersistentVolumeClaims with restic (per-claim tags and retention)', (y) =>
     y

@@ -1,9 +1,8 @@
 /**
  * The one way external programs (vmbackup, restic, export tools) are run: an argument array, never a
- * shell string, output lines passed through redaction into the log, a clear error when the program
- * is missing or fails.
+ * shell string, output lines passed through redaction into the log (and, redacted, to an optional
+ * per-line callback), a clear error when the program is missing or fails.
  */
-import { execa } from 'execa';
 import { ExitCode, StackbackupError, codeOf } from './errors.js';
 import { log } from './log.js';
 import { redact } from './redact.js';
@@ -19,7 +18,15 @@ export interface RunOptions {
   timeoutMs?: number;
   /** What to tell the operator when the program exits non-zero. */
   hint?: string;
+  /**
+   * Called with each output line (redacted) as it arrives, for example to turn a program's JSON status
+   * messages into progress lines. Returning false leaves the line out of the result's stdout/stderr, so
+   * that hours of status messages do not pile up in memory.
+   */
+  onLine?: (line: string, stream: OutputStream) => boolean | void;
 }
+
+export type OutputStream = 'stdout' | 'stderr';
 
 export interface RunResult {
   exitCode: number;
@@ -29,6 +36,16 @@ export interface RunResult {
 
 export async function run(program: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const logOutput = options.logOutput ?? true;
+  const { onLine } = options;
+  const lines = (stream: OutputStream) =>
+    function* (line: unknown) {
+      const text = String(line);
+      if (logOutput) log(text);
+      if (onLine?.(redact(text), stream) === false) return;
+      yield line;
+    };
+  // Loaded on first use: commands that run no external program start faster.
+  const { execa } = await import('execa');
   const child = execa(program, [...args], {
     env: options.env,
     cwd: options.cwd,
@@ -36,12 +53,7 @@ export async function run(program: string, args: readonly string[], options: Run
     timeout: options.timeoutMs,
     reject: false,
     stripFinalNewline: true,
-    ...(logOutput
-      ? {
-          stdout: ['pipe', function* (line: unknown) { log(String(line)); yield line; }],
-          stderr: ['pipe', function* (line: unknown) { log(String(line)); yield line; }],
-        }
-      : {}),
+    ...(logOutput || onLine !== undefined ? { stdout: ['pipe', lines('stdout')], stderr: ['pipe', lines('stderr')] } : {}),
   });
   const result = await child;
   if (result.failed && result.exitCode === undefined) {

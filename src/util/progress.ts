@@ -43,13 +43,22 @@ export class Progress {
 
   constructor(
     private readonly label: string,
-    private readonly total: number | undefined,
+    private total: number | undefined,
     private readonly report: ProgressReporter = logProgress,
     private readonly intervalMs = defaultInterval(),
   ) {}
 
   add(count: number): void {
-    this.bytes += count;
+    this.update(this.bytes + count, this.total);
+  }
+
+  /**
+   * Sets the bytes done (and the total, when it changes) from a program that reports running totals
+   * rather than increments, such as restic's status messages; reports like add().
+   */
+  update(bytes: number, total: number | undefined = this.total): void {
+    this.bytes = bytes;
+    this.total = total;
     const now = Date.now();
     if (now - this.lastReport >= this.intervalMs) {
       this.lastReport = now;

@@ -6,7 +6,8 @@
  * restic CLI reading the same repository with the tags. No credential shows up in any output.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -289,6 +290,63 @@ describe('volumes: restic backups of two claims into MinIO', () => {
     assert.equal(more.retention?.removed.length, 2);
     const after = await runList(validateList({ ...repo('retention'), claim: 'claim-alice' }), ctxAt(T0));
     assert.equal(after.snapshots.length, 3, 'alice\'s snapshots are untouched by bob\'s retention');
+  });
+
+  it('one claim\'s own retention rules (claimRetention) never affect another claim\'s snapshots', async () => {
+    // A repository of its own; both claims back up four times, a day apart, with the same arguments, as
+    // the chart's shared Job template runs them: alice's override keeps 1, the common policy keeps 3.
+    const common = { keepLast: 3, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, claimRetention: ['claim-alice:keepLast=1'] };
+    const ids: Record<string, string[]> = { 'claim-alice': [], 'claim-bob': [] };
+    for (let d = 0; d < 4; d += 1) {
+      for (const [claim, path] of [['claim-alice', claimA], ['claim-bob', claimB]] as const) {
+        const r = await runBackup(validateBackup({ ...repo('claim-retention'), claim, path, ...common }), ctxAt(T0.plus({ days: d, minutes: claim === 'claim-bob' ? 5 : 0 })));
+        ids[claim]?.push(r.snapshot);
+        assert.equal(r.retention?.policy, claim === 'claim-alice' ? 'keep last 1' : 'keep last 3');
+        assert.ok(r.retention?.kept.includes(r.snapshot));
+        const others = Object.entries(ids).filter(([c]) => c !== claim).flatMap(([, list]) => list);
+        assert.deepEqual(r.retention?.removed.filter((id) => others.includes(id)), [], `${claim}'s retention removed another claim's snapshot`);
+      }
+    }
+    const left = async (claim: string) => (await runList(validateList({ ...repo('claim-retention'), claim }), ctxAt(T0))).snapshots.map((s) => s.id).sort();
+    assert.deepEqual(await left('claim-alice'), [ids['claim-alice']?.[3]], 'alice keeps her newest only');
+    assert.deepEqual(await left('claim-bob'), ids['claim-bob']?.slice(1).sort(), 'bob keeps his 3 newest: alice\'s override is not his');
+
+    // The maintenance prune gets every override too: bob's own rule changes bob only.
+    const r = await runPrune(validatePrune({ ...repo('claim-retention'), ...common, claimRetention: ['claim-alice:keepLast=1', 'claim-bob:keepLast=2'], prune: false }), ctxAt(T0));
+    assert.deepEqual(Object.fromEntries(r.claims.map((c) => [c.claim, c.policy])), { 'claim-alice': 'keep last 1', 'claim-bob': 'keep last 2' });
+    assert.deepEqual(r.claims.find((c) => c.claim === 'claim-alice')?.removed, []);
+    assert.deepEqual(r.claims.find((c) => c.claim === 'claim-bob')?.removed, [ids['claim-bob']?.[1]]);
+    assert.deepEqual(await left('claim-alice'), [ids['claim-alice']?.[3]]);
+    assert.deepEqual(await left('claim-bob'), ids['claim-bob']?.slice(2).sort());
+  });
+
+  it('a stale exclusive lock (a run that died) is removed when it stops a backup; no unlock runs without locks', async () => {
+    await backup('claim-bob', claimB, T0, { prefix: 'stale-lock', prune: false });
+    const locks = async () => (await openStore(storage, BUCKET).list('stale-lock/locks/')).length;
+    assert.equal(await locks(), 0);
+    // A restic check (exclusive lock) killed mid-run leaves its lock behind.
+    const child = spawn(join(TOOLS_DIR, 'bin', 'restic'), ['-r', `s3:${minio.endpoint}/${BUCKET}/stale-lock`, 'check', '--read-data'], {
+      env: { PATH: process.env.PATH ?? '', HOME: work, AWS_ACCESS_KEY_ID: minio.accessKey, AWS_SECRET_ACCESS_KEY: minio.secretKey, RESTIC_PASSWORD_FILE: passwordFile },
+      stdio: 'ignore',
+    });
+    const exited = once(child, 'exit');
+    const deadline = Date.now() + 30_000;
+    while ((await locks()) === 0) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, 'restic check took its lock');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    assert.equal(await locks(), 1, 'the killed run left its lock');
+    const mark = logs.length;
+    const r = await backup('claim-bob', claimB, T0.plus({ hours: 1 }), { prefix: 'stale-lock', prune: false });
+    assert.ok(logs.slice(mark).some((l) => /1 lock\(s\) in the repository: removing those of runs that died/.test(l)), logs.slice(mark).join('\n'));
+    assert.equal(await locks(), 0);
+    assert.equal((await runList(validateList({ ...repo('stale-lock'), claim: 'claim-bob' }), ctxAt(T0))).snapshots[0]?.id, r.snapshot);
+    // Without lock files, neither a backup nor its retention runs restic unlock.
+    const quiet = logs.length;
+    await backup('claim-bob', claimB, T0.plus({ hours: 2 }), { prefix: 'stale-lock' });
+    assert.ok(!logs.slice(quiet).some((l) => /removing those of runs that died/.test(l)));
   });
 
   it('check removes stale locks only and verifies a subset of the data', async () => {

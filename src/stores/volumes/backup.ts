@@ -1,9 +1,12 @@
 /**
  * `volumes backup`: one claim's folder (the claim mounted read-only) into the restic repository, tagged
- * claim=<name> and owner=<user>, then the claim's retention. The repository is created on the first
- * backup; stale locks of runs that died are removed first (restic unlock removes nothing else). The
- * claim's newest snapshot is passed as --parent, so unchanged files are not read again whatever the
- * mount path was.
+ * claim=<name> and owner=<user>, then the claim's retention. The claim's newest snapshot is passed as
+ * --parent, so unchanged files are not read again whatever the mount path was (the snapshot's tree is
+ * relative to the claim's folder). Nothing is checked in advance, since every restic run costs a key
+ * derivation of about half a second: the bucket and repository are created when the parent lookup finds
+ * them missing (the first backup); stale locks are removed (restic unlock: only those of runs that
+ * died) when an exclusive one stops the backup, and before retention when the repository holds lock
+ * files at all; the new snapshot's ID comes from restic's summary, not from another listing.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -12,7 +15,7 @@ import { ExitCode, StackbackupError, isStackbackupError, messageOf, usageError }
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
-import { classify, openRepository, repositoryOf, restic, snapshots, unlockStale, snapshotTime, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
+import { ResticOutput, classify, fullSnapshotId, openRepository, preloadStorage, repositoryOf, restic, snapshots, unlockStale, snapshotTime, withLockRetry, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   bucketName,
@@ -21,8 +24,10 @@ import {
   excludePatterns,
   hostName,
   ownerTagValue,
+  parseClaimRetention,
   parseRetention,
   passwordFile,
+  retentionFor,
   repositoryPrefix,
   wholeNumber,
   type RetentionPolicy,
@@ -62,6 +67,8 @@ export interface BackupRaw extends RepositoryRaw {
   keepWeekly?: unknown;
   keepMonthly?: unknown;
   keepYearly?: unknown;
+  /** `CLAIM:RULE=N,...` entries (backup.volumes.claimRetention); only this claim's applies. */
+  claimRetention?: unknown;
   lockWaitSeconds?: unknown;
 }
 
@@ -75,7 +82,7 @@ export function validateBackup(raw: BackupRaw): BackupOptions {
     path,
     owner: ownerTagValue(raw.owner),
     exclude: excludePatterns(raw.exclude),
-    retention: raw.prune === false ? undefined : parseRetention(raw),
+    retention: raw.prune === false ? undefined : retentionFor(claim, parseRetention(raw), parseClaimRetention(raw.claimRetention)),
     lockWaitSeconds: wholeNumber(raw.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, '--lock-wait-seconds', 0, 86_400),
   };
 }
@@ -104,28 +111,14 @@ export interface BackupResult {
   retentionSkipped: string | null;
 }
 
+/** The fields of restic's backup summary message that stackbackup reads. */
 interface Summary {
-  message_type: 'summary';
-  files_new: number;
-  files_changed: number;
-  files_unmodified: number;
-  data_added: number;
-  total_bytes_processed: number;
-  total_duration: number;
-  snapshot_id: string;
-}
-
-function parseSummary(stdout: string): Summary | undefined {
-  for (const line of stdout.split('\n').reverse()) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const msg = JSON.parse(line) as { message_type?: string };
-      if (msg.message_type === 'summary') return msg as Summary;
-    } catch {
-      // restic prints the odd plain line; only its JSON messages count.
-    }
-  }
-  return undefined;
+  files_new?: number;
+  files_changed?: number;
+  files_unmodified?: number;
+  data_added?: number;
+  total_bytes_processed?: number;
+  snapshot_id?: string;
 }
 
 export function backupArgs(o: BackupOptions, time: string, parent: ResticSnapshot | undefined): string[] {
@@ -140,6 +133,63 @@ export function backupArgs(o: BackupOptions, time: string, parent: ResticSnapsho
   ];
 }
 
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/**
+ * The claim's snapshots, for the parent. Nothing is checked first: on a repository in use the lookup
+ * simply succeeds. A missing bucket or repository (the claim's first backup) is created then, and the
+ * claim has no parent.
+ */
+async function claimSnapshots(repo: Repository, claim: string): Promise<ResticSnapshot[]> {
+  try {
+    return await snapshots(repo, claim, { noLock: true });
+  } catch (err) {
+    if (!isStackbackupError(err) || err.exitCode !== ExitCode.notFound || !/no restic repository/.test(err.message)) throw err;
+    await openRepository(repo, true);
+    return [];
+  }
+}
+
+/**
+ * restic backup. Stale locks do not stop a backup unless one is exclusive (a prune or forget that
+ * died): then they are removed (restic unlock removes only locks of runs that died) and the backup waits
+ * while a live run holds the repository. Returns whether the snapshot is partial (restic exit code 3:
+ * written without the files it could not read).
+ */
+async function runResticBackup(repo: Repository, o: BackupOptions, args: string[], onLine: ResticOutput['onLine']): Promise<boolean> {
+  const attempt = () => restic(repo, args, { cwd: o.path, onLine, hint: `restic could not back up claim ${o.claim}; nothing was added to the repository.` });
+  const partial = (err: unknown): boolean => {
+    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'partial') return false;
+    warn(`some files of claim ${o.claim} could not be read; the snapshot holds everything else:\n${messageOf(err)}`);
+    return true;
+  };
+  try {
+    await attempt();
+    return false;
+  } catch (err) {
+    if (partial(err)) return true;
+    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'locked') throw err;
+  }
+  await unlockStale(repo);
+  try {
+    await withLockRetry(`backup of claim ${o.claim}`, attempt, o.lockWaitSeconds);
+    return false;
+  } catch (err) {
+    if (partial(err)) return true;
+    throw err;
+  }
+}
+
+/** The snapshot this run wrote: from the summary's ID, or (no summary) by its time among the claim's snapshots. */
+async function writtenSnapshot(repo: Repository, claim: string, time: string, summary: Summary | undefined): Promise<string> {
+  const id = summary?.snapshot_id === undefined ? undefined : await fullSnapshotId(repo, summary.snapshot_id);
+  if (id !== undefined) return id;
+  const mine = (await snapshots(repo, claim)).filter((s) => resticTime(snapshotTime(s)) === time && s.hostname === repo.host);
+  const snap = mine[mine.length - 1];
+  if (snap === undefined) throw new StackbackupError(`restic reported no snapshot for claim ${claim}`, { hint: 'See restic\'s output above.' });
+  return snap.id;
+}
+
 export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<BackupResult> {
   const info = await stat(o.path).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -147,35 +197,30 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   }
   const repo: Repository = repositoryOf(ctx.storage, o.repository);
   section(`Backing up claim ${o.claim}${o.owner ? ` (owner ${o.owner})` : ''} from ${o.path} into ${repo.url}`);
-  await openRepository(repo, true);
-  await unlockStale(repo);
-  const previous = await snapshots(repo, o.claim);
+  const previous = await claimSnapshots(repo, o.claim);
   const parent = previous[previous.length - 1];
+  // The storage layer is needed after the backup (the snapshot's full ID, locks before retention): it
+  // loads while restic works.
+  preloadStorage();
   const taken = ctx.now();
   const time = resticTime(taken);
   const started = Date.now();
-  let summary: Summary | undefined;
-  let partial = false;
-  try {
-    const out = await restic(repo, backupArgs(o, time, parent), { cwd: o.path, hint: `restic could not back up claim ${o.claim}; nothing was added to the repository.` });
-    summary = parseSummary(out.stdout);
-  } catch (err) {
-    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'partial') throw err;
-    // restic 0.14+: exit code 3 means the snapshot was written without the files it could not read.
-    partial = true;
-    warn(`some files of claim ${o.claim} could not be read; the snapshot holds everything else:\n${messageOf(err)}`);
-  }
-  const mine = (await snapshots(repo, o.claim)).filter((s) => resticTime(snapshotTime(s)) === time && s.hostname === repo.host);
-  const snap = mine[mine.length - 1];
-  if (snap === undefined) throw new StackbackupError(`restic reported no snapshot for claim ${o.claim}`, { hint: 'See restic\'s output above.' });
+  const output = new ResticOutput(`claim ${o.claim}: backup`);
+  const partial = await runResticBackup(repo, o, backupArgs(o, time, parent), output.onLine);
+  const summary = output.summary as Summary | undefined;
+  if (summary !== undefined) output.progress.update(num(summary.total_bytes_processed));
+  output.progress.finish();
+  const snapshot = await writtenSnapshot(repo, o.claim, time, summary);
+  const tags = [resticClaimTag(o.claim), ...(o.owner === undefined ? [] : [resticOwnerTag(o.owner)])];
   const seconds = (Date.now() - started) / 1000;
-  log(`claim ${o.claim}: snapshot ${snap.id.slice(0, 8)}, ${summary?.total_bytes_processed ?? 0} bytes read, ${summary?.data_added ?? 0} bytes added, in ${seconds.toFixed(1)} s`);
+  log(`claim ${o.claim}: snapshot ${snapshot.slice(0, 8)}, ${num(summary?.total_bytes_processed)} bytes read, ${num(summary?.data_added)} bytes added, in ${seconds.toFixed(1)} s`);
 
   let retention: ClaimRetention | null = null;
   let retentionSkipped: string | null = null;
   if (o.retention !== undefined) {
     section(`Retention of claim ${o.claim}: ${describeRetention(o.retention)}`);
     try {
+      await unlockStale(repo);
       retention = await forgetClaim(repo, o.claim, o.retention, { lockWaitSeconds: o.lockWaitSeconds });
       log(`claim ${o.claim}: kept ${retention.kept.length}, removed ${retention.removed.length} snapshot(s)`);
     } catch (err) {
@@ -186,18 +231,18 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   }
   return {
     claim: o.claim,
-    owner: parseResticTags(snap.tags).owner ?? null,
+    owner: parseResticTags(tags).owner ?? null,
     repository: repo.url,
-    snapshot: snap.id,
-    shortId: snap.id.slice(0, 8),
+    snapshot,
+    shortId: snapshot.slice(0, 8),
     parent: parent?.id ?? null,
     time: taken.toUTC().toISO() ?? time,
-    tags: snap.tags ?? [],
-    filesNew: summary?.files_new ?? 0,
-    filesChanged: summary?.files_changed ?? 0,
-    filesUnmodified: summary?.files_unmodified ?? 0,
-    bytesProcessed: summary?.total_bytes_processed ?? 0,
-    bytesAdded: summary?.data_added ?? 0,
+    tags,
+    filesNew: num(summary?.files_new),
+    filesChanged: num(summary?.files_changed),
+    filesUnmodified: num(summary?.files_unmodified),
+    bytesProcessed: num(summary?.total_bytes_processed),
+    bytesAdded: num(summary?.data_added),
     seconds,
     partial,
     retention,

@@ -1,6 +1,6 @@
 /**
  * `volumes prune`: the retention policy applied to every claim of the repository (or the claims named),
- * one claim at a time (see retention.ts), then `restic prune` to free the data no snapshot uses any more.
+ * one claim at a time (see retention.ts), each with its own overrides if it has any, then `restic prune` to free the data no snapshot uses any more.
  * Claims whose PersistentVolumeClaim is gone keep their snapshots by the same rules.
  */
 import { parseResticTags } from '../../storage/layout.js';
@@ -9,12 +9,14 @@ import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
 import { openRepository, repositoryOf, restic, snapshots, unlockStale, withLockRetry, type RepositoryOptions } from './restic.js';
-import { DEFAULT_LOCK_WAIT_SECONDS, claimName, describeRetention, list, parseRetention, wholeNumber, type RetentionPolicy } from './settings.js';
+import { DEFAULT_LOCK_WAIT_SECONDS, claimName, describeRetention, list, parseClaimRetention, parseRetention, retentionFor, wholeNumber, type ClaimRetentionOverrides, type RetentionPolicy } from './settings.js';
 
 export interface PruneOptions {
   repository: RepositoryOptions;
   claims: string[];
   retention: RetentionPolicy;
+  /** Claims whose policy differs (backup.volumes.claimRetention). */
+  overrides: ClaimRetentionOverrides;
   dryRun: boolean;
   /** Run `restic prune` after the forgets (not in a dry run). */
   prune: boolean;
@@ -31,14 +33,19 @@ export interface PruneRaw extends RepositoryRaw {
   keepWeekly?: unknown;
   keepMonthly?: unknown;
   keepYearly?: unknown;
+  claimRetention?: unknown;
   lockWaitSeconds?: unknown;
 }
 
 export function validatePrune(raw: PruneRaw): PruneOptions {
+  const retention = parseRetention(raw);
+  const overrides = parseClaimRetention(raw.claimRetention);
+  for (const claim of overrides.keys()) retentionFor(claim, retention, overrides);
   return {
     repository: validateRepository(raw),
     claims: list(raw.claim).map((c) => claimName(c, '--claim')),
-    retention: parseRetention(raw),
+    retention,
+    overrides,
     dryRun: raw.dryRun === true,
     prune: raw.prune !== false,
     lockWaitSeconds: wholeNumber(raw.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, '--lock-wait-seconds', 0, 86_400),
@@ -61,8 +68,9 @@ export async function runPrune(o: PruneOptions, ctx: StoreContext): Promise<Prun
   const policy = describeRetention(o.retention);
   const results: ClaimRetention[] = [];
   for (const claim of claims) {
-    section(`Retention of claim ${claim}: ${policy}${o.dryRun ? ' (dry run)' : ''}`);
-    const r = await forgetClaim(repo, claim, o.retention, { dryRun: o.dryRun, lockWaitSeconds: o.lockWaitSeconds });
+    const own = retentionFor(claim, o.retention, o.overrides);
+    section(`Retention of claim ${claim}: ${describeRetention(own)}${o.overrides.has(claim) ? ' (its own policy)' : ''}${o.dryRun ? ' (dry run)' : ''}`);
+    const r = await forgetClaim(repo, claim, own, { dryRun: o.dryRun, lockWaitSeconds: o.lockWaitSeconds });
     log(`claim ${claim}: ${o.dryRun ? 'would keep' : 'kept'} ${r.kept.length}, ${o.dryRun ? 'would remove' : 'removed'} ${r.removed.length}`);
     results.push(r);
   }

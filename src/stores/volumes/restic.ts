@@ -6,11 +6,12 @@
  */
 import { DateTime } from 'luxon';
 import type { StorageConfig } from '../../config/storage.js';
-import { ensureBucket, openStore } from '../../storage/open.js';
-import { parseResticTags, resticClaimTag, resticConfigKey, resticRepositoryUrl } from '../../storage/layout.js';
+import type { ObjectStore } from '../../storage/types.js';
+import { parseResticTags, resticClaimTag, resticConfigKey, resticLocksPrefix, resticRepositoryUrl, resticSnapshotKeyPrefix } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, isStackbackupError, messageOf } from '../../util/errors.js';
-import { run, type RunResult } from '../../util/exec.js';
-import { log } from '../../util/log.js';
+import { run, type OutputStream, type RunResult } from '../../util/exec.js';
+import { log, warn } from '../../util/log.js';
+import { Progress, logProgress } from '../../util/progress.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, VALUES } from './settings.js';
 
 /** The program; overridable for a job image that keeps it elsewhere. */
@@ -59,6 +60,8 @@ export interface ResticRunOptions {
   /** Log every output line (default false: JSON output is parsed, not logged). */
   logOutput?: boolean;
   hint?: string;
+  /** Each output line as it arrives (see util/exec.ts: false leaves it out of the result). */
+  onLine?: (line: string, stream: OutputStream) => boolean | void;
 }
 
 /** restic's failure, classified from its message. */
@@ -77,7 +80,7 @@ export function classify(message: string): ResticFailure {
 /** Runs `restic <args>` against the repository; restic's errors come back as StackbackupErrors. */
 export async function restic(repo: Repository, args: readonly string[], options: ResticRunOptions = {}): Promise<RunResult> {
   try {
-    return await run(RESTIC, [...globalArgs(repo), ...args], { env: environment(repo), cwd: options.cwd, logOutput: options.logOutput ?? false, hint: options.hint });
+    return await run(RESTIC, [...globalArgs(repo), ...args], { env: environment(repo), cwd: options.cwd, logOutput: options.logOutput ?? false, hint: options.hint, onLine: options.onLine });
   } catch (err) {
     if (!isStackbackupError(err)) throw err;
     const message = messageOf(err);
@@ -129,9 +132,24 @@ export async function withLockRetry<T>(what: string, operation: () => Promise<T>
   }
 }
 
+/**
+ * The repository's bucket through the storage layer, which is loaded on first use: the S3 client takes
+ * about a second to load, and a backup first needs it while restic looks up the parent snapshot, so the
+ * two overlap instead of adding up.
+ */
+async function bucketOf(repo: Repository): Promise<{ store: ObjectStore; ensureBucket: typeof import('../../storage/open.js').ensureBucket }> {
+  const { openStore, ensureBucket } = await import('../../storage/open.js');
+  return { store: openStore(repo.storage, repo.bucket), ensureBucket };
+}
+
+/** Starts loading the storage layer in the background (see bucketOf). */
+export function preloadStorage(): void {
+  import('../../storage/open.js').catch(() => undefined);
+}
+
 /** True once the repository's config object exists. */
 export async function repositoryExists(repo: Repository): Promise<boolean> {
-  const store = openStore(repo.storage, repo.bucket);
+  const { store } = await bucketOf(repo);
   return (await store.stat(resticConfigKey(repo.prefix))) !== undefined;
 }
 
@@ -140,7 +158,7 @@ export async function repositoryExists(repo: Repository): Promise<boolean> {
  * everything else (list, restore, prune) fails with the values to check instead of inventing an empty one.
  */
 export async function openRepository(repo: Repository, create: boolean): Promise<void> {
-  const store = openStore(repo.storage, repo.bucket);
+  const { store, ensureBucket } = await bucketOf(repo);
   await ensureBucket(store, { create, bucketValue: VALUES.bucket, scheduleValue: VALUES.scheduled });
   if (await repositoryExists(repo)) return;
   if (!create) {
@@ -159,9 +177,88 @@ export async function openRepository(repo: Repository, create: boolean): Promise
   }
 }
 
-/** Removes stale locks only (of runs that died): restic unlock without --remove-all. */
-export async function unlockStale(repo: Repository): Promise<void> {
+/**
+ * Removes stale locks only (of runs that died): restic unlock without --remove-all, and only when the
+ * repository holds lock files at all (listing them is one request; restic unlock opens the repository,
+ * which costs a key derivation). Returns whether restic unlock ran.
+ */
+export async function unlockStale(repo: Repository): Promise<boolean> {
+  const locks = await (await bucketOf(repo)).store.list(resticLocksPrefix(repo.prefix));
+  if (locks.length === 0) return false;
+  log(`${locks.length} lock(s) in the repository: removing those of runs that died (restic unlock)`);
   await restic(repo, ['unlock']);
+  return true;
+}
+
+/**
+ * A snapshot's full ID from the start restic 0.14's backup summary prints (8 characters; later releases
+ * print all 64): the snapshot object is named by its ID, so one listing of that prefix finds it.
+ */
+export async function fullSnapshotId(repo: Repository, id: string): Promise<string | undefined> {
+  if (/^[0-9a-f]{64}$/.test(id)) return id;
+  if (!/^[0-9a-f]{8,63}$/.test(id)) return undefined;
+  const keyPrefix = resticSnapshotKeyPrefix(repo.prefix, id);
+  const found = await (await bucketOf(repo)).store.list(keyPrefix);
+  const ids = found.map((o) => o.key.slice(keyPrefix.length - id.length)).filter((k) => /^[0-9a-f]{64}$/.test(k));
+  return ids.length === 1 ? ids[0] : undefined;
+}
+
+/** The JSON messages of `restic backup --json` and `restic restore --json` that stackbackup reads. */
+interface ResticMessage {
+  message_type?: string;
+  total_bytes?: number;
+  /** backup */
+  bytes_done?: number;
+  /** restore (restic 0.16+; 0.14 prints no restore status) */
+  bytes_restored?: number;
+  error?: { message?: string };
+  during?: string;
+  item?: string;
+}
+
+/**
+ * Reads restic's --json output line by line: status messages drive a progress line (bytes, rate, ETA;
+ * at most one per progress interval) and are not kept; restic's error messages are logged as warnings,
+ * plain lines as they are; the summary message is kept for the caller.
+ */
+export class ResticOutput {
+  readonly progress: Progress;
+  summary: Record<string, unknown> | undefined;
+
+  constructor(label: string, intervalMs?: number) {
+    this.progress = new Progress(label, undefined, logProgress, intervalMs);
+  }
+
+  readonly onLine = (line: string): boolean => {
+    if (!line.startsWith('{')) {
+      if (line.trim() !== '') log(line);
+      return true;
+    }
+    let msg: ResticMessage;
+    try {
+      msg = JSON.parse(line) as ResticMessage;
+    } catch {
+      log(line);
+      return true;
+    }
+    switch (msg.message_type) {
+      case 'status': {
+        const done = msg.bytes_done ?? msg.bytes_restored;
+        if (typeof done === 'number') this.progress.update(done, typeof msg.total_bytes === 'number' && msg.total_bytes > 0 ? msg.total_bytes : undefined);
+        return false;
+      }
+      case 'summary':
+        this.summary = msg as Record<string, unknown>;
+        return true;
+      case 'error':
+        warn(`restic: ${msg.during ?? 'error'}${msg.item ? ` ${msg.item}` : ''}: ${msg.error?.message ?? line}`);
+        return true;
+      case 'verbose_status':
+        return false;
+      default:
+        return true;
+    }
+  };
 }
 
 /** A snapshot as `restic snapshots --json` prints it. */
@@ -176,9 +273,12 @@ export interface ResticSnapshot {
   tags: string[] | null;
 }
 
-/** The host's snapshots (of one claim when given), oldest first as restic prints them. */
-export async function snapshots(repo: Repository, claim?: string): Promise<ResticSnapshot[]> {
-  const args = ['snapshots', '--json', '--host', repo.host, ...(claim === undefined ? [] : ['--tag', resticClaimTag(claim)])];
+/**
+ * The host's snapshots (of one claim when given), oldest first as restic prints them. noLock: read
+ * without taking restic's shared lock (two fewer requests; safe for a lookup that changes nothing).
+ */
+export async function snapshots(repo: Repository, claim?: string, options: { noLock?: boolean } = {}): Promise<ResticSnapshot[]> {
+  const args = [...(options.noLock ? ['--no-lock'] : []), 'snapshots', '--json', '--host', repo.host, ...(claim === undefined ? [] : ['--tag', resticClaimTag(claim)])];
   const out = await restic(repo, args);
   const parsed = JSON.parse(out.stdout || '[]') as ResticSnapshot[] | null;
   return (parsed ?? []).filter((s) => claim === undefined || parseResticTags(s.tags).claim === claim);

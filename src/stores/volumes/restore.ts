@@ -13,7 +13,7 @@ import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import { newestFirst } from './list.js';
-import { openRepository, repositoryOf, restic, snapshots, snapshotTime, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
+import { ResticOutput, openRepository, repositoryOf, restic, snapshots, snapshotTime, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
 import { claimName } from './settings.js';
 
 export interface RestoreOptions {
@@ -140,10 +140,14 @@ export async function runRestore(o: RestoreOptions, ctx: StoreContext): Promise<
     }
   }
   section(`Restoring snapshot ${shortId} of claim ${o.claim} into claim ${o.targetClaim}`);
-  await restic(repo, ['restore', snap.id, '--target', o.path], {
-    logOutput: true,
+  // restic 0.16+ prints status messages under --json (0.14 prints none: then only the final line shows).
+  const output = new ResticOutput(`claim ${o.targetClaim}: restore`);
+  await restic(repo, ['restore', snap.id, '--target', o.path, '--json'], {
+    onLine: output.onLine,
     hint: `The restore stopped part-way; claim ${o.targetClaim} may hold part of the snapshot. Fix the cause and rerun with -force: ${restoreCommand(o.claim, shortId, o.targetClaim, true)}`,
   });
   const { files, bytes } = await measure(o.path);
+  output.progress.update(bytes, bytes);
+  output.progress.finish();
   return { claim: o.claim, targetClaim: o.targetClaim, snapshot: snap.id, shortId, time, owner: parseResticTags(snap.tags).owner ?? null, removed: existing.length, files, bytes };
 }

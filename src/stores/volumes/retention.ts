@@ -6,10 +6,12 @@
  */
 import { parseResticTags, resticClaimTag } from '../../storage/layout.js';
 import { restic, withLockRetry, type Repository, type ResticSnapshot } from './restic.js';
-import { retentionArgs, type RetentionPolicy } from './settings.js';
+import { describeRetention, retentionArgs, type RetentionPolicy } from './settings.js';
 
 export interface ClaimRetention {
   claim: string;
+  /** The policy applied to this claim (the common one, or with the claim's overrides). */
+  policy: string;
   kept: string[];
   removed: string[];
   /** restic's reason per kept snapshot (short id -> "daily snapshot", ...). */
@@ -26,7 +28,7 @@ export async function forgetClaim(repo: Repository, claim: string, policy: Reten
   const args = ['forget', '--json', '--tag', resticClaimTag(claim), '--host', repo.host, '--group-by', '', ...retentionArgs(policy), ...(options.dryRun ? ['--dry-run'] : [])];
   const out = await withLockRetry(`retention of claim ${claim}`, () => restic(repo, args, { hint: 'restic forget failed; the snapshots are unchanged.' }), options.lockWaitSeconds);
   const groups = JSON.parse(out.stdout.split('\n').find((l) => l.startsWith('[')) ?? '[]') as ForgetGroup[] | null;
-  const result: ClaimRetention = { claim, kept: [], removed: [], reasons: {} };
+  const result: ClaimRetention = { claim, policy: describeRetention(policy), kept: [], removed: [], reasons: {} };
   for (const g of groups ?? []) {
     for (const s of g.keep ?? []) if (parseResticTags(s.tags).claim === claim) result.kept.push(s.id);
     for (const s of g.remove ?? []) if (parseResticTags(s.tags).claim === claim) result.removed.push(s.id);

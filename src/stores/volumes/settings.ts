@@ -24,6 +24,7 @@ export const VALUES = {
   password: 'backup.volumes.repository.passwordSecret',
   scheduled: 'backup.volumes.scheduled.enabled',
   retention: 'backup.volumes.retention',
+  claimRetention: 'backup.volumes.claimRetention',
   claims: 'backup.volumes.claims',
   selector: 'backup.volumes.claimSelector',
   restore: 'backup.volumes.restore.enabled',
@@ -64,6 +65,47 @@ export function parseRetention(raw: Partial<Record<keyof RetentionPolicy, unknow
   }
   if (Object.values(policy).every((n) => n === 0)) {
     throw usageError(`the retention policy keeps nothing (every --keep-* is 0); restic would refuse it and no snapshot would ever be removed`, `Set at least one of ${VALUES.retention}.keepLast/keepHourly/keepDaily/keepWeekly/keepMonthly/keepYearly, for example --keep-daily 7.`);
+  }
+  return policy;
+}
+
+/** The keep rules by their values/CLI names (keepLast, ...), in restic's order. */
+export const RETENTION_RULES = Object.keys(KEEP_FLAGS) as (keyof RetentionPolicy)[];
+
+/** Per-claim changes to the retention policy: claim -> the rules that differ from the common policy. */
+export type ClaimRetentionOverrides = ReadonlyMap<string, Partial<RetentionPolicy>>;
+
+/**
+ * `--claim-retention CLAIM:RULE=N[,RULE=N...]` (repeatable), from backup.volumes.claimRetention: the
+ * rules named replace the common policy's for that claim only (0 turns a rule off); the others stay.
+ */
+export function parseClaimRetention(value: unknown): Map<string, Partial<RetentionPolicy>> {
+  const out = new Map<string, Partial<RetentionPolicy>>();
+  const entries = value === undefined || value === '' ? [] : (Array.isArray(value) ? value : [value]).map(String);
+  for (const entry of entries) {
+    const m = /^([^:]+):(.+)$/.exec(entry.trim());
+    const bad = () => usageError(`invalid --claim-retention ${JSON.stringify(entry.slice(0, 120))}: give CLAIM:RULE=N[,RULE=N...] with RULE one of ${RETENTION_RULES.join(', ')}, for example claim-alice:keepDaily=30,keepLast=5`, `Check ${VALUES.claimRetention}.`);
+    if (!m) throw bad();
+    const claim = claimName(m[1], `--claim-retention (${VALUES.claimRetention})`);
+    if (out.has(claim)) throw usageError(`--claim-retention names claim ${claim} twice`, `Check ${VALUES.claimRetention}.`);
+    const rules: Partial<RetentionPolicy> = {};
+    for (const part of (m[2] ?? '').split(',')) {
+      const [rule, n, ...rest] = part.trim().split('=');
+      if (rest.length > 0 || n === undefined || !(RETENTION_RULES as string[]).includes(rule ?? '')) throw bad();
+      rules[rule as keyof RetentionPolicy] = wholeNumber(n, `--claim-retention ${claim} ${rule} (${VALUES.claimRetention}.${claim}.${rule})`, 0, 100_000);
+    }
+    out.set(claim, rules);
+  }
+  return out;
+}
+
+/** A claim's policy: the common one with the claim's overrides; refused when it would keep nothing. */
+export function retentionFor(claim: string, common: RetentionPolicy, overrides: ClaimRetentionOverrides): RetentionPolicy {
+  const own = overrides.get(claim);
+  if (own === undefined) return common;
+  const policy = { ...common, ...own };
+  if (Object.values(policy).every((n) => n === 0)) {
+    throw usageError(`the retention policy of claim ${claim} keeps nothing (every rule is 0 after ${VALUES.claimRetention}.${claim})`, `Give ${VALUES.claimRetention}.${claim} at least one rule above 0, for example keepLast: 1.`);
   }
   return policy;
 }
