@@ -17,6 +17,7 @@ import type { CommandContext } from './context.js';
 import { elasticsearchDemoStep } from './elasticsearch-demo.js';
 import { stackGraphDemoStep } from './stackgraph-demo.js';
 import { victoriaMetricsDemoStep } from './victoria-metrics-demo.js';
+import { volumesDemoStep } from './volumes-demo.js';
 
 export interface DemoOptions {
   workDir: string;
@@ -51,7 +52,7 @@ const storageStep: DemoStep = async (options, ctx) => {
   return { step: 'storage', summary: `backed up ${formatBytes(up.size)} as ${key} in ${store.location}, restored it, sha256 ${up.sha256.slice(0, 12)}... identical` };
 };
 
-export const DEMO_STEPS: DemoStep[] = [storageStep, stackGraphDemoStep, victoriaMetricsDemoStep, elasticsearchDemoStep];
+export const DEMO_STEPS: DemoStep[] = [storageStep, stackGraphDemoStep, victoriaMetricsDemoStep, elasticsearchDemoStep, volumesDemoStep];
 
 export async function runDemo(options: DemoOptions, ctx: CommandContext): Promise<DemoStepResult[]> {
   await rm(options.workDir, { recursive: true, force: true });

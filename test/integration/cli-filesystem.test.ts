@@ -91,6 +91,7 @@ describe('stackbackup storage on the local filesystem', () => {
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /=== What the demo did/);
     assert.match(demo.stdout, /storage: backed up 2\.0 MiB as demo-backup-\d{8}-\d{6}\.tar .* identical/);
+    assert.match(demo.stdout, /volumes: backed up 23 files \(1\.0 MiB\) of claim-demo with restic as snapshot [0-9a-f]{8} \(tags claim=claim-demo,owner=demo\) into .*stackbackup-demo\/volumes-demo, restored it into another folder: 23 files, 1\.0 MiB, identical/);
   });
 
   it('--help works on every command', async () => {
