@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parse } from 'yaml';
 import {
   CHART_DIR,
   FULLNAME,
@@ -100,13 +101,16 @@ describe('chart rendering: MinIO on a PVC (minio-persistence-values.yaml)', () =
     assert.equal(c.image, 'ghcr.io/stackbackup/stackbackup-jobs:0.1.0');
   });
 
-  it('gives each job kind its own ServiceAccount; only restores get a Role, namespaced and narrow', async () => {
+  it('gives each job kind its own ServiceAccount; only restores and the volume dispatcher get a Role, namespaced and narrow', async () => {
     const docs = await render({ files: ['minio-persistence-values.yaml'] });
-    assert.deepEqual(names(docs, 'ServiceAccount'), ['backup', 'init', 'restore', 'server'].map((k) => `${FULLNAME}-${k}`));
+    assert.deepEqual(names(docs, 'ServiceAccount'), ['backup', 'init', 'restore', 'server', 'volume-dispatch'].map((k) => `${FULLNAME}-${k}`));
     for (const sa of docs.filter((d) => d.kind === 'ServiceAccount')) {
+      // The dispatcher's pod asks for its token itself (automountServiceAccountToken in its pod spec).
       assert.equal(sa.automountServiceAccountToken, sa.metadata.name.endsWith('-restore'), `${sa.metadata.name} token automount`);
     }
-    assert.deepEqual(names(docs, 'Role'), [`${FULLNAME}-restore`]);
+    assert.deepEqual(names(docs, 'Role'), [`${FULLNAME}-restore`, `${FULLNAME}-volume-dispatch`]);
+    const dispatch = (find(docs, 'Role', `${FULLNAME}-volume-dispatch`).rules as { resources: string[]; verbs: string[] }[]);
+    assert.ok(dispatch.every((r) => !r.verbs.includes('*') && !r.resources.includes('*') && !r.resources.includes('secrets')), 'the dispatcher\'s Role: no wildcards, no Secrets');
     assert.equal(has(docs, 'ClusterRole'), false);
     assert.equal(has(docs, 'ClusterRoleBinding'), false);
     const role = find(docs, 'Role', `${FULLNAME}-restore`);
@@ -246,7 +250,7 @@ describe('chart rendering: which stores and job kinds render', () => {
     const cases: [Record<string, string>, string[]][] = [
       [{ 'backup.stackGraph.enabled': 'true' }, ['sts-stackgraph-backup']],
       [{ 'backup.elasticsearch.enabled': 'true' }, ['sts-elasticsearch-backup']],
-      [{ 'backup.volumes.enabled': 'true' }, ['sts-volume-backup']],
+      [{ 'backup.volumes.enabled': 'true', 'backup.volumes.repository.password': 'ci-restic-password-0123', 'backup.volumes.claims[0]': 'claim-alice' }, ['sts-volume-backup']],
       [{ 'victoria-metrics-1.backup.enabled': 'true' }, ['sts-victoria-metrics-backup']],
       [{ 'backup.stackGraph.enabled': 'true', 'backup.stackGraph.scheduled.enabled': 'false' }, []],
     ];
@@ -322,5 +326,69 @@ describe('chart rendering: placement, images and metadata (placement-values.yaml
     const docs = await render({ files: ['minio-emptydir-values.yaml'], set: { fullnameOverride: 'backups' } });
     assert.ok(has(docs, 'Deployment', 'backups-minio'));
     assert.equal(envOf(containerOf(find(docs, 'Job', 'backups-bucket-init'), 'bucket-init')).STACKBACKUP_S3_ENDPOINT, 'http://backups-minio:9000');
+  });
+});
+
+describe('chart rendering: volume backups (volumes-values.yaml)', () => {
+  const jobArgs = (docs: Manifest[], configMap: string, key: string): string[] => {
+    const text = find(docs, 'ConfigMap', configMap).data?.[key] ?? '';
+    const job = (key === 'job.json' ? JSON.parse(text) : parse(text)) as { spec: { template: { spec: { containers: { args?: string[] }[] } } } };
+    return job.spec.template.spec.containers[0]?.args ?? [];
+  };
+  const after = (args: string[], flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1] ?? ''] : []));
+
+  it('dispatches one backup Job per claim by name and by label, in the window, with the owner key', async () => {
+    const docs = await render({ files: ['volumes-values.yaml'] });
+    const cron = find(docs, 'CronJob', `${FULLNAME}-volume-dispatch`);
+    assert.equal(cron.spec?.schedule, '0 3 * * *');
+    const args = containerOf(cron, 'volume-dispatch').args ?? [];
+    assert.deepEqual(args.slice(0, 2), ['volumes', 'dispatch']);
+    assert.deepEqual(after(args, '--claim'), ['claim-alice', 'claim-bob']);
+    assert.deepEqual(after(args, '--selector'), ['component=singleuser-storage']);
+    assert.deepEqual(after(args, '--window'), ['90m']);
+    assert.deepEqual(after(args, '--owner-key'), ['hub.jupyter.org/username']);
+    assert.deepEqual(after(args, '--bucket'), ['ci-home-backups']);
+    assert.deepEqual(after(args, '--prefix'), ['jupyterhub/homes']);
+    assert.deepEqual(after(args, '--host'), [NAMESPACE]);
+    assert.equal(podOf(cron).spec.serviceAccountName, `${FULLNAME}-volume-dispatch`);
+    assert.equal(podOf(cron).spec.automountServiceAccountToken, true);
+  });
+
+  it('the dispatch account may read claims and pods, read its template and create Jobs, nothing more', async () => {
+    const docs = await render({ files: ['volumes-values.yaml'] });
+    const role = find(docs, 'Role', `${FULLNAME}-volume-dispatch`);
+    const rules = (role as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] }).rules;
+    assert.deepEqual(rules, [
+      { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [`${FULLNAME}-volume-backup-job`], verbs: ['get'] },
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'create'] },
+    ]);
+    assert.ok(has(docs, 'RoleBinding', `${FULLNAME}-volume-dispatch`));
+    assert.equal(find(docs, 'ServiceAccount', `${FULLNAME}-volume-dispatch`).automountServiceAccountToken, false);
+  });
+
+  it('gives the backup template and the maintenance prune the common retention and each claim\'s own rules', async () => {
+    const docs = await render({ files: ['volumes-values.yaml'] });
+    const backup = jobArgs(docs, `${FULLNAME}-volume-backup-job`, 'job.json');
+    assert.deepEqual(backup.slice(0, 2), ['volumes', 'backup']);
+    const prune = containerOf(find(docs, 'CronJob', `${FULLNAME}-volume-maintenance`), 'volume-check');
+    const init = podOf(find(docs, 'CronJob', `${FULLNAME}-volume-maintenance`)).spec.initContainers?.[0]?.args ?? [];
+    assert.deepEqual(init.slice(0, 2), ['volumes', 'prune']);
+    for (const args of [backup, init]) {
+      assert.deepEqual(['--keep-last', '--keep-hourly', '--keep-daily', '--keep-weekly', '--keep-monthly', '--keep-yearly'].map((f) => after(args, f)[0]), ['2', '0', '14', '4', '3', '0']);
+      assert.deepEqual(after(args, '--claim-retention'), ['claim-alice:keepDaily=30,keepMonthly=12', 'claim-bob:keepLast=1,keepWeekly=0']);
+    }
+    assert.deepEqual(after(backup, '--exclude'), ['.cache', '*.tmp']);
+    assert.deepEqual(after(prune.args ?? [], '--read-data-subset'), ['1/10']);
+    assert.equal(find(docs, 'CronJob', `${FULLNAME}-volume-maintenance`).spec?.schedule, '30 1 * * 6');
+  });
+
+  it('keeps the password in its Secret and renders the list and restore templates', async () => {
+    const docs = await render({ files: ['volumes-values.yaml'] });
+    assert.deepEqual(secretData(find(docs, 'Secret', `${FULLNAME}-volumes-restic`)), { password: 'ci-restic-password-0123456789' });
+    assert.deepEqual(jobArgs(docs, `${FULLNAME}-volume-list-job`, 'job.yaml').slice(0, 2), ['volumes', 'list']);
+    assert.deepEqual(jobArgs(docs, `${FULLNAME}-volume-restore-job`, 'job.yaml').slice(0, 2), ['volumes', 'restore']);
+    const text = JSON.stringify(docs.filter((d) => d.kind !== 'Secret'));
+    assert.ok(!text.includes('ci-restic-password-0123456789'), 'the password appears outside its Secret');
   });
 });

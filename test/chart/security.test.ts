@@ -48,7 +48,7 @@ function credentialsIn(values: unknown): string[] {
   const walk = (v: unknown): void => {
     if (v === null || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if ((k === 'accessKey' || k === 'secretKey') && typeof x === 'string' && x !== '') out.push(x);
+      if ((k === 'accessKey' || k === 'secretKey' || k === 'password') && typeof x === 'string' && x !== '') out.push(x);
       else walk(x);
     }
   };
@@ -115,7 +115,7 @@ describe('credentials stay in Secrets', () => {
             assert.equal(e.valueFrom, undefined, `${f}: ${owner}/${c.name} env ${e.name} is not read from a Secret into the environment`);
             if (/KEY|SECRET|CREDENTIAL|PASSWORD|IDENTITY|ROOT_USER/.test(e.name)) {
               assert.match(e.name, /_FILE$/, `${f}: ${owner}/${c.name} env ${e.name} names a file`);
-              assert.match(e.value ?? '', /^\/var\/run\/secrets\/stackbackup\/(s3|cloud)\/(accessKey|secretKey)$/, `${f}: ${owner}/${c.name} env ${e.name}`);
+              assert.match(e.value ?? '', /^\/var\/run\/secrets\/stackbackup\/((s3|cloud)\/(accessKey|secretKey)|restic\/password)$/, `${f}: ${owner}/${c.name} env ${e.name}`);
             }
           }
         }

@@ -144,6 +144,16 @@ const CASES: Case[] = [
     expect: ['backup.volumes.enabled=true needs backup.enabled=true'],
   },
   {
+    name: 'a claim retention that keeps nothing',
+    values: { files: ['volumes-values.yaml'], set: { 'backup.volumes.claimRetention.claim-bob.keepLast': '0', 'backup.volumes.claimRetention.claim-bob.keepDaily': '0', 'backup.volumes.claimRetention.claim-bob.keepMonthly': '0' } },
+    expect: ['backup.volumes.claimRetention.claim-bob keeps nothing', '--set backup.volumes.claimRetention.claim-bob.keepLast=1'],
+  },
+  {
+    name: 'an unknown rule in a claim retention (schema)',
+    values: { files: ['volumes-values.yaml'], set: { 'backup.volumes.claimRetention.claim-bob.keepForever': '1' } },
+    expect: ['/backup/volumes/claimRetention/claim-bob', "additional properties 'keepForever' not allowed"],
+  },
+  {
     name: 'a bucket name with capitals (schema)',
     values: withBase({ set: { 'backup.stackGraph.bucketName': 'Bad_Bucket' } }),
     expect: ["/backup/stackGraph/bucketName", 'does not match pattern'],

@@ -34,10 +34,24 @@ Volume backup helpers (restic). The chart renders, when backup.volumes.enabled:
 {{- list "--bucket" $s.bucket "--prefix" $s.prefix "--host" $s.host | toJson -}}
 {{- end -}}
 
-{{/* The retention flags, from backup.volumes.retention. */}}
+{{/*
+The retention flags, from backup.volumes.retention, then one --claim-retention CLAIM:RULE=N,... per
+entry of backup.volumes.claimRetention (the backup Job template is shared by every claim: each backup
+applies only its own claim's entry; the maintenance prune applies each to its claim).
+*/}}
 {{- define "stackbackup.volumes.keepArgs" -}}
 {{- $r := .Values.backup.volumes.retention -}}
-{{- list "--keep-last" (toString $r.keepLast) "--keep-hourly" (toString $r.keepHourly) "--keep-daily" (toString $r.keepDaily) "--keep-weekly" (toString $r.keepWeekly) "--keep-monthly" (toString $r.keepMonthly) "--keep-yearly" (toString $r.keepYearly) | toJson -}}
+{{- $args := list "--keep-last" (toString $r.keepLast) "--keep-hourly" (toString $r.keepHourly) "--keep-daily" (toString $r.keepDaily) "--keep-weekly" (toString $r.keepWeekly) "--keep-monthly" (toString $r.keepMonthly) "--keep-yearly" (toString $r.keepYearly) -}}
+{{- $overrides := .Values.backup.volumes.claimRetention | default (dict) -}}
+{{- range $claim := keys $overrides | sortAlpha -}}
+{{- $rules := index $overrides $claim -}}
+{{- $parts := list -}}
+{{- range $rule := keys $rules | sortAlpha -}}
+{{- $parts = append $parts (printf "%s=%d" $rule (int (index $rules $rule))) -}}
+{{- end -}}
+{{- $args = concat $args (list "--claim-retention" (printf "%s:%s" $claim (join "," $parts))) -}}
+{{- end -}}
+{{- $args | toJson -}}
 {{- end -}}
 
 {{/*
