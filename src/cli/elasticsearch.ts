@@ -124,7 +124,7 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
     y
       // StackState's `-force` is one word, not the short flags -f -o -r -c -e.
       .parserConfiguration({ 'short-option-groups': false })
-      .command('configure', 'register and verify the snapshot repository, then put the SLM policy (engine slm) or remove it (engine cronjob); safe to rerun', (c) =>
+      .command('configure', 'register and verify the snapshot repository, then put the SLM policy (engine slm) or remove it (engines cronjob, none); safe to rerun', (c) =>
         retention(
           c
             .option('url', url)
