@@ -66,7 +66,7 @@ export function validateBackup(raw: {
 export async function runBackup(options: BackupOptions, ctx: StoreContext): Promise<BackupResult> {
   const { connection, repository } = options;
   const name = elasticsearchSnapshotName(ctx.now(), elasticsearchSnapshotSuffix(randomBytes(16)));
-  const client = connect(connection);
+  const client = await connect(connection);
   try {
     section(`Taking Elasticsearch snapshot ${name} of ${options.indices.join(',')} in repository "${repository}"...`);
     const started = Date.now();

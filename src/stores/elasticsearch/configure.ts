@@ -183,7 +183,7 @@ export async function runConfigure(options: ConfigureOptions, ctx: StoreContext)
   const { connection, repository } = options;
   const spec = repositorySpec(options.choice, ctx);
   const request = repositoryRequest(repository, spec);
-  const client = connect(connection);
+  const client = await connect(connection);
   try {
     let cluster = '';
     try {

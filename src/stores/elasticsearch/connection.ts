@@ -5,11 +5,20 @@
  * Elasticsearch's own reason). Credentials never reach a message (they are registered with the redactor).
  */
 import { readFileSync } from 'node:fs';
-import { Client, errors } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
 import { ExitCode, StackbackupError, fileError, messageOf, type ExitCodeValue } from '../../util/errors.js';
 import { VALUES, type Connection } from './settings.js';
 
 export type EsClient = Client;
+
+type EsModule = typeof import('@elastic/elasticsearch');
+/** The client library, loaded by the first connect(): other commands start without it. */
+let esModule: EsModule | undefined;
+
+/** The client's error classes, once connect() has loaded the library (no client, no client errors). */
+function clientErrors(): EsModule['errors'] | undefined {
+  return esModule?.errors;
+}
 
 /** Requests that wait for Elasticsearch to finish (snapshot, restore) get their own timeout and no retry. */
 export interface LongRequest {
@@ -21,7 +30,8 @@ export function longRequest(timeoutSeconds: number): LongRequest {
   return { requestTimeout: timeoutSeconds * 1000, maxRetries: 0 };
 }
 
-export function connect(connection: Connection): EsClient {
+export async function connect(connection: Connection): Promise<EsClient> {
+  esModule ??= await import('@elastic/elasticsearch');
   let ca: string | undefined;
   if (connection.caFile !== undefined) {
     try {
@@ -30,7 +40,7 @@ export function connect(connection: Connection): EsClient {
       throw fileError('reading the Elasticsearch CA bundle', connection.caFile, err);
     }
   }
-  return new Client({
+  return new esModule.Client({
     node: connection.url.origin + connection.url.pathname.replace(/\/+$/, ''),
     auth: connection.username !== undefined && connection.password !== undefined ? { username: connection.username, password: connection.password } : undefined,
     tls: ca === undefined ? undefined : { ca },
@@ -52,7 +62,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Elasticsearch's answer inside a client error, or undefined for connection-level failures. */
 export function answerOf(err: unknown): EsAnswer | undefined {
-  if (!(err instanceof errors.ResponseError)) return undefined;
+  const errors = clientErrors();
+  if (errors === undefined || !(err instanceof errors.ResponseError)) return undefined;
   const status = err.meta.statusCode ?? 0;
   const body: unknown = err.meta.body;
   const error = isObject(body) ? body.error : undefined;
@@ -82,6 +93,8 @@ export function isMissingApi(err: unknown): boolean {
 export function esError(err: unknown, connection: Connection, what: string, hint?: string, exitCode?: ExitCodeValue): StackbackupError {
   if (err instanceof StackbackupError) return err;
   const where = connection.url.origin;
+  const errors = clientErrors();
+  if (errors === undefined) return new StackbackupError(`failed while ${what} at ${where}: ${messageOf(err)}`, { hint, cause: err });
   if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) {
     return new StackbackupError(`cannot reach Elasticsearch at ${where} while ${what}: ${messageOf(err)}`, {
       exitCode: ExitCode.unreachable,

@@ -89,7 +89,7 @@ export async function scanSnapshots(client: EsClient, connection: Connection, re
 }
 
 export async function runList(options: ListOptions, _ctx: StoreContext): Promise<ListResult> {
-  const client = connect(options.connection);
+  const client = await connect(options.connection);
   try {
     return { url: options.connection.url.origin, repository: options.repository, snapshots: await scanSnapshots(client, options.connection, options.repository) };
   } finally {

@@ -80,7 +80,7 @@ export async function pruneRepository(client: EsClient, options: PruneOptions, c
 }
 
 export async function runPrune(options: PruneOptions, ctx: StoreContext): Promise<PruneResult> {
-  const client = connect(options.connection);
+  const client = await connect(options.connection);
   try {
     return await pruneRepository(client, options, ctx);
   } finally {

@@ -189,7 +189,7 @@ function watchRecovery(client: EsClient, indices: readonly string[], total: numb
 
 export async function runRestore(options: RestoreOptions, _ctx: StoreContext): Promise<RestoreResult> {
   const { connection, repository, name } = options;
-  const client = connect(connection);
+  const client = await connect(connection);
   try {
     // 1. The snapshot.
     const snapshots = await scanSnapshots(client, connection, repository);
