@@ -3,10 +3,11 @@
  * claim=<name> and owner=<user>, then the claim's retention. The claim's newest snapshot is passed as
  * --parent, so unchanged files are not read again whatever the mount path was (the snapshot's tree is
  * relative to the claim's folder). Nothing is checked in advance, since every restic run costs a key
- * derivation of about half a second: the bucket and repository are created when the parent lookup finds
- * them missing (the first backup); stale locks are removed (restic unlock: only those of runs that
- * died) when an exclusive one stops the backup, and before retention when the repository holds lock
- * files at all; the new snapshot's ID comes from restic's summary, not from another listing.
+ * derivation: the bucket and repository are created when the parent lookup finds them missing (the first
+ * backup); locks of runs that died are removed (restic unlock: nothing else) only when a lock stops the
+ * backup or the retention; the new snapshot's ID comes from restic's summary, not from another listing.
+ * A backup is thus two restic runs (lookup, backup) plus one for retention, as plain restic's
+ * backup and forget.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -15,7 +16,7 @@ import { ExitCode, StackbackupError, isStackbackupError, messageOf, usageError }
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
-import { ResticOutput, classify, fullSnapshotId, openRepository, preloadStorage, repositoryOf, restic, snapshots, unlockStale, snapshotTime, withLockRetry, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
+import { ResticOutput, classify, fullSnapshotId, openRepository, preloadStorage, repositoryOf, restic, snapshots, snapshotTime, withLockRetry, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   bucketName,
@@ -151,39 +152,33 @@ async function claimSnapshots(repo: Repository, claim: string): Promise<ResticSn
 }
 
 /**
- * restic backup. Stale locks do not stop a backup unless one is exclusive (a prune or forget that
- * died): then they are removed (restic unlock removes only locks of runs that died) and the backup waits
- * while a live run holds the repository. Returns whether the snapshot is partial (restic exit code 3:
- * written without the files it could not read).
+ * restic backup, waiting while another run holds the repository exclusively; a stale lock (of a prune or
+ * forget that died) is removed when it stops the backup (withLockRetry). Returns whether the snapshot is
+ * partial (restic exit code 3: written without the files it could not read).
  */
 async function runResticBackup(repo: Repository, o: BackupOptions, args: string[], onLine: ResticOutput['onLine']): Promise<boolean> {
   const attempt = () => restic(repo, args, { cwd: o.path, onLine, hint: `restic could not back up claim ${o.claim}; nothing was added to the repository.` });
-  const partial = (err: unknown): boolean => {
-    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'partial') return false;
+  try {
+    await withLockRetry(repo, `backup of claim ${o.claim}`, attempt, o.lockWaitSeconds);
+    return false;
+  } catch (err) {
+    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'partial') throw err;
     warn(`some files of claim ${o.claim} could not be read; the snapshot holds everything else:\n${messageOf(err)}`);
     return true;
-  };
-  try {
-    await attempt();
-    return false;
-  } catch (err) {
-    if (partial(err)) return true;
-    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'locked') throw err;
-  }
-  await unlockStale(repo);
-  try {
-    await withLockRetry(`backup of claim ${o.claim}`, attempt, o.lockWaitSeconds);
-    return false;
-  } catch (err) {
-    if (partial(err)) return true;
-    throw err;
   }
 }
 
-/** The snapshot this run wrote: from the summary's ID, or (no summary) by its time among the claim's snapshots. */
-async function writtenSnapshot(repo: Repository, claim: string, time: string, summary: Summary | undefined): Promise<string> {
-  const id = summary?.snapshot_id === undefined ? undefined : await fullSnapshotId(repo, summary.snapshot_id);
-  if (id !== undefined) return id;
+/**
+ * The full ID of the snapshot this run wrote. restic 0.15+ prints it in the summary; restic 0.14 prints
+ * 8 characters, which the claim's retention (whose output lists full IDs) or one listing of the
+ * repository's snapshot objects completes. Without a summary: by its time among the claim's snapshots.
+ */
+async function writtenSnapshot(repo: Repository, claim: string, time: string, summary: Summary | undefined, retention: ClaimRetention | null): Promise<string> {
+  const id = summary?.snapshot_id;
+  if (id !== undefined) {
+    const full = /^[0-9a-f]{64}$/.test(id) ? id : ([...(retention?.kept ?? []), ...(retention?.removed ?? [])].find((k) => k.startsWith(id)) ?? (await fullSnapshotId(repo, id)));
+    if (full !== undefined) return full;
+  }
   const mine = (await snapshots(repo, claim)).filter((s) => resticTime(snapshotTime(s)) === time && s.hostname === repo.host);
   const snap = mine[mine.length - 1];
   if (snap === undefined) throw new StackbackupError(`restic reported no snapshot for claim ${claim}`, { hint: 'See restic\'s output above.' });
@@ -199,9 +194,9 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   section(`Backing up claim ${o.claim}${o.owner ? ` (owner ${o.owner})` : ''} from ${o.path} into ${repo.url}`);
   const previous = await claimSnapshots(repo, o.claim);
   const parent = previous[previous.length - 1];
-  // The storage layer is needed after the backup (the snapshot's full ID, locks before retention): it
-  // loads while restic works.
-  preloadStorage();
+  // Without retention, the snapshot's full ID may need the storage layer (restic 0.14): it loads while
+  // restic works.
+  if (o.retention === undefined) preloadStorage();
   const taken = ctx.now();
   const time = resticTime(taken);
   const started = Date.now();
@@ -210,17 +205,15 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   const summary = output.summary as Summary | undefined;
   if (summary !== undefined) output.progress.update(num(summary.total_bytes_processed));
   output.progress.finish();
-  const snapshot = await writtenSnapshot(repo, o.claim, time, summary);
   const tags = [resticClaimTag(o.claim), ...(o.owner === undefined ? [] : [resticOwnerTag(o.owner)])];
   const seconds = (Date.now() - started) / 1000;
-  log(`claim ${o.claim}: snapshot ${snapshot.slice(0, 8)}, ${num(summary?.total_bytes_processed)} bytes read, ${num(summary?.data_added)} bytes added, in ${seconds.toFixed(1)} s`);
+  log(`claim ${o.claim}: ${summary?.snapshot_id === undefined ? 'snapshot written' : `snapshot ${summary.snapshot_id.slice(0, 8)}`}, ${num(summary?.total_bytes_processed)} bytes read, ${num(summary?.data_added)} bytes added, in ${seconds.toFixed(1)} s`);
 
   let retention: ClaimRetention | null = null;
   let retentionSkipped: string | null = null;
   if (o.retention !== undefined) {
     section(`Retention of claim ${o.claim}: ${describeRetention(o.retention)}`);
     try {
-      await unlockStale(repo);
       retention = await forgetClaim(repo, o.claim, o.retention, { lockWaitSeconds: o.lockWaitSeconds });
       log(`claim ${o.claim}: kept ${retention.kept.length}, removed ${retention.removed.length} snapshot(s)`);
     } catch (err) {
@@ -229,6 +222,7 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
       warn(`${err.message}; the backup is complete, retention runs again at the next backup`);
     }
   }
+  const snapshot = await writtenSnapshot(repo, o.claim, time, summary, retention);
   return {
     claim: o.claim,
     owner: parseResticTags(tags).owner ?? null,

@@ -77,7 +77,7 @@ export async function runPrune(o: PruneOptions, ctx: StoreContext): Promise<Prun
   let pruned = false;
   if (o.prune && !o.dryRun) {
     section('Pruning: freeing the data no snapshot uses any more');
-    await withLockRetry('prune', () => restic(repo, ['prune'], { logOutput: true, hint: 'restic prune failed; no snapshot was changed by it. It is safe to rerun.' }), o.lockWaitSeconds);
+    await withLockRetry(repo, 'prune', () => restic(repo, ['prune'], { logOutput: true, hint: 'restic prune failed; no snapshot was changed by it. It is safe to rerun.' }), o.lockWaitSeconds);
     pruned = true;
   }
   return { repository: repo.url, policy, dryRun: o.dryRun, claims: results, pruned };

@@ -107,23 +107,35 @@ export async function restic(repo: Repository, args: readonly string[], options:
   }
 }
 
-/** Runs an operation that needs the exclusive lock (forget, prune), waiting while other runs hold the repository. */
-export async function withLockRetry<T>(what: string, operation: () => Promise<T>, waitSeconds = DEFAULT_LOCK_WAIT_SECONDS): Promise<T> {
+/**
+ * Runs an operation that needs the repository unlocked by others (backup: no exclusive lock; forget and
+ * prune: no lock at all). The first time a lock stops it, the locks of runs that died are removed
+ * (restic unlock removes nothing else) and it is retried at once; while live runs hold the repository it
+ * waits, up to waitSeconds. So nothing is checked in advance, and restic unlock runs only when locks are
+ * actually in the way.
+ */
+export async function withLockRetry<T>(repo: Repository, what: string, operation: () => Promise<T>, waitSeconds = DEFAULT_LOCK_WAIT_SECONDS): Promise<T> {
   const deadline = Date.now() + waitSeconds * 1000;
+  const locked = (err: unknown): boolean => isStackbackupError(err) && classify(messageOf(err)) === 'locked';
   let delay = 2000;
+  let unlocked = false;
   for (;;) {
     try {
       return await operation();
     } catch (err) {
-      if (!isStackbackupError(err) || classify(messageOf(err)) !== 'locked' || Date.now() + delay > deadline) {
-        if (isStackbackupError(err) && classify(messageOf(err)) === 'locked') {
-          throw new StackbackupError(`${what}: the repository stayed locked by another run for ${waitSeconds} s`, {
-            exitCode: ExitCode.conflict,
-            hint: 'Another backup, prune or check is running; this one catches up at its next run. Stale locks (of runs that died) are removed by `stackbackup volumes check` and `restic unlock`.',
-            cause: err,
-          });
-        }
-        throw err;
+      if (!locked(err)) throw err;
+      if (!unlocked) {
+        unlocked = true;
+        log(`${what}: the repository is locked; removing the locks of runs that died (restic unlock), then retrying`);
+        await restic(repo, ['unlock']);
+        continue;
+      }
+      if (Date.now() + delay > deadline) {
+        throw new StackbackupError(`${what}: the repository stayed locked by another run for ${waitSeconds} s`, {
+          exitCode: ExitCode.conflict,
+          hint: 'Another backup, prune or check is running; this one catches up at its next run. Locks of runs that died are removed automatically (restic unlock).',
+          cause: err,
+        });
       }
       log(`${what}: the repository is locked by another run; retrying in ${Math.round(delay / 1000)} s`);
       await new Promise((r) => setTimeout(r, delay));
