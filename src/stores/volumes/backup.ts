@@ -1,13 +1,15 @@
 /**
  * `volumes backup`: one claim's folder (the claim mounted read-only) into the restic repository, tagged
- * claim=<name> and owner=<user>, then the claim's retention. The claim's newest snapshot is passed as
- * --parent, so unchanged files are not read again whatever the mount path was (the snapshot's tree is
- * relative to the claim's folder). Nothing is checked in advance, since every restic run costs a key
- * derivation: the bucket and repository are created when the parent lookup finds them missing (the first
- * backup); locks of runs that died are removed (restic unlock: nothing else) only when a lock stops the
- * backup or the retention; the new snapshot's ID comes from restic's summary, not from another listing.
- * A backup is thus two restic runs (lookup, backup) plus one for retention, as plain restic's
- * backup and forget.
+ * claim=<name> and owner=<user>, then the claim's retention. restic backs up `.` in the claim's folder,
+ * and picks as parent the newest snapshot of the same host and folder, which in the chart's Jobs
+ * (/volumes/<claim>, host = namespace) is the claim's own newest snapshot, so unchanged files are not read
+ * again. (Backing up another claim from the same folder by hand at worst makes restic compare against
+ * that claim's files: any difference in size, mtime, ctime or inode still reads the file.) Nothing is
+ * checked in advance, since every restic run costs a key derivation: the bucket and repository are
+ * created when the backup finds them missing (the first one); locks of runs that died are removed
+ * (restic unlock: nothing else) only when a lock stops the backup or the retention; the new snapshot's ID
+ * comes from restic's summary, not from another listing. A backup is thus one restic run, plus one for
+ * retention: what plain restic's backup and forget cost.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -16,7 +18,7 @@ import { ExitCode, StackbackupError, isStackbackupError, messageOf, usageError }
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
-import { ResticOutput, classify, fullSnapshotId, openRepository, preloadStorage, repositoryOf, restic, snapshots, snapshotTime, withLockRetry, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
+import { ResticOutput, classify, fullSnapshotId, openRepository, preloadStorage, repositoryOf, restic, snapshots, snapshotTime, withLockRetry, type Repository, type RepositoryOptions } from './restic.js';
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   bucketName,
@@ -94,7 +96,6 @@ export interface BackupResult {
   repository: string;
   snapshot: string;
   shortId: string;
-  parent: string | null;
   time: string;
   tags: string[];
   filesNew: number;
@@ -122,33 +123,22 @@ interface Summary {
   snapshot_id?: string;
 }
 
-export function backupArgs(o: BackupOptions, time: string, parent: ResticSnapshot | undefined): string[] {
+export function backupArgs(o: BackupOptions, time: string): string[] {
   return [
     'backup', '.', '--json',
     '--host', o.repository.host,
     '--tag', resticClaimTag(o.claim),
     ...(o.owner === undefined ? [] : ['--tag', resticOwnerTag(o.owner)]),
     '--time', time,
-    ...(parent === undefined ? [] : ['--parent', parent.id]),
     ...o.exclude.flatMap((p) => ['--exclude', p]),
   ];
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/**
- * The claim's snapshots, for the parent. Nothing is checked first: on a repository in use the lookup
- * simply succeeds. A missing bucket or repository (the claim's first backup) is created then, and the
- * claim has no parent.
- */
-async function claimSnapshots(repo: Repository, claim: string): Promise<ResticSnapshot[]> {
-  try {
-    return await snapshots(repo, claim, { noLock: true });
-  } catch (err) {
-    if (!isStackbackupError(err) || err.exitCode !== ExitCode.notFound || !/no restic repository/.test(err.message)) throw err;
-    await openRepository(repo, true);
-    return [];
-  }
+/** restic found no repository (or no bucket): the claim's first backup into this repository. */
+function missingRepository(err: unknown): boolean {
+  return isStackbackupError(err) && err.exitCode === ExitCode.notFound && /no restic repository/.test(err.message);
 }
 
 /**
@@ -192,8 +182,6 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   }
   const repo: Repository = repositoryOf(ctx.storage, o.repository);
   section(`Backing up claim ${o.claim}${o.owner ? ` (owner ${o.owner})` : ''} from ${o.path} into ${repo.url}`);
-  const previous = await claimSnapshots(repo, o.claim);
-  const parent = previous[previous.length - 1];
   // Without retention, the snapshot's full ID may need the storage layer (restic 0.14): it loads while
   // restic works.
   if (o.retention === undefined) preloadStorage();
@@ -201,7 +189,14 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   const time = resticTime(taken);
   const started = Date.now();
   const output = new ResticOutput(`claim ${o.claim}: backup`);
-  const partial = await runResticBackup(repo, o, backupArgs(o, time, parent), output.onLine);
+  let partial: boolean;
+  try {
+    partial = await runResticBackup(repo, o, backupArgs(o, time), output.onLine);
+  } catch (err) {
+    if (!missingRepository(err)) throw err;
+    await openRepository(repo, true);
+    partial = await runResticBackup(repo, o, backupArgs(o, time), output.onLine);
+  }
   const summary = output.summary as Summary | undefined;
   if (summary !== undefined) output.progress.update(num(summary.total_bytes_processed));
   output.progress.finish();
@@ -229,7 +224,6 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
     repository: repo.url,
     snapshot,
     shortId: snapshot.slice(0, 8),
-    parent: parent?.id ?? null,
     time: taken.toUTC().toISO() ?? time,
     tags,
     filesNew: num(summary?.files_new),

@@ -146,8 +146,7 @@ export async function withLockRetry<T>(repo: Repository, what: string, operation
 
 /**
  * The repository's bucket through the storage layer, which is loaded on first use: the S3 client takes
- * about a second to load, and a backup first needs it while restic looks up the parent snapshot, so the
- * two overlap instead of adding up.
+ * about a second to load, which a backup either never needs or loads while restic works (preloadStorage).
  */
 async function bucketOf(repo: Repository): Promise<{ store: ObjectStore; ensureBucket: typeof import('../../storage/open.js').ensureBucket }> {
   const { openStore, ensureBucket } = await import('../../storage/open.js');
