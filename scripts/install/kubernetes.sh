@@ -54,7 +54,8 @@ for b in "${BINARIES[@]}"; do
   [[ -x "$staging/$b" ]] || die "the build did not produce $b"
   mv -f "$staging/$b" "$BIN/$b"
 done
-"$BIN/kube-apiserver" --version | grep -qF "$KUBERNETES_VERSION" || die "kube-apiserver does not report $KUBERNETES_VERSION"
-"$BIN/etcd" --version | grep -qF "${ETCD_VERSION#v}" || die "etcd does not report $ETCD_VERSION"
+# Output captured first: `cmd | grep -q` under pipefail fails when grep exits before cmd is done writing.
+[[ "$("$BIN/kube-apiserver" --version)" == *"$KUBERNETES_VERSION"* ]] || die "kube-apiserver does not report $KUBERNETES_VERSION"
+[[ "$("$BIN/etcd" --version)" == *"${ETCD_VERSION#v}"* ]] || die "etcd does not report $ETCD_VERSION"
 mark_current kubernetes "$STAMP"
 log "built the Kubernetes test control plane in $((SECONDS - started)) s"

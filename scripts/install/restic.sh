@@ -12,7 +12,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RESTIC_DEB_VERSION="0.14.0-1+b5"
 RESTIC_VERSION="0.14.0"
-if is_current restic "$RESTIC_DEB_VERSION" && [[ -x "$BIN/restic" ]] && "$BIN/restic" version 2>/dev/null | grep -q "^restic $RESTIC_VERSION "; then
+if is_current restic "$RESTIC_DEB_VERSION" && [[ -x "$BIN/restic" ]] && [[ "$("$BIN/restic" version 2>/dev/null)" == "restic $RESTIC_VERSION "* ]]; then
   log "restic $RESTIC_DEB_VERSION already installed"; exit 0
 fi
 command -v apt-get >/dev/null || die "apt-get not found: restic is installed from Debian's package restic=$RESTIC_DEB_VERSION"
