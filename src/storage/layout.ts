@@ -139,11 +139,6 @@ export function resticLocksPrefix(prefix: string): string {
   return `${resticRepositoryPrefix(prefix)}/locks/`;
 }
 
-/** restic's snapshot objects are named by the snapshot's full ID; this prefix finds one by its start. */
-export function resticSnapshotKeyPrefix(prefix: string, idStart = ''): string {
-  return `${resticRepositoryPrefix(prefix)}/snapshots/${idStart}`;
-}
-
 /**
  * restic's repository address: `s3:<endpoint>/<bucket>/<prefix>` on S3 (what the plain restic CLI takes
  * with -r), or the local folder `<root>/<bucket>/<prefix>` on the filesystem backend.

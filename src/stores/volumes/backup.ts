@@ -8,8 +8,9 @@
  * checked in advance, since every restic run costs a key derivation: the bucket and repository are
  * created when the backup finds them missing (the first one); locks of runs that died are removed
  * (restic unlock: nothing else) only when a lock stops the backup or the retention; the new snapshot's ID
- * comes from restic's summary, not from another listing. A backup is thus one restic run, plus one for
- * retention: what plain restic's backup and forget cost.
+ * comes from restic's summary, not from another listing (restic 0.14 prints only its start, which the
+ * retention's output completes; without retention, `restic list snapshots`). A backup is thus one restic
+ * run, plus one for retention: what plain restic's backup and forget cost.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -18,7 +19,7 @@ import { ExitCode, StackbackupError, isStackbackupError, messageOf, usageError }
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
-import { ResticOutput, classify, fullSnapshotId, openRepository, preloadStorage, repositoryOf, restic, snapshots, snapshotTime, withLockRetry, type Repository, type RepositoryOptions } from './restic.js';
+import { ResticOutput, classify, fullSnapshotId, openRepository, repositoryOf, restic, snapshots, snapshotTime, withLockRetry, type Repository, type RepositoryOptions } from './restic.js';
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   bucketName,
@@ -160,8 +161,8 @@ async function runResticBackup(repo: Repository, o: BackupOptions, args: string[
 
 /**
  * The full ID of the snapshot this run wrote. restic 0.15+ prints it in the summary; restic 0.14 prints
- * 8 characters, which the claim's retention (whose output lists full IDs) or one listing of the
- * repository's snapshot objects completes. Without a summary: by its time among the claim's snapshots.
+ * 8 characters, which the claim's retention (whose output lists full IDs) or `restic list snapshots`
+ * completes. Without a summary: by its time among the claim's snapshots.
  */
 async function writtenSnapshot(repo: Repository, claim: string, time: string, summary: Summary | undefined, retention: ClaimRetention | null): Promise<string> {
   const id = summary?.snapshot_id;
@@ -182,9 +183,6 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   }
   const repo: Repository = repositoryOf(ctx.storage, o.repository);
   section(`Backing up claim ${o.claim}${o.owner ? ` (owner ${o.owner})` : ''} from ${o.path} into ${repo.url}`);
-  // Without retention, the snapshot's full ID may need the storage layer (restic 0.14): it loads while
-  // restic works.
-  if (o.retention === undefined) preloadStorage();
   const taken = ctx.now();
   const time = resticTime(taken);
   const started = Date.now();

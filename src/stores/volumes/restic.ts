@@ -7,7 +7,7 @@
 import { DateTime } from 'luxon';
 import type { StorageConfig } from '../../config/storage.js';
 import type { ObjectStore } from '../../storage/types.js';
-import { parseResticTags, resticClaimTag, resticConfigKey, resticLocksPrefix, resticRepositoryUrl, resticSnapshotKeyPrefix } from '../../storage/layout.js';
+import { parseResticTags, resticClaimTag, resticConfigKey, resticLocksPrefix, resticRepositoryUrl } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, isStackbackupError, messageOf } from '../../util/errors.js';
 import { run, type OutputStream, type RunResult } from '../../util/exec.js';
 import { log, warn } from '../../util/log.js';
@@ -146,16 +146,11 @@ export async function withLockRetry<T>(repo: Repository, what: string, operation
 
 /**
  * The repository's bucket through the storage layer, which is loaded on first use: the S3 client takes
- * about a second to load, which a backup either never needs or loads while restic works (preloadStorage).
+ * about a second to load, which a backup into an existing repository never needs.
  */
 async function bucketOf(repo: Repository): Promise<{ store: ObjectStore; ensureBucket: typeof import('../../storage/open.js').ensureBucket }> {
   const { openStore, ensureBucket } = await import('../../storage/open.js');
   return { store: openStore(repo.storage, repo.bucket), ensureBucket };
-}
-
-/** Starts loading the storage layer in the background (see bucketOf). */
-export function preloadStorage(): void {
-  import('../../storage/open.js').catch(() => undefined);
 }
 
 /** True once the repository's config object exists. */
@@ -203,14 +198,13 @@ export async function unlockStale(repo: Repository): Promise<boolean> {
 
 /**
  * A snapshot's full ID from the start restic 0.14's backup summary prints (8 characters; later releases
- * print all 64): the snapshot object is named by its ID, so one listing of that prefix finds it.
+ * print all 64): `restic list snapshots` names every snapshot by its full ID without reading any.
  */
 export async function fullSnapshotId(repo: Repository, id: string): Promise<string | undefined> {
   if (/^[0-9a-f]{64}$/.test(id)) return id;
   if (!/^[0-9a-f]{8,63}$/.test(id)) return undefined;
-  const keyPrefix = resticSnapshotKeyPrefix(repo.prefix, id);
-  const found = await (await bucketOf(repo)).store.list(keyPrefix);
-  const ids = found.map((o) => o.key.slice(keyPrefix.length - id.length)).filter((k) => /^[0-9a-f]{64}$/.test(k));
+  const out = await restic(repo, ['--no-lock', 'list', 'snapshots']);
+  const ids = out.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l) && l.startsWith(id));
   return ids.length === 1 ? ids[0] : undefined;
 }
 
