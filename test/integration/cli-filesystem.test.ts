@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile, utimes, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile, utimes, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../servers/harness.js';
@@ -17,6 +17,9 @@ const env = (): Record<string, string> => ({ STACKBACKUP_FS_ROOT: root });
 before(async () => {
   root = await tempDir('cli-fs');
   work = await tempDir('cli-work');
+  // The demo's Elasticsearch step runs Elasticsearch as the user nobody when the tests run as root:
+  // it must be able to reach its folder below this one (mkdtemp makes it 0700).
+  await chmod(work, 0o755);
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });

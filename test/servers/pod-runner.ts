@@ -620,6 +620,9 @@ export class PodRunner {
 
   /** Mount paths (longest first) and aliases replaced by their local counterparts. */
   private rewrite(text: string, mounts: Map<string, string>): string {
+    // The local CLI stands in for the image's `stackbackup`; its path (under the checkout, which may
+    // itself live below a mount path such as /tmp) is never a container path.
+    if (STACKBACKUP_CLI.includes(text)) return text;
     let out = text;
     for (const [from, to] of Object.entries(this.options.aliases ?? {})) out = out.split(from).join(to);
     const paths = [...mounts.keys()].sort((a, b) => b.length - a.length);
