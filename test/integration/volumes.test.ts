@@ -349,6 +349,24 @@ describe('volumes: restic backups of two claims into MinIO', () => {
     assert.ok(!logs.slice(quiet).some((l) => /runs that died/.test(l)));
   });
 
+  it('finds the full ID of the snapshot restic 0.14 names by 8 characters, with restic\'s cache and without it', async () => {
+    const withCache = await backup('claim-bob', claimB, T0, { prefix: 'snapshot-ids', prune: false });
+    const saved = { cache: process.env.RESTIC_CACHE_DIR, xdg: process.env.XDG_CACHE_HOME };
+    delete process.env.RESTIC_CACHE_DIR;
+    process.env.XDG_CACHE_HOME = join(work, 'xdg-cache');
+    let withoutCache: BackupResult;
+    try {
+      withoutCache = await backup('claim-bob', claimB, T0.plus({ hours: 1 }), { prefix: 'snapshot-ids', prune: false });
+    } finally {
+      process.env.RESTIC_CACHE_DIR = saved.cache;
+      if (saved.xdg === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved.xdg;
+    }
+    const listed = (await runList(validateList({ ...repo('snapshot-ids'), claim: 'claim-bob' }), ctxAt(T0))).snapshots.map((s) => s.id);
+    assert.deepEqual(listed, [withoutCache.snapshot, withCache.snapshot]);
+    assert.ok(listed.every((id) => /^[0-9a-f]{64}$/.test(id)));
+  });
+
   it('check removes stale locks only and verifies a subset of the data', async () => {
     const r = await runCheck(validateCheck({ ...repo(), readDataSubset: '50%' }), ctxAt(T0));
     assert.equal(r.readDataSubset, '50%');

@@ -4,6 +4,8 @@
  * environment, never on a command line. restic's failures are turned into errors that say what to do:
  * wrong password, no repository, repository locked, endpoint unreachable, credentials refused.
  */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import type { StorageConfig } from '../../config/storage.js';
 import type { ObjectStore } from '../../storage/types.js';
@@ -197,12 +199,22 @@ export async function unlockStale(repo: Repository): Promise<boolean> {
 }
 
 /**
- * A snapshot's full ID from the start restic 0.14's backup summary prints (8 characters; later releases
- * print all 64): `restic list snapshots` names every snapshot by its full ID without reading any.
+ * A snapshot's full ID from the start restic 0.14's backup summary prints (8 characters; 0.15+ print all
+ * 64). restic keeps the snapshots it writes in its local cache, `<RESTIC_CACHE_DIR>/<repository
+ * id>/snapshots/<2 characters>/<full id>` (restic's documented cache layout), so a match there costs no
+ * repository access; otherwise `restic list snapshots` names every snapshot by its full ID.
  */
 export async function fullSnapshotId(repo: Repository, id: string): Promise<string | undefined> {
   if (/^[0-9a-f]{64}$/.test(id)) return id;
   if (!/^[0-9a-f]{8,63}$/.test(id)) return undefined;
+  const cache = process.env.RESTIC_CACHE_DIR;
+  if (cache) {
+    const repositories = await readdir(cache).catch(() => [] as string[]);
+    const cached = (
+      await Promise.all(repositories.map((r) => readdir(join(cache, r, 'snapshots', id.slice(0, 2))).catch(() => [] as string[])))
+    ).flat().filter((name) => /^[0-9a-f]{64}$/.test(name) && name.startsWith(id));
+    if (cached.length === 1) return cached[0];
+  }
   const out = await restic(repo, ['--no-lock', 'list', 'snapshots']);
   const ids = out.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l) && l.startsWith(id));
   return ids.length === 1 ? ids[0] : undefined;
