@@ -620,17 +620,19 @@ export class PodRunner {
 
   /** Mount paths (longest first) and aliases replaced by their local counterparts. */
   private rewrite(text: string, mounts: Map<string, string>): string {
-    // The local CLI stands in for the image's `stackbackup`; its path (under the checkout, which may
-    // itself live below a mount path such as /tmp) is never a container path.
+    // Paths into the checkout (the local CLI standing in for the image's `stackbackup`, test fixtures
+    // under .cache) are never container paths, even when the checkout itself lives below a mount path
+    // such as /tmp: they are set aside while mount paths are rewritten.
     if (STACKBACKUP_CLI.includes(text)) return text;
-    let out = text;
+    const keep = '\u0000repo\u0000';
+    let out = text.split(REPO_ROOT).join(keep);
     for (const [from, to] of Object.entries(this.options.aliases ?? {})) out = out.split(from).join(to);
     const paths = [...mounts.keys()].sort((a, b) => b.length - a.length);
     for (const path of paths) {
-      if (out === path || out.startsWith(`${path}/`)) return `${mounts.get(path)}${out.slice(path.length)}`;
+      if (out === path || out.startsWith(`${path}/`)) return `${mounts.get(path)}${out.slice(path.length)}`.split(keep).join(REPO_ROOT);
     }
     for (const path of paths) out = out.replace(new RegExp(`(^|[=:,\\s])${escapeRegExp(path)}(?=/|$|[\\s:,])`, 'g'), `$1${mounts.get(path)}`);
-    return out;
+    return out.split(keep).join(REPO_ROOT);
   }
 
   // ---- the kubelet API: GET /containerLogs/{namespace}/{pod}/{container} ----
