@@ -21,7 +21,6 @@ import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Config } from '../src/config/storage.js';
@@ -30,6 +29,7 @@ import { DEFAULT_RETENTION } from '../src/stores/volumes/index.js';
 import { TOOLS_DIR, tempDir } from '../test/servers/harness.js';
 import { startMinio } from '../test/servers/minio.js';
 import { CLI } from '../test/support/cli.js';
+import { childrenCpuSeconds } from './cpu.js';
 
 const MIB = 1024 * 1024;
 
@@ -41,11 +41,6 @@ interface Timing {
 }
 
 /** CPU seconds of this process's waited-for children so far (cutime + cstime of /proc/self/stat, in clock ticks of 1/100 s). */
-function childrenCpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
-  // After "pid (comm) ", field 3 (state) is index 0, so cutime (16) and cstime (17) are 13 and 14.
-  return (Number(fields[13]) + Number(fields[14])) / 100;
-}
 const mib = Number(process.env.BENCH_VOLUME_MIB ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const bucket = 'bench-volumes';

@@ -35,6 +35,10 @@ export class FilesystemStore implements ObjectStore {
     return join(this.dir, ...key.split('/'));
   }
 
+  async prepare(): Promise<void> {
+    // Nothing to load.
+  }
+
   async bucketExists(): Promise<boolean> {
     try {
       return (await stat(this.dir)).isDirectory();

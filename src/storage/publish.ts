@@ -48,7 +48,7 @@ function hashing(hash: HashWorker): Transform {
         this.push(b);
       };
       (async () => {
-        if (block === undefined && chunk.length >= BLOCK) return emit(push, chunk);
+        if (block === undefined && chunk.length >= BLOCK / 4) return emit(push, chunk);
         let rest = chunk;
         while (rest.length > 0) {
           block ??= Buffer.allocUnsafe(BLOCK);

@@ -132,7 +132,11 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     },
     access,
   );
-  const result = await runVmbackup(args, access, `The version stays incomplete until a backup into it completes; the next scheduled run resumes it. Check that ${options.url.origin} is reachable and the bucket is writable.`);
+  // While vmbackup uploads, the S3 client library loads for the completion check that follows (the
+  // hourly run has not needed it before): its start-up cost hides behind the upload.
+  const preparing = (): void => void store.prepare().catch(() => undefined);
+  const hint = `The version stays incomplete until a backup into it completes; the next scheduled run resumes it. Check that ${options.url.origin} is reachable and the bucket is writable.`;
+  const result = await runVmbackup(args, access, hint, preparing);
   // The completion marker is the proof; the summary line only gives figures (its wording may change
   // between vmbackup releases).
   const summary = parseBackupSummary(`${result.stdout}\n${result.stderr}`) ?? { backedUpBytes: 0, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 0, seconds: 0 };
