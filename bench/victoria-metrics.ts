@@ -78,6 +78,8 @@ try {
   };
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
+  // Each timed backup's objects go once it is measured: the disk holds one or two copies, not twelve.
+  const removePrefix = async (prefix: string): Promise<void> => store.delete((await store.list(prefix)).map((o) => o.key));
   let bytes = 0;
 
   // 1. The scheduled run (what the CronJob does every hour): the instance's marker names its version, so
@@ -88,7 +90,7 @@ try {
   const versionPrefix = `${steady}/${first.version}/`;
   const scheduled = { plain: [] as number[], ours: [] as number[], ratios: [] as number[] };
   for (let i = 0; i < rounds; i += 1) {
-    await store.delete((await store.list(versionPrefix)).map((o) => o.key));
+    await removePrefix(versionPrefix);
     const order = i % 2 === 0 ? ['plain', 'ours'] : ['ours', 'plain'];
     let p = NaN;
     let o = NaN;
@@ -97,6 +99,7 @@ try {
         const r = plainRun(`plain-s${i}`);
         p = r.seconds;
         bytes = r.bytes;
+        await removePrefix(`plain-s${i}/`);
       } else {
         const r = ourRun(steady);
         if (r.newVersion || r.uploaded < bytes * 0.9) throw new Error(`the scheduled run did not do a full upload into ${first.version}`);
@@ -119,11 +122,13 @@ try {
       if (who === 'plain') {
         const r = plainRun(`plain-f${i}`);
         p = r.seconds;
+        await removePrefix(`plain-f${i}/`);
         fresh.ownPlain.push(r.own);
       } else {
         // A fresh instance name each round: its first backup is a full one, like plain vmbackup's.
         const r = ourRun(`victoria-metrics-${i}`);
         o = r.seconds;
+        await removePrefix(`victoria-metrics-${i}/`);
         fresh.inProcess.push(r.inProcess);
         fresh.ownOurs.push(r.own);
       }

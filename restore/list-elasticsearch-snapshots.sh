@@ -9,13 +9,10 @@ Restore one with: ./restore/restore-elasticsearch-snapshot.sh NAME [\"index1,ind
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 sb_parse_options "$@"
+sb_take_flags -l -long
+sb_expect_args 0 0
 format=names
-for arg in "${SB_ARGS[@]}"; do
-  case "$arg" in
-    -l|-long) format=table ;;
-    *) sb_die "unexpected argument $(sb_shown "$arg")" "$(sb_usage)" 2 ;;
-  esac
-done
+if sb_flag -l -long; then format=table; fi
 sb_run_job elasticsearch-list elasticsearch-list-snapshots \
   "backup.enabled=true backup.elasticsearch.enabled=true backup.elasticsearch.restore.enabled=true" \
   "STACKBACKUP_ES_LIST_FORMAT=$format"

@@ -9,13 +9,10 @@ Restore one with: ./restore/restore-stackgraph-backup.sh NAME [-force]"
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 sb_parse_options "$@"
+sb_take_flags -l -long
+sb_expect_args 0 0
 format=names
-for arg in "${SB_ARGS[@]}"; do
-  case "$arg" in
-    -l|-long) format=table ;;
-    *) sb_die "unexpected argument $(sb_shown "$arg")" "$(sb_usage)" 2 ;;
-  esac
-done
+if sb_flag -l -long; then format=table; fi
 sb_run_job stackgraph-list stackgraph-list-backups \
   "backup.enabled=true backup.stackGraph.enabled=true backup.stackGraph.restore.enabled=true" \
   "STACKBACKUP_LIST_FORMAT=$format"

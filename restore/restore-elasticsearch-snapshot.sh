@@ -18,18 +18,12 @@ Restores indices of Elasticsearch snapshot NAME, as printed by ./restore/list-el
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 sb_parse_options "$@"
+sb_take_flags -force
+sb_expect_args 1 2 "a snapshot name, optionally indices"
+name="${SB_ARGS[0]}"
+indices="${SB_ARGS[1]:-}"
 force=false
-words=()
-for arg in "${SB_ARGS[@]}"; do
-  case "$arg" in
-    -force) force=true ;;
-    -*) sb_die "unexpected option $(sb_shown "$arg")" "$(sb_usage)" 2 ;;
-    *) words+=("$arg") ;;
-  esac
-done
-(( ${#words[@]} >= 1 && ${#words[@]} <= 2 )) || sb_die "expected a snapshot name and optionally indices, got ${#words[@]} argument(s)" "$(sb_usage)" 2
-name="${words[0]}"
-indices="${words[1]:-}"
+if sb_flag -force; then force=true; fi
 sb_validate backup-name "$name" "snapshot name"
 [[ -z "$indices" ]] || sb_validate index-list "$indices" "index list"
 values="backup.enabled=true backup.elasticsearch.enabled=true backup.elasticsearch.restore.enabled=true"

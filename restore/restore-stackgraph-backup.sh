@@ -17,17 +17,11 @@ The workloads connected to StackGraph are stopped during the import."
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 sb_parse_options "$@"
+sb_take_flags -force
+sb_expect_args 1 1 "a backup name"
+name="${SB_ARGS[0]}"
 force=false
-names=()
-for arg in "${SB_ARGS[@]}"; do
-  case "$arg" in
-    -force) force=true ;;
-    -*) sb_die "unexpected option $(sb_shown "$arg")" "$(sb_usage)" 2 ;;
-    *) names+=("$arg") ;;
-  esac
-done
-(( ${#names[@]} == 1 )) || sb_die "expected one backup name, got ${#names[@]}" "$(sb_usage)" 2
-name="${names[0]}"
+if sb_flag -force; then force=true; fi
 sb_validate backup-name "$name" "backup name"
 values="backup.enabled=true backup.stackGraph.enabled=true backup.stackGraph.restore.enabled=true"
 

@@ -13,7 +13,7 @@ Restores INSTANCE (victoria-metrics-N) from VERSION, as printed by
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 sb_parse_options "$@"
-sb_expect_args 2 2
+sb_expect_args 2 2 "an instance and a version"
 instance="${SB_ARGS[0]}"
 version="${SB_ARGS[1]}"
 if ! [[ "$instance" =~ ^victoria-metrics-[0-9]{1,4}$ ]]; then

@@ -14,13 +14,10 @@ replaces its contents. No pod may be using the target claim (stop the user's ser
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 sb_parse_options "$@"
+sb_take_flags -force
+sb_expect_args 2 3 "a claim, a snapshot, optionally a target claim"
 force=false
-args=()
-for a in "${SB_ARGS[@]}"; do
-  if [[ "$a" == -force ]]; then force=true; else args+=("$a"); fi
-done
-SB_ARGS=("${args[@]}")
-sb_expect_args 2 3
+if sb_flag -force; then force=true; fi
 claim="${SB_ARGS[0]}"
 snapshot="${SB_ARGS[1]}"
 target="${SB_ARGS[2]:-$claim}"

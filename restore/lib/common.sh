@@ -140,10 +140,36 @@ sb_parse_options() {
     || sb_die "kubectl not found" "Install kubectl and point it at the cluster and namespace where the chart is installed."
 }
 
-# sb_expect_args MIN MAX: checks the number of positional arguments.
+# sb_take_flags FLAG...: moves the single-dash flags this script accepts (FLAG..., such as -force) out of
+# SB_ARGS into SB_FLAGS; any other word starting with "-" is refused. SB_ARGS keeps the positional ones.
+sb_take_flags() {
+  local arg allowed known rest=()
+  SB_FLAGS=()
+  for arg in "${SB_ARGS[@]}"; do
+    if [[ "$arg" != -* ]]; then rest+=("$arg"); continue; fi
+    known=false
+    for allowed in "$@"; do [[ "$arg" == "$allowed" ]] && known=true; done
+    $known || sb_die "unexpected option $(sb_shown "$arg")" "$(sb_usage)" 2
+    SB_FLAGS+=("$arg")
+  done
+  SB_ARGS=("${rest[@]}")
+}
+
+# sb_flag FLAG...: true when one of FLAG... was given (after sb_take_flags).
+sb_flag() {
+  local given wanted
+  for given in "${SB_FLAGS[@]}"; do
+    for wanted in "$@"; do [[ "$given" == "$wanted" ]] && return 0; done
+  done
+  return 1
+}
+
+# sb_expect_args MIN MAX [WHAT]: checks the number of positional arguments; WHAT says what they are.
 sb_expect_args() {
   if (( ${#SB_ARGS[@]} < $1 || ${#SB_ARGS[@]} > $2 )); then
-    sb_die "expected $1$( (( $2 > $1 )) && printf ' to %s' "$2") argument(s), got ${#SB_ARGS[@]}" "$(sb_usage)" 2
+    local count="$1 argument(s)"
+    if (( $2 > $1 )); then count="$1 to $2 argument(s)"; fi
+    sb_die "expected ${3:+$3: }$count, got ${#SB_ARGS[@]}" "$(sb_usage)" 2
   fi
 }
 

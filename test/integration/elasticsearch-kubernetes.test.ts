@@ -6,7 +6,6 @@
  * restore/list-elasticsearch-snapshots.sh and restore/restore-elasticsearch-snapshot.sh with only kubectl.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +13,8 @@ import { Client } from '@elastic/elasticsearch';
 import { stringify } from 'yaml';
 import { NAMESPACE, render } from '../chart/helm.js';
 import { startElasticsearch, type ElasticsearchServer } from '../servers/elasticsearch.js';
-import { REPO_ROOT, tempDir } from '../servers/harness.js';
+import { tempDir } from '../servers/harness.js';
+import { kubectlOk, runScript, until, type ScriptRun } from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 
 /** The address the chart renders; the pod runner maps it to the test Elasticsearch. */
@@ -29,39 +29,8 @@ let client: Client;
 let work: string;
 let scheduled: string;
 let original: { id: string; source: unknown }[];
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { namespace: NAMESPACE, input });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-interface ScriptRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a restore/ script as an operator would: kubectl configured for the namespace, nothing else. */
-async function script(name: string, args: string[], namespace = NAMESPACE): Promise<ScriptRun> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
-  env.KUBECONFIG = await cluster.kubeconfigFor(namespace);
-  const child = spawn('bash', [join(REPO_ROOT, 'restore', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: ScriptRun = { code: null, stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
-  run.code = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return run;
-}
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
+const script = (name: string, args: string[], namespace?: string): Promise<ScriptRun> => runScript(cluster, name, args, namespace);
 
 async function documents(index: string): Promise<{ id: string; source: unknown }[]> {
   const answer = await client.search({ index, size: 10_000, query: { match_all: {} } });

@@ -5,7 +5,7 @@
  * restore/list-stackgraph-backups.sh and restore/restore-stackgraph-backup.sh with only kubectl.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { listBackups } from '../../src/storage/publish.js';
 import type { ObjectStore } from '../../src/storage/types.js';
 import { NAMESPACE, render } from '../chart/helm.js';
 import { REPO_ROOT, toolPath } from '../servers/harness.js';
+import { kubectlOk, runScript, until, type ScriptRun } from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 
@@ -37,41 +38,10 @@ let db: string;
 let store: ObjectStore;
 let scheduled: string;
 let scheduledDigest: string;
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
+const script = (name: string, args: string[]): Promise<ScriptRun> => runScript(cluster, name, args);
 
 const standin = (...args: string[]) => execFileSync(STANDIN, ['-db', db, ...args], { encoding: 'utf8' }).trim();
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { namespace: NAMESPACE, input });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-interface ScriptRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a restore/ script as an operator would: kubectl configured for the namespace, nothing else. */
-async function script(name: string, args: string[]): Promise<ScriptRun> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
-  env.KUBECONFIG = await cluster.kubeconfigFor(NAMESPACE);
-  const child = spawn('bash', [join(REPO_ROOT, 'restore', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: ScriptRun = { code: null, stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
-  run.code = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return run;
-}
 
 async function replicas(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -7,12 +7,12 @@
  * vmbackup/vmrestore against a real MinIO. Every sample reads back equal after the restore.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DateTime } from 'luxon';
 import { FULLNAME, NAMESPACE, render, type Manifest } from '../chart/helm.js';
-import { REPO_ROOT, TOOLS_DIR, freePort } from '../servers/harness.js';
+import { TOOLS_DIR, freePort } from '../servers/harness.js';
+import { kubectlOk, runScript, until, type ScriptRun } from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import { exportAll, importSeries, makeSeries, samplesOf, victoriaMetricsTools } from '../servers/victoria-metrics.js';
@@ -26,38 +26,9 @@ let cluster: KubernetesCluster;
 let minio: MinioServer;
 let port: number;
 const vmUrl = (): string => `http://127.0.0.1:${port}`;
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
+const script = (name: string, args: string[]): Promise<ScriptRun> => runScript(cluster, name, args);
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { namespace: NAMESPACE, ...(input === undefined ? {} : { input }) });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-interface ScriptRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function script(name: string, args: string[]): Promise<ScriptRun> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
-  env.KUBECONFIG = await cluster.kubeconfigFor(NAMESPACE);
-  const child = spawn('bash', [join(REPO_ROOT, 'restore', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: ScriptRun = { code: null, stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
-  run.code = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return run;
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 const answers = async (): Promise<boolean> => (await fetch(`${vmUrl()}/health`, { signal: AbortSignal.timeout(1000) })).ok;
 
 /** The instance: a StatefulSet whose pod runs the real victoria-metrics on its claim (a static PV). */

@@ -8,42 +8,20 @@
  * non-empty refused, -force, a claim in use refused, another claim's snapshot refused).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FULLNAME, NAMESPACE, render, type Manifest } from '../chart/helm.js';
-import { REPO_ROOT, TOOLS_DIR } from '../servers/harness.js';
+import { TOOLS_DIR } from '../servers/harness.js';
+import { kubectlOk, runScript, type ScriptRun } from '../support/operator.js';
 import { NODE_NAME, startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 
 let cluster: KubernetesCluster;
 let minio: MinioServer;
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { namespace: NAMESPACE, ...(input === undefined ? {} : { input }) });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-interface ScriptRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function script(name: string, args: string[]): Promise<ScriptRun> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
-  env.KUBECONFIG = await cluster.kubeconfigFor(NAMESPACE);
-  const child = spawn('bash', [join(REPO_ROOT, 'restore', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: ScriptRun = { code: null, stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
-  run.code = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return run;
-}
+const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
+const script = (name: string, args: string[]): Promise<ScriptRun> => runScript(cluster, name, args);
 
 /** Where the pod runner keeps a claim's files (the test kubelet's volume folder). */
 function claimDir(claim: string): string {

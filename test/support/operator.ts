@@ -1,0 +1,54 @@
+/**
+ * What the Kubernetes end-to-end tests do as an operator: kubectl in the test namespace, the restore/
+ * scripts with nothing but a kubeconfig (no STACKBACKUP_* variables of the test process), and waiting
+ * for the cluster to get somewhere.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { NAMESPACE } from '../chart/helm.js';
+import { REPO_ROOT } from '../servers/harness.js';
+import type { KubernetesCluster } from '../servers/kubernetes.js';
+
+export interface ScriptRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** kubectl ARGS in the namespace; fails the test (with kubectl's message) when it exits non-zero. */
+export async function kubectlOk(cluster: KubernetesCluster, args: string[], input?: string, namespace = NAMESPACE): Promise<string> {
+  const r = await cluster.kubectl(args, { namespace, ...(input === undefined ? {} : { input }) });
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs restore/NAME as an operator would: kubectl configured for the namespace, nothing else. */
+export async function runScript(cluster: KubernetesCluster, name: string, args: string[], namespace = NAMESPACE): Promise<ScriptRun> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
+  env.KUBECONFIG = await cluster.kubeconfigFor(namespace);
+  const child = spawn('bash', [join(REPO_ROOT, 'restore', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run: ScriptRun = { code: null, stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
+  run.code = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return run;
+}
+
+/** Polls probe until it answers true; a probe that throws counts as "not yet" (its last error is reported). */
+export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
