@@ -13,7 +13,7 @@
  * Either way a missing or empty export is a failure, nothing is uploaded, and the export file is
  * removed once it is uploaded (so a stale export on a reused volume can never be uploaded again).
  */
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stackGraphBackupName } from '../../storage/layout.js';
 import { uploadFile } from '../../storage/publish.js';
@@ -76,6 +76,9 @@ export function validateBackup(raw: {
 /** Runs the export tool (command mode); answers the file it wrote. */
 async function runExport(source: Extract<ExportSource, { kind: 'command' }>): Promise<string> {
   const file = join(source.workDir, EXPORT_FILE_NAME);
+  await mkdir(source.workDir, { recursive: true }).catch((err: unknown) => {
+    throw fileError('creating the work folder', source.workDir, err);
+  });
   await rm(file, { force: true });
   const [program = '', ...args] = withFile(source.command, file);
   section(`Exporting StackGraph: ${program} ${args.join(' ')}`);
