@@ -46,7 +46,8 @@ function parseHead(text: string): { status: number; headers: Map<string, string>
 
 export function httpGet(url: URL, options: { idleTimeoutMs?: number } = {}): Promise<HttpGetResponse> {
   if (url.protocol !== 'http:') return Promise.reject(new UnsupportedResponse(`${url.protocol} is served by fetch`));
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  // As undici's default body timeout: a reader that stalls (backpressure) also pauses the socket.
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
   return new Promise((resolve, reject) => {
     let head: Buffer[] = [];
     let headBytes = 0;

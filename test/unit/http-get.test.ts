@@ -85,6 +85,15 @@ describe('plain-socket GET (downloads from http:// endpoints)', () => {
     await assert.rejects(httpGet(new URL('https://127.0.0.1:1/key')), UnsupportedResponse);
   });
 
+  it('a server that stops sending fails the body after the idle timeout', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Length': 1000 });
+      res.write(Buffer.alloc(10));
+    });
+    const res = await httpGet(url, { idleTimeoutMs: 200 });
+    await assert.rejects(collect(res.body), (err: Error & { code?: string }) => err.code === 'ETIMEDOUT' && /no data from the server/.test(err.message));
+  });
+
   it('an empty object is an empty body', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'Content-Length': 0 });
