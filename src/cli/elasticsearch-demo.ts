@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
@@ -28,6 +27,7 @@ import { ExitCode, StackbackupError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { log, section } from '../util/log.js';
 import type { CommandContext } from './context.js';
+import { freeLoopbackPort } from './demo-ports.js';
 import type { DemoOptions, DemoStepResult } from './demo.js';
 
 const VERSION = '8.19.2';
@@ -40,14 +40,6 @@ function elasticsearchHome(): string {
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   const tools = process.env.STACKBACKUP_TOOLS ?? join(dir, '.cache', 'tools');
   return join(tools, 'elasticsearch', VERSION);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  return typeof address === 'object' && address !== null ? address.port : 0;
 }
 
 async function chownTree(path: string): Promise<void> {
@@ -71,11 +63,11 @@ async function startElasticsearch(workDir: string): Promise<{ url: string; child
   for (const sub of ['data', 'logs', 'tmp', 'repo']) await mkdir(join(dir, sub), { recursive: true });
   const jvm = readFileSync(join(home, 'config', 'jvm.options'), 'utf8').split('\n').filter((l) => !/Xlog|HeapDump|ErrorFile/.test(l));
   await writeFile(join(conf, 'jvm.options'), [...jvm, '-Xms256m', '-Xmx512m', '-XX:TieredStopAtLevel=1', ''].join('\n'));
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   await writeFile(
     join(conf, 'elasticsearch.yml'),
     [
-      'cluster.name: stackbackup-demo', 'network.host: 127.0.0.1', `http.port: ${port}`, `transport.port: ${await freePort()}`, 'discovery.type: single-node',
+      'cluster.name: stackbackup-demo', 'network.host: 127.0.0.1', `http.port: ${port}`, `transport.port: ${await freeLoopbackPort()}`, 'discovery.type: single-node',
       `path.data: ${join(dir, 'data')}`, `path.logs: ${join(dir, 'logs')}`, `path.repo: ["${join(dir, 'repo')}"]`,
       'xpack.security.enabled: false', 'cluster.routing.allocation.disk.threshold_enabled: false', '',
     ].join('\n'),

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { StackbackupError } from '../util/errors.js';
@@ -14,22 +13,15 @@ import { log, section } from '../util/log.js';
 import { runBackup, runRestore } from '../stores/victoria-metrics/index.js';
 import { isHealthy } from '../stores/victoria-metrics/instance.js';
 import type { CommandContext } from './context.js';
+import { freeLoopbackPort } from './demo-ports.js';
 import type { DemoOptions, DemoStepResult } from './demo.js';
 
 const BUCKET = 'stackbackup-demo';
 const INSTANCE = 'victoria-metrics-0';
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
-
 async function startServer(dataDir: string): Promise<{ url: URL; child: ChildProcess }> {
   const SERVER = process.env.STACKBACKUP_VICTORIA_METRICS || 'victoria-metrics';
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const url = new URL(`http://127.0.0.1:${port}`);
   const child = spawn(SERVER, [`-storageDataPath=${dataDir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-loggerLevel=ERROR'], { stdio: 'ignore' });
   const failed = new Promise<never>((_, reject) => {

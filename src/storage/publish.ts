@@ -38,17 +38,14 @@ const BLOCK = 1024 * 1024;
 function hashing(hash: HashWorker): Transform {
   let block: Buffer | undefined;
   let filled = 0;
-  const emit = async (push: (b: Buffer) => void, data: Buffer): Promise<void> => {
+  const emit = async (stream: Transform, data: Buffer): Promise<void> => {
     await hash.update(data);
-    push(data);
+    stream.push(data);
   };
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      const push = (b: Buffer): void => {
-        this.push(b);
-      };
       (async () => {
-        if (block === undefined && chunk.length >= BLOCK / 4) return emit(push, chunk);
+        if (block === undefined && chunk.length >= BLOCK / 4) return emit(this, chunk);
         let rest = chunk;
         while (rest.length > 0) {
           block ??= Buffer.allocUnsafe(BLOCK);
@@ -60,17 +57,14 @@ function hashing(hash: HashWorker): Transform {
             const full = block;
             block = undefined;
             filled = 0;
-            await emit(push, full);
+            await emit(this, full);
           }
         }
       })().then(() => cb(), cb);
     },
     flush(cb) {
-      const push = (b: Buffer): void => {
-        this.push(b);
-      };
       if (block === undefined || filled === 0) return cb();
-      emit(push, block.subarray(0, filled)).then(() => cb(), cb);
+      emit(this, block.subarray(0, filled)).then(() => cb(), cb);
     },
   });
 }

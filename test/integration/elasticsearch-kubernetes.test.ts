@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { NAMESPACE, render } from '../chart/helm.js';
 import { startElasticsearch, type ElasticsearchServer } from '../servers/elasticsearch.js';
 import { tempDir } from '../servers/harness.js';
-import { kubectlOk, runScript, until, type ScriptRun } from '../support/operator.js';
+import { kubectlOk, runScript, scaleStates, scriptLeftovers, untouchedStates, until, type ScriptRun } from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 
 /** The address the chart renders; the pod runner maps it to the test Elasticsearch. */
@@ -43,20 +43,9 @@ async function seed(index: string, count: number): Promise<void> {
   assert.equal((await client.bulk({ operations, refresh: true })).errors, false);
 }
 
-/** Replica count and restore annotation of each writer: `2|` when untouched. */
-async function writers(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const w of Object.keys(WRITERS)) {
-    out[w] = (await kubectl(['get', w, '--output', 'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}'])).trim();
-  }
-  return out;
-}
-const untouched = Object.fromEntries(Object.entries(WRITERS).map(([w, n]) => [w, `${n}|`]));
-
-/** Nothing a script created is left. */
-async function leftovers(): Promise<string> {
-  return (await kubectl(['get', 'jobs,pods', '--selector', 'stackbackup.io/created-by=restore-script', '--output', 'name'])).trim();
-}
+const writers = (): Promise<Record<string, string>> => scaleStates(cluster, WRITERS);
+const untouched = untouchedStates(WRITERS);
+const leftovers = (): Promise<string> => scriptLeftovers(cluster);
 
 /** Waits for a Job of the given component to finish; fails with its logs when it failed. */
 async function finishedJob(component: string, timeoutMs: number): Promise<string> {

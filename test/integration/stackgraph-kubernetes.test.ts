@@ -18,7 +18,7 @@ import { listBackups } from '../../src/storage/publish.js';
 import type { ObjectStore } from '../../src/storage/types.js';
 import { NAMESPACE, render } from '../chart/helm.js';
 import { REPO_ROOT, toolPath } from '../servers/harness.js';
-import { kubectlOk, runScript, until, type ScriptRun } from '../support/operator.js';
+import { kubectlOk, runScript, scaleStates, scriptLeftovers, untouchedStates, until, type ScriptRun } from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 
@@ -43,18 +43,12 @@ const script = (name: string, args: string[]): Promise<ScriptRun> => runScript(c
 
 const standin = (...args: string[]) => execFileSync(STANDIN, ['-db', db, ...args], { encoding: 'utf8' }).trim();
 
-async function replicas(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const w of Object.keys(WORKLOADS)) {
-    out[w] = (await kubectl(['get', w, '--output', 'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}'])).trim();
-  }
-  return out;
-}
-const untouched = Object.fromEntries(Object.entries(WORKLOADS).map(([w, n]) => [w, `${n}|`]));
+const replicas = (): Promise<Record<string, string>> => scaleStates(cluster, WORKLOADS);
+const untouched = untouchedStates(WORKLOADS);
 
 /** Nothing a script created is left: no Job, no Job pod, no restore claim. */
 async function leftovers(): Promise<string> {
-  const jobs = (await kubectl(['get', 'jobs,pods', '--selector', 'stackbackup.io/created-by=restore-script', '--output', 'name'])).trim();
+  const jobs = await scriptLeftovers(cluster);
   const claims = (await kubectl(['get', 'pvc', '--output', 'name'])).split('\n').filter((c) => c.includes('stackgraph-restore')).join('\n');
   return [jobs, claims].filter((x) => x !== '').join('\n');
 }

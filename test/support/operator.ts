@@ -52,3 +52,22 @@ export async function until(what: string, probe: () => Promise<boolean>, timeout
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Each workload's `replicas|recorded count` (the scale helpers' annotation): `2|` when untouched. */
+export async function scaleStates(cluster: KubernetesCluster, workloads: Record<string, number>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const w of Object.keys(workloads)) {
+    out[w] = (await kubectlOk(cluster, ['get', w, '--output', 'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}'])).trim();
+  }
+  return out;
+}
+
+/** What scaleStates answers for workloads no restore has touched. */
+export function untouchedStates(workloads: Record<string, number>): Record<string, string> {
+  return Object.fromEntries(Object.entries(workloads).map(([w, n]) => [w, `${n}|`]));
+}
+
+/** The Jobs and pods a restore script created that are still there (none after a script exits). */
+export async function scriptLeftovers(cluster: KubernetesCluster): Promise<string> {
+  return (await kubectlOk(cluster, ['get', 'jobs,pods', '--selector', 'stackbackup.io/created-by=restore-script', '--output', 'name'])).trim();
+}
