@@ -6,4 +6,4 @@ set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.cache/tools/bin:$PATH"
-exec node dist/src/cli/main.js demo "$@"
+exec node dist/job/stackbackup.mjs demo "$@"

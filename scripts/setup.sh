@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, pinned and cached under .cache/ (idempotent:
-# a second run only checks). Then builds the TypeScript sources into dist/.
+# a second run only checks). Then builds the TypeScript sources into dist/ and bundles the CLI
+# into dist/job/.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,3 +17,5 @@ for script in scripts/install/[a-z]*.sh; do
 done
 
 npx tsc -p tsconfig.json
+# The CLI as the job image ships it (one file plus lazily loaded chunks): tests and benches run this.
+node scripts/bundle.mjs

@@ -35,10 +35,6 @@ export class FilesystemStore implements ObjectStore {
     return join(this.dir, ...key.split('/'));
   }
 
-  async prepare(): Promise<void> {
-    // Nothing to load.
-  }
-
   async bucketExists(): Promise<boolean> {
     try {
       return (await stat(this.dir)).isDirectory();

@@ -78,10 +78,6 @@ export class S3Store implements ObjectStore {
     return minio;
   }
 
-  async prepare(): Promise<void> {
-    await this.ready();
-  }
-
   private get client(): Client {
     if (this.clientInstance === undefined) throw new Error('S3 client used before ready()');
     return this.clientInstance;

@@ -23,11 +23,6 @@ export interface ObjectStore {
   /** Where the bucket lives, for messages: `s3://bucket at http://minio:9000`. Never holds secrets. */
   readonly location: string;
 
-  /**
-   * Loads what the first request needs (the S3 client library), without contacting the backend. A job
-   * calls it while an external tool runs, so the check after the tool costs no start-up time.
-   */
-  prepare(): Promise<void>;
   bucketExists(): Promise<boolean>;
   createBucket(): Promise<void>;
 

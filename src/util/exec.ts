@@ -24,8 +24,6 @@ export interface RunOptions {
    * that hours of status messages do not pile up in memory.
    */
   onLine?: (line: string, stream: OutputStream) => boolean | void;
-  /** Called once the program has been started, to do other work while it runs. */
-  onStarted?: () => void;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -57,7 +55,6 @@ export async function run(program: string, args: readonly string[], options: Run
     stripFinalNewline: true,
     ...(logOutput || onLine !== undefined ? { stdout: ['pipe', lines('stdout')], stderr: ['pipe', lines('stderr')] } : {}),
   });
-  options.onStarted?.();
   const result = await child;
   if (result.failed && result.exitCode === undefined) {
     if (codeOf(result.cause) === 'ENOENT') {

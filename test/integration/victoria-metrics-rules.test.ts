@@ -9,7 +9,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DateTime, Duration } from 'luxon';
-import { parseVictoriaMetricsKey, victoriaMetricsRemoteUrl } from '../../src/storage/layout.js';
+import { Readable } from 'node:stream';
+import { parseVictoriaMetricsKey, victoriaMetricsCompleteKey, victoriaMetricsRemoteUrl } from '../../src/storage/layout.js';
+import { openStore } from '../../src/storage/open.js';
+import { confirmCompletion } from '../../src/stores/victoria-metrics/backup.js';
 import { planVersionRetention, type TierPolicy } from '../../src/stores/victoria-metrics/retention.js';
 import type { VersionInfo } from '../../src/stores/victoria-metrics/versions.js';
 import { decideVersion, folderIdentities, readMarker, restoredMarker, writeMarker } from '../../src/stores/victoria-metrics/volume.js';
@@ -125,6 +128,26 @@ describe('vmbackup calls and names', () => {
     const r = parseRestoreSummary('restore.go:194 restored 1086 bytes from backup in 0.005 seconds; deleted 35501 bytes; downloaded 12 bytes');
     assert.deepEqual(r, { restoredBytes: 1086, seconds: 0.005, deletedBytes: 35501, downloadedBytes: 12 });
     assert.equal(parseBackupSummary('no summary'), undefined);
+  });
+  it('a finished vmbackup is complete by its summary line; without one, only when its marker is in the bucket', async () => {
+    const root = await tempDir('vm-complete');
+    try {
+      const store = openStore({ kind: 'filesystem', root }, 'vm-backups');
+      await store.createBucket();
+      const version = `${I}-20260318100000`;
+      const stat = () => store.stat(victoriaMetricsCompleteKey(I, version));
+      const line = 'backup.go:171 backup from src fslocal "/s" to dst fsremote "/d" with origin fsnil is complete; backed up 10 bytes in 0.1 seconds; deleted 0 bytes; server-side copied 0 bytes; uploaded 10 bytes';
+      const byLine = await confirmCompletion(`x\n${line}`, stat, () => NOW);
+      assert.deepEqual(byLine, { summary: { backedUpBytes: 10, seconds: 0.1, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 10 }, at: NOW.toISO() });
+      // No summary line (a vmbackup that words it differently) and no marker: not complete.
+      assert.equal(await confirmCompletion('finished', stat, () => NOW), undefined);
+      await store.put(victoriaMetricsCompleteKey(I, version), Readable.from([Buffer.alloc(0)]));
+      const marker = await stat();
+      const byMarker = await confirmCompletion('finished', stat, () => NOW);
+      assert.equal(byMarker?.at, marker?.lastModified.toISOString());
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
   it('names: remote URLs and keys parse back', () => {
     assert.equal(victoriaMetricsRemoteUrl({ kind: 's3' }, 'b', I, `${I}-20260101000000`), `s3://b/${I}/${I}-20260101000000/`);

@@ -4,7 +4,7 @@
  *
  * - runs the first container's command of Job pods locally, as a child process of the test run:
  *   `stackbackup` (or an image whose name contains "stackbackup", without a command) is
- *   `node dist/src/cli/main.js`; any other command runs as it is. Pods of Deployments and StatefulSets
+ *   `node dist/job/stackbackup.mjs`; any other command runs as it is. Pods of Deployments and StatefulSets
  *   (servers, data stores) and containers without a command just "run" idle until deleted;
  * - gives it what a kubelet would: env (literal, from Secrets, ConfigMaps and the downward API, `$(VAR)`
  *   expansion), volumes (Secret, ConfigMap, projected service account token, emptyDir, PVCs as folders
@@ -26,6 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { KubeApiError, type KubeApi, type KubeObject } from './kube-api.js';
 import { REPO_ROOT } from './harness.js';
+import { CLI } from '../support/cli.js';
 
 interface EnvVar {
   name: string;
@@ -103,7 +104,7 @@ export interface PodRunnerOptions {
 }
 
 /** The `stackbackup` CLI of this checkout, as the job image runs it. */
-const STACKBACKUP_CLI = [process.execPath, join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js')];
+const STACKBACKUP_CLI = [process.execPath, CLI];
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 interface LogLine {

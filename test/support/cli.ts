@@ -1,9 +1,12 @@
-/** Runs the real built CLI (dist/src/cli/main.js) as a child process, as operators and jobs do. */
+/**
+ * Runs the real built CLI as a child process, as operators and jobs do: the bundle the job image ships
+ * (dist/job/stackbackup.mjs, scripts/bundle.mjs), not the per-file tsc output.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../servers/harness.js';
 
-export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(REPO_ROOT, 'dist', 'job', 'stackbackup.mjs');
 
 export interface CliRun {
   code: number | null;

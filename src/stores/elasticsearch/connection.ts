@@ -30,8 +30,17 @@ export function longRequest(timeoutSeconds: number): LongRequest {
   return { requestTimeout: timeoutSeconds * 1000, maxRetries: 0 };
 }
 
+/**
+ * The package is CommonJS: Node's import() gives its exports both by name and as `default`; from the
+ * job image's bundle (scripts/bundle.mjs) a lazily loaded CommonJS chunk has only `default`.
+ */
+async function loadClientLibrary(): Promise<EsModule> {
+  const loaded: EsModule & { default?: EsModule } = await import('@elastic/elasticsearch');
+  return typeof loaded.Client === 'function' ? loaded : (loaded.default ?? loaded);
+}
+
 export async function connect(connection: Connection): Promise<EsClient> {
-  esModule ??= await import('@elastic/elasticsearch');
+  esModule ??= await loadClientLibrary();
   let ca: string | undefined;
   if (connection.caFile !== undefined) {
     try {

@@ -84,6 +84,25 @@ async function checkDataFolder(path: string, instance: string): Promise<void> {
   }
 }
 
+/**
+ * How a finished vmbackup run is known to be complete. vmbackup writes its completion marker as the
+ * last step of a backup and exits 0 only when that write succeeded; its "... is complete; backed up N
+ * bytes" line comes with the figures. Exit 0 plus that line is the proof, and the hourly run needs no
+ * S3 client at all (loading one costs more than a small incremental upload). Without the line (a
+ * vmbackup release that words it differently) the marker is looked up in the bucket instead.
+ */
+export async function confirmCompletion(
+  output: string,
+  statMarker: () => Promise<{ lastModified: Date } | undefined>,
+  now: () => DateTime,
+): Promise<{ summary: BackupSummary; at: string } | undefined> {
+  const summary = parseBackupSummary(output);
+  if (summary !== undefined) return { summary, at: now().toUTC().toISO() ?? new Date().toISOString() };
+  const marker = await statMarker();
+  if (marker === undefined) return undefined;
+  return { summary: { backedUpBytes: 0, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 0, seconds: 0 }, at: marker.lastModified.toISOString() };
+}
+
 export async function runBackup(options: BackupOptions, ctx: StoreContext): Promise<BackupResult> {
   const started = Date.now();
   const { instance } = options;
@@ -132,21 +151,16 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     },
     access,
   );
-  // While vmbackup uploads, the S3 client library loads for the completion check that follows (the
-  // hourly run has not needed it before): its start-up cost hides behind the upload.
-  const preparing = (): void => void store.prepare().catch(() => undefined);
   const hint = `The version stays incomplete until a backup into it completes; the next scheduled run resumes it. Check that ${options.url.origin} is reachable and the bucket is writable.`;
-  const result = await runVmbackup(args, access, hint, preparing);
-  // The completion marker is the proof; the summary line only gives figures (its wording may change
-  // between vmbackup releases).
-  const summary = parseBackupSummary(`${result.stdout}\n${result.stderr}`) ?? { backedUpBytes: 0, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 0, seconds: 0 };
-  const marker = await store.stat(victoriaMetricsCompleteKey(instance, decision.version));
-  if (marker === undefined) {
+  const result = await runVmbackup(args, access, hint);
+  const completed = await confirmCompletion(`${result.stdout}\n${result.stderr}`, () => store.stat(victoriaMetricsCompleteKey(instance, decision.version)), ctx.now);
+  if (completed === undefined) {
     throw new StackbackupError(`vmbackup finished but version ${decision.version} has no completion marker`, {
       exitCode: ExitCode.integrity,
       hint: 'The version is listed as incomplete and is not offered for restore; the next backup retries it.',
     });
   }
+  const { summary } = completed;
   log(`version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`);
   let prune: PruneResult | null = null;
   if (pruneNow && options.prune !== undefined) {
@@ -160,7 +174,7 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     newVersion: decision.newVersion,
     reason: decision.reason,
     origin,
-    completedAt: marker.lastModified.toISOString(),
+    completedAt: completed.at,
     ...summary,
     wallSeconds: (Date.now() - started) / 1000,
     prune,

@@ -102,8 +102,8 @@ export function parseRestoreSummary(output: string): RestoreSummary | undefined 
   };
 }
 
-export async function runVmbackup(args: string[], access: RemoteAccess, hint: string, onStarted?: () => void): Promise<RunResult> {
-  return run(vmbackup(), args, { env: access.env, hint, onStarted });
+export async function runVmbackup(args: string[], access: RemoteAccess, hint: string): Promise<RunResult> {
+  return run(vmbackup(), args, { env: access.env, hint });
 }
 
 export async function runVmrestore(args: string[], access: RemoteAccess, hint: string): Promise<RunResult> {
