@@ -191,6 +191,12 @@ sb_run_job() {
       [[ "$exit_code" =~ ^[0-9]+$ && "$exit_code" != 0 ]] || exit_code=1
       sb_die "job $SB_JOB failed (exit code $exit_code): $SB_JOB_MESSAGE" "" "$exit_code"
     fi
+    # The job controller has not marked the Job (it can lag on a busy control plane): the pod's own
+    # end decides. Its container exited 0 and its logs were shown, so the work is done.
+    if [[ "$(sb_kubectl get pod "$pod" --output 'jsonpath={.status.phase}' 2>/dev/null || true)" == Succeeded ]]; then
+      sb_warn "pod $pod succeeded; job $SB_JOB is not marked Complete yet (the job controller lags)"
+      return 0
+    fi
     # The pod stopped but the Job goes on (it retries): follow its next pod.
     SB_DONE_PODS+=" $pod "
   done
@@ -272,9 +278,11 @@ _sb_on_job_line() {
 
 # sb_wait_job_finished SECONDS: true once the Job is Complete or Failed (SB_JOB_STATE says which).
 sb_wait_job_finished() {
+  local format='jsonpath={.status.conditions[?(@.status=="True")].type}{"|"}{.status.conditions[?(@.type=="Failed")].message}{"\n"}'
   SB_JOB_STATE=""
-  sb_watch "$1" _sb_on_job_line job "$SB_JOB" \
-    --output 'jsonpath={.status.conditions[?(@.status=="True")].type}{"|"}{.status.conditions[?(@.type=="Failed")].message}{"\n"}'
+  sb_watch "$1" _sb_on_job_line job "$SB_JOB" --output "$format" && return 0
+  # A watch can miss the last change when its stream drops at the wrong moment: ask once more.
+  _sb_on_job_line "$(sb_kubectl get job "$SB_JOB" --output "$format" 2>/dev/null || true)" || return 124
 }
 
 # Streams the pod's logs to stdout until its container stops, then waits for the Job to finish.

@@ -219,6 +219,28 @@ describe('restore/lib: running a Job from its template', () => {
     assert.equal(await leftovers(ns), '');
   });
 
+  it('ends with the pod\'s success when the job controller lags and never marks the Job Complete', async () => {
+    const ns = await newNamespace();
+    await installTemplate(ns, { command: ['sh', '-c'], args: ['sleep 3; echo listed everything'] });
+    const started = await startScript('run-job.sh', ['test-list'], ns, { STACKBACKUP_FINISH_TIMEOUT: '3' });
+    // Once the Job's pod exists the controllers freeze: the pod still runs and succeeds, but nothing
+    // marks its Job Complete (as on a control plane too busy to keep up). They come back once the
+    // script has taken the pod's success, so that its clean-up (foreground deletion) can finish.
+    await until('the job pod exists', async () => (await cluster.kubectl(['get', 'pods', '--output', 'name'], { namespace: ns })).stdout.trim() !== '');
+    const resume = cluster.pauseControllers();
+    try {
+      await until('the script takes the pod\'s success', () => started.run.stderr.includes('is not marked Complete yet') || started.run.code !== null, 120_000);
+    } finally {
+      resume();
+    }
+    const run = await started.done;
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /listed everything/);
+    assert.match(run.stderr, /WARNING: pod \S+ succeeded; job \S+ is not marked Complete yet/);
+    assert.doesNotMatch(run.stderr, /did not start/);
+    await until('the job and its pod are gone', async () => (await leftovers(ns)) === '');
+  });
+
   it('says which Helm values to set when the template is missing, and creates nothing', async () => {
     const ns = await newNamespace();
     const run = await runScript('run-job.sh', ['test-list'], ns);

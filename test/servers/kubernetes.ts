@@ -40,6 +40,11 @@ export interface KubernetesCluster {
   kubeconfigFor(namespace: string): Promise<string>;
   /** Creates a namespace (with labels) and waits for its default service account. */
   createNamespace(name: string, labels?: Record<string, string>): Promise<void>;
+  /**
+   * Freezes kube-controller-manager (SIGSTOP) until the returned function resumes it: the API server
+   * and the pods go on, but no controller acts (a Job is not marked Complete, garbage stays).
+   */
+  pauseControllers(): () => void;
   /** Runs kubectl (from PATH) against the cluster as admin. */
   kubectl(args: string[], options?: { namespace?: string; input?: string }): Promise<KubectlResult>;
   stop(): Promise<void>;
@@ -121,7 +126,9 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
 
   const started: RunningProcess[] = [];
   let runner: PodRunner | undefined;
+  let controllerManager: RunningProcess | undefined;
   const stopAll = async () => {
+    controllerManager?.child.kill('SIGCONT');
     await runner?.stop();
     for (const proc of started.reverse()) await proc.stop();
     const { rm } = await import('node:fs/promises');
@@ -173,21 +180,20 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
 
     // kube-controller-manager and kube-scheduler
     const cmPort = await freePort();
-    started.push(
-      await startProcess({
-        name: 'kube-controller-manager',
-        command: binaries.controllerManager,
-        args: [
-          `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-          '--bind-address=127.0.0.1', `--secure-port=${cmPort}`, `--cert-dir=${join(dir, 'cm-certs')}`, '--leader-elect=false',
-          `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${join(pki, 'ca.crt')}`,
-          '--use-service-account-credentials=false', '--controllers=*,-csrsigning,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
-          '--concurrent-job-syncs=5', '--profiling=false', '--v=1',
-        ],
-        ready: () => httpsOk(`https://127.0.0.1:${cmPort}/healthz`),
-        timeoutMs: 60_000,
-      }),
-    );
+    controllerManager = await startProcess({
+      name: 'kube-controller-manager',
+      command: binaries.controllerManager,
+      args: [
+        `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+        '--bind-address=127.0.0.1', `--secure-port=${cmPort}`, `--cert-dir=${join(dir, 'cm-certs')}`, '--leader-elect=false',
+        `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${join(pki, 'ca.crt')}`,
+        '--use-service-account-credentials=false', '--controllers=*,-csrsigning,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
+        '--concurrent-job-syncs=5', '--profiling=false', '--v=1',
+      ],
+      ready: () => httpsOk(`https://127.0.0.1:${cmPort}/healthz`),
+      timeoutMs: 60_000,
+    });
+    started.push(controllerManager);
     const schedulerPort = await freePort();
     started.push(
       await startProcess({
@@ -275,6 +281,11 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       runner,
       alias(from, to) {
         aliases[from] = to;
+      },
+      pauseControllers() {
+        const child = controllerManager?.child;
+        child?.kill('SIGSTOP');
+        return () => void child?.kill('SIGCONT');
       },
       async kubeconfigFor(namespace) {
         let file = kubeconfigs.get(namespace);
