@@ -18,6 +18,7 @@ import { startMinio } from '../test/servers/minio.js';
 import { tempDir, toolPath } from '../test/servers/harness.js';
 import { writeRandomFile } from '../test/support/files.js';
 import { CORES, childrenCpuSeconds, processCpuSeconds } from './cpu.js';
+import { median } from './stats.js';
 
 const MIB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MIB ?? 2048);
@@ -92,7 +93,6 @@ try {
   console.log(`upload    mc cp ${rate(best(results.mcUp))}  ours ${rate(best(results.oursUp))}  ratio ${upRatio.toFixed(2)} (target >= 0.90)`);
   console.log(`download  mc cp ${rate(best(results.mcDown))}  ours ${rate(best(results.oursDown))}  ratio ${downRatio.toFixed(2)} (target >= 0.90)`);
   console.log(`our peak RSS ${peak.toFixed(0)} MiB (target < 200 MiB)`);
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const shaSeconds = sizeMiB / sha256MiBps;
   const needed = median(cpu.mcDown) + median(cpu.minioMcDown) + shaSeconds;
   const bound = best(results.mcDown) / (needed / CORES);

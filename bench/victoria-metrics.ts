@@ -21,6 +21,7 @@ import { DateTime } from 'luxon';
 import { startMinio, type MinioServer } from '../test/servers/minio.js';
 import { flush, startVictoriaMetrics, victoriaMetricsTools } from '../test/servers/victoria-metrics.js';
 import { CLI } from '../test/support/cli.js';
+import { median } from './stats.js';
 
 const seriesCount = Number(process.env.BENCH_VM_SERIES ?? 80_000);
 const samples = Number(process.env.BENCH_VM_SAMPLES ?? 3000);
@@ -125,7 +126,6 @@ async function round(order: readonly ('plain' | 'ours')[], plain: (t: Target) =>
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
 const orderOf = (i: number): ('plain' | 'ours')[] => (i % 2 === 0 ? ['plain', 'ours'] : ['ours', 'plain']);
 

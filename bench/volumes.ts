@@ -30,6 +30,7 @@ import { TOOLS_DIR, tempDir } from '../test/servers/harness.js';
 import { startMinio } from '../test/servers/minio.js';
 import { CLI } from '../test/support/cli.js';
 import { childrenCpuSeconds } from './cpu.js';
+import { median } from './stats.js';
 
 const MIB = 1024 * 1024;
 
@@ -144,7 +145,6 @@ try {
       await store.delete((await store.list(`r${round}-`)).map((o) => o.key));
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const best = (xs: number[]) => Math.min(...xs);
   const line = (label: string, t: { ours: Timing[]; plain: Timing[] }) => {
     const ratio = median(t.ours.map((x, i) => x.wall / (t.plain[i]?.wall ?? Number.NaN)));

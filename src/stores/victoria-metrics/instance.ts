@@ -4,7 +4,7 @@
  * first use costs ~80 ms of start-up (loading its HTTP client) in every run.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
+import { ExitCode, StackbackupError, messageOf, usageError } from '../../util/errors.js';
 
 /** Parses and checks an instance URL (`http://host:8428`); refuses credentials in it. */
 export function parseInstanceUrl(text: string, option: string): URL {
@@ -34,7 +34,7 @@ interface Answer {
 async function get(url: string, timeoutMs: number): Promise<Answer> {
   const request = url.startsWith('https:') ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json, text/plain' } }, (res: IncomingMessage) => {
+    const req = request(url, { method: 'GET', headers: { accept: 'application/json, text/plain' } }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -79,7 +79,7 @@ export async function seriesCount(base: URL): Promise<number> {
   try {
     res = await get(url, 30_000);
   } catch (err) {
-    throw new StackbackupError(`Victoria Metrics at ${base.origin} does not answer ${url}: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new StackbackupError(`Victoria Metrics at ${base.origin} does not answer ${url}: ${messageOf(err)}`, {
       exitCode: ExitCode.unreachable,
       hint: 'Check the instance\'s pods (kubectl get pods) and its logs.',
     });
