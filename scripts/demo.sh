@@ -4,6 +4,6 @@
 # printing what it did.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
-export PATH="$PWD/.cache/tools/bin:$PATH"
+bash scripts/setup.sh demo
+export PATH="${STACKBACKUP_TOOLS:-$PWD/.cache/tools}/bin:$PATH"
 exec node dist/job/stackbackup.mjs demo "$@"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything the demo and the tests need, pinned and cached under .cache/ (idempotent:
-# a second run only checks). Then builds the TypeScript sources into dist/ and bundles the CLI
-# into dist/job/.
+# Installs what the demo or the tests need, pinned and cached under .cache/ (or $STACKBACKUP_TOOLS;
+# idempotent: a second run only checks). Then builds the TypeScript sources into dist/ and bundles
+# the CLI into dist/job/.
+# Usage: scripts/setup.sh [demo]   (demo: only what ./scripts/demo.sh runs; no argument: everything)
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+profile="${1:-all}"
 
 command -v node >/dev/null || { echo "Node.js 20.19+ is required" >&2; exit 1; }
 if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
@@ -11,9 +13,13 @@ if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_m
 fi
 
 # Each install script is pinned and skips itself when already current.
-for script in scripts/install/[a-z]*.sh; do
-  [[ "$script" == scripts/install/lib.sh ]] && continue
-  bash "$script"
+case "$profile" in
+  demo) scripts=(restic victoria-metrics elasticsearch stackgraph-standin) ;;
+  all) scripts=() ; for s in scripts/install/[a-z]*.sh; do s="${s##*/}"; [[ $s == lib.sh ]] || scripts+=("${s%.sh}"); done ;;
+  *) echo "usage: scripts/setup.sh [demo]" >&2; exit 2 ;;
+esac
+for name in "${scripts[@]}"; do
+  bash "scripts/install/$name.sh"
 done
 
 npx tsc -p tsconfig.json

@@ -7,5 +7,5 @@ bash scripts/setup.sh
 filter="${1:-}"
 mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -- "$filter")
 [[ ${#files[@]} -gt 0 ]] || { echo "no test files match '$filter'" >&2; exit 1; }
-export PATH="$PWD/.cache/tools/bin:$PATH"
+export PATH="${STACKBACKUP_TOOLS:-$PWD/.cache/tools}/bin:$PATH"
 exec node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
