@@ -10,7 +10,7 @@ import { hideBin } from 'yargs/helpers';
 import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
 import { setQuiet } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
-import type { DemoOptions } from './demo.js';
+import type { DemoOptions } from '../demo/run.js';
 import { reportError } from './output.js';
 
 type Register = (yargs: Argv, exec: Exec) => Argv;
@@ -66,7 +66,7 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
         const sizeMiB = Number(a.sizeMib);
         if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 4096) throw usageError('--size-mib must be a whole number from 1 to 4096');
         return { workDir: String(a.workDir), sizeMiB };
-      }, async (o: DemoOptions, ctx) => (await import('./demo.js')).runDemo(o, ctx)))
+      }, async (o: DemoOptions, ctx) => (await import('../demo/run.js')).runDemo(o, ctx)))
     .demandCommand(1, 'name a command; see stackbackup --help')
     .strict()
     .recommendCommands()

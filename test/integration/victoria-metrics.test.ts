@@ -270,7 +270,7 @@ describe('Victoria Metrics on the local filesystem backend (the demo step, vmbac
     process.env.STACKBACKUP_VICTORIA_METRICS = tools.server;
     process.env.STACKBACKUP_VMBACKUP = tools.vmbackup;
     process.env.STACKBACKUP_VMRESTORE = tools.vmrestore;
-    const { victoriaMetricsDemoStep } = await import('../../src/cli/victoria-metrics-demo.js');
+    const { victoriaMetricsDemoStep } = await import('../../src/demo/victoria-metrics.js');
     const { makePrinter } = await import('../../src/cli/output.js');
     const root = join(work, 'fs-storage');
     const ctx = { storage: { kind: 'filesystem' as const, root }, printer: makePrinter(false, () => undefined), now: () => DateTime.utc() };

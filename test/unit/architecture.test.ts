@@ -8,7 +8,7 @@ import { join, relative, resolve, dirname, sep } from 'node:path';
 import { it } from 'node:test';
 import { REPO_ROOT } from '../servers/harness.js';
 
-const LAYERS: Record<string, number> = { util: 0, config: 1, storage: 2, kube: 2, stores: 3, cli: 4, jobs: 4 };
+const LAYERS: Record<string, number> = { util: 0, config: 1, storage: 2, kube: 2, stores: 3, cli: 4, demo: 4, jobs: 4 };
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

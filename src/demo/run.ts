@@ -13,11 +13,11 @@ import { section } from '../util/log.js';
 import { openStore } from '../storage/open.js';
 import { demoBackupName } from '../storage/layout.js';
 import { downloadFile, listBackups, uploadFile } from '../storage/publish.js';
-import type { CommandContext } from './context.js';
-import { elasticsearchDemoStep } from './elasticsearch-demo.js';
-import { stackGraphDemoStep } from './stackgraph-demo.js';
-import { victoriaMetricsDemoStep } from './victoria-metrics-demo.js';
-import { volumesDemoStep } from './volumes-demo.js';
+import type { CommandContext } from '../cli/context.js';
+import { elasticsearchDemoStep } from './elasticsearch.js';
+import { stackGraphDemoStep } from './stackgraph.js';
+import { victoriaMetricsDemoStep } from './victoria-metrics.js';
+import { volumesDemoStep } from './volumes.js';
 
 export interface DemoOptions {
   workDir: string;

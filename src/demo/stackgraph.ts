@@ -14,8 +14,8 @@ import { ExitCode, StackbackupError, isStackbackupError } from '../util/errors.j
 import { run } from '../util/exec.js';
 import { formatBytes } from '../util/format.js';
 import { log, section } from '../util/log.js';
-import type { CommandContext } from './context.js';
-import type { DemoOptions, DemoStepResult } from './demo.js';
+import type { CommandContext } from '../cli/context.js';
+import type { DemoOptions, DemoStepResult } from './run.js';
 
 const STANDIN = process.env.STACKBACKUP_STACKGRAPH_STANDIN ?? 'sts-graph-standin';
 const BUCKET = 'stackbackup-demo';

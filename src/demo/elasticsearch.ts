@@ -26,9 +26,9 @@ import {
 import { ExitCode, StackbackupError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { log, section } from '../util/log.js';
-import type { CommandContext } from './context.js';
-import { freeLoopbackPort } from './demo-ports.js';
-import type { DemoOptions, DemoStepResult } from './demo.js';
+import type { CommandContext } from '../cli/context.js';
+import { freeLoopbackPort } from './ports.js';
+import type { DemoOptions, DemoStepResult } from './run.js';
 
 const VERSION = '8.19.2';
 const NOBODY = 65534;

@@ -12,9 +12,9 @@ import { formatBytes } from '../util/format.js';
 import { log, section } from '../util/log.js';
 import { runBackup, runRestore } from '../stores/victoria-metrics/index.js';
 import { isHealthy } from '../stores/victoria-metrics/instance.js';
-import type { CommandContext } from './context.js';
-import { freeLoopbackPort } from './demo-ports.js';
-import type { DemoOptions, DemoStepResult } from './demo.js';
+import type { CommandContext } from '../cli/context.js';
+import { freeLoopbackPort } from './ports.js';
+import type { DemoOptions, DemoStepResult } from './run.js';
 
 const BUCKET = 'stackbackup-demo';
 const INSTANCE = 'victoria-metrics-0';

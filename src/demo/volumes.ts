@@ -13,8 +13,8 @@ import { runBackup, runRestore, validateBackup, validateRestore } from '../store
 import { StackbackupError } from '../util/errors.js';
 import { formatBytes } from '../util/format.js';
 import { log, section } from '../util/log.js';
-import type { CommandContext } from './context.js';
-import type { DemoOptions, DemoStepResult } from './demo.js';
+import type { CommandContext } from '../cli/context.js';
+import type { DemoOptions, DemoStepResult } from './run.js';
 
 const BUCKET = 'stackbackup-demo';
 const PREFIX = 'volumes-demo';
