@@ -9,7 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { chmod, chown, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
@@ -51,13 +52,49 @@ async function chownTree(path: string): Promise<void> {
   }
 }
 
-async function startElasticsearch(workDir: string): Promise<{ url: string; child: ChildProcess }> {
+const AS_NOBODY = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
+
+/** Whether the user nobody can reach path (every folder above it searchable), as root checks it. */
+async function nobodyReaches(path: string): Promise<boolean> {
+  const [command = 'setpriv', ...args] = AS_NOBODY;
+  return run(command, [...args, 'test', '-r', path], { logOutput: false }).then(
+    () => true,
+    () => false,
+  );
+}
+
+interface Placement {
+  home: string;
+  dir: string;
+  /** A folder made for this run, removed afterwards. */
+  staged?: string;
+}
+
+/**
+ * Where Elasticsearch runs from. As root it runs as nobody, who cannot enter a checkout below a
+ * folder only root may enter (mode 0700, as root's home usually is): then the installation and the
+ * server's folders are staged in a temporary folder everyone may enter.
+ */
+async function placement(workDir: string): Promise<Placement> {
   const home = elasticsearchHome();
-  if (!existsSync(join(home, 'bin', 'elasticsearch'))) {
-    throw new StackbackupError(`Elasticsearch is not installed at ${home}`, { hint: 'Run the demo through scripts/demo.sh, which installs it (scripts/install/elasticsearch.sh).' });
+  const dir = resolve(workDir, 'elasticsearch');
+  if (process.getuid?.() !== 0) return { home, dir };
+  await mkdir(workDir, { recursive: true });
+  if ((await nobodyReaches(join(home, 'bin', 'elasticsearch'))) && (await nobodyReaches(workDir))) return { home, dir };
+  const staged = await mkdtemp(join(tmpdir(), 'stackbackup-demo-es-'));
+  await chmod(staged, 0o755);
+  log(`the user nobody cannot enter ${dirname(resolve(workDir))}: Elasticsearch runs from ${staged}`);
+  await cp(home, join(staged, 'home'), { recursive: true, preserveTimestamps: true });
+  return { home: join(staged, 'home'), dir: join(staged, 'server'), staged };
+}
+
+async function startElasticsearch(workDir: string): Promise<{ url: string; child: ChildProcess; staged?: string }> {
+  const installed = elasticsearchHome();
+  if (!existsSync(join(installed, 'bin', 'elasticsearch'))) {
+    throw new StackbackupError(`Elasticsearch is not installed at ${installed}`, { hint: 'Run the demo through scripts/demo.sh, which installs it (scripts/install/elasticsearch.sh).' });
   }
   const java = process.env.ES_JAVA_HOME ?? dirname(dirname(realpathSync((await run('sh', ['-c', 'command -v java'], { logOutput: false, hint: 'Install Java 17+.' })).stdout.trim())));
-  const dir = resolve(workDir, 'elasticsearch');
+  const { home, dir, staged } = await placement(workDir);
   const conf = join(dir, 'config');
   await cp(join(home, 'config'), conf, { recursive: true });
   for (const sub of ['data', 'logs', 'tmp', 'repo']) await mkdir(join(dir, sub), { recursive: true });
@@ -78,15 +115,19 @@ async function startElasticsearch(workDir: string): Promise<{ url: string; child
     await chownTree(dir);
   }
   const bin = join(home, 'bin', 'elasticsearch');
-  const [command, args] = asRoot ? ['setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', bin]] : [bin, []];
+  const [command, args] = asRoot ? ['setpriv', [...AS_NOBODY.slice(1), bin]] : [bin, []];
   const child = spawn(command, args, { env: { ...process.env, ES_PATH_CONF: conf, ES_TMPDIR: join(dir, 'tmp'), ES_JAVA_HOME: java, ES_JAVA_OPTS: '' }, cwd: dir, stdio: 'ignore', detached: true });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 300_000;
   log(`starting Elasticsearch ${VERSION} on ${url} (data in ${dir})`);
   for (;;) {
-    if (child.exitCode !== null) throw new StackbackupError(`Elasticsearch exited (code ${child.exitCode}) before it answered; see ${join(dir, 'logs')}`);
+    if (child.exitCode !== null) {
+      throw new StackbackupError(`Elasticsearch exited (code ${child.exitCode}) before it answered; see ${join(dir, 'logs')}`, {
+        hint: asRoot ? `It runs as the user nobody (Elasticsearch refuses root): that user must be able to read ${home} and write ${dir}.` : undefined,
+      });
+    }
     const health = await fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? (r.json() as Promise<{ status?: string }>) : undefined)).catch(() => undefined);
-    if (health?.status === 'green' || health?.status === 'yellow') return { url, child };
+    if (health?.status === 'green' || health?.status === 'yellow') return { url, child, ...(staged === undefined ? {} : { staged }) };
     if (Date.now() > deadline) throw new StackbackupError('Elasticsearch did not answer within 300 s');
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -148,5 +189,6 @@ export async function elasticsearchDemoStep(options: DemoOptions, ctx: CommandCo
   } finally {
     await client.close();
     await stopElasticsearch(server.child);
+    if (server.staged !== undefined) await rm(server.staged, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describeConfig } from '../config/storage.js';
 import { StackbackupError } from '../util/errors.js';
 import { formatBytes } from '../util/format.js';
@@ -54,7 +54,10 @@ const storageStep: DemoStep = async (options, ctx) => {
 
 export const DEMO_STEPS: DemoStep[] = [storageStep, stackGraphDemoStep, victoriaMetricsDemoStep, elasticsearchDemoStep, volumesDemoStep];
 
-export async function runDemo(options: DemoOptions, ctx: CommandContext): Promise<DemoStepResult[]> {
+export async function runDemo(given: DemoOptions, ctx: CommandContext): Promise<DemoStepResult[]> {
+  // The default --work-dir is relative to where the demo runs; the steps hand it to programs and
+  // options that need absolute paths (restic's --path, vmbackup's fs:// URLs).
+  const options = { ...given, workDir: resolve(given.workDir) };
   await rm(options.workDir, { recursive: true, force: true });
   await mkdir(options.workDir, { recursive: true });
   const results: DemoStepResult[] = [];

@@ -24,6 +24,11 @@ export interface RunOptions {
    * that hours of status messages do not pile up in memory.
    */
   onLine?: (line: string, stream: OutputStream) => boolean | void;
+  /**
+   * Exit codes returned as a result instead of thrown, for a caller that proves the outcome itself
+   * (vmbackup's shutdown race: see stores/victoria-metrics/vmtools.ts). Throw with exitFailure().
+   */
+  returnExitCodes?: readonly number[];
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -71,11 +76,12 @@ export async function run(program: string, args: readonly string[], options: Run
     stdout: String(result.stdout ?? ''),
     stderr: String(result.stderr ?? ''),
   };
-  if (out.exitCode !== 0) {
-    const tail = redact((out.stderr || out.stdout).split('\n').slice(-5).join('\n'));
-    throw new StackbackupError(`${program} ${args[0] ?? ''} exited with code ${out.exitCode}${tail ? `:\n${tail}` : ''}`, {
-      hint: options.hint,
-    });
-  }
+  if (out.exitCode !== 0 && !(options.returnExitCodes ?? []).includes(out.exitCode)) throw exitFailure(program, args, out, options.hint);
   return out;
+}
+
+/** The error of a program that exited non-zero: its exit code and the last lines it printed. */
+export function exitFailure(program: string, args: readonly string[], result: RunResult, hint?: string): StackbackupError {
+  const tail = redact((result.stderr || result.stdout).split('\n').slice(-5).join('\n'));
+  return new StackbackupError(`${program} ${args[0] ?? ''} exited with code ${result.exitCode}${tail ? `:\n${tail}` : ''}`, { hint });
 }

@@ -1,10 +1,10 @@
 /**
  * The real CLI on the embedded default storage (a local folder): the same commands an operator runs,
- * their tables, --json output, exit codes, and the demo.
+ * their tables, --json output and exit codes (the demo: test/integration/demo.test.ts).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, writeFile, utimes, readdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, utimes, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../servers/harness.js';
@@ -17,9 +17,6 @@ const env = (): Record<string, string> => ({ STACKBACKUP_FS_ROOT: root });
 before(async () => {
   root = await tempDir('cli-fs');
   work = await tempDir('cli-work');
-  // The demo's Elasticsearch step runs Elasticsearch as the user nobody when the tests run as root:
-  // it must be able to reach its folder below this one (mkdtemp makes it 0700).
-  await chmod(work, 0o755);
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });
@@ -87,14 +84,6 @@ describe('stackbackup storage on the local filesystem', () => {
     assert.match(real.stdout, /removed temporary file dead\.part/);
     assert.match(real.stdout, /removed unpublished object sts-backup-20260101-0400\.graph/);
     assert.deepEqual((await readdir(bucket)).sort(), ['.incomplete', 'sts-backup-20260101-0300.graph', 'sts-backup-20260101-0300.graph.sha256']);
-  });
-
-  it('the demo backs up, restores and says what it did', async () => {
-    const demo = await runCli(['demo', '--size-mib', '2', '--work-dir', join(work, 'demo')], env());
-    assert.equal(demo.code, 0, demo.stderr);
-    assert.match(demo.stdout, /=== What the demo did/);
-    assert.match(demo.stdout, /storage: backed up 2\.0 MiB as demo-backup-\d{8}-\d{6}\.tar .* identical/);
-    assert.match(demo.stdout, /volumes: backed up 23 files \(1\.0 MiB\) of claim-demo with restic as snapshot [0-9a-f]{8} \(tags claim=claim-demo,owner=demo\) into .*stackbackup-demo\/volumes-demo, restored it into another folder: 23 files, 1\.0 MiB, identical/);
   });
 
   it('--help works on every command', async () => {

@@ -85,21 +85,27 @@ async function checkDataFolder(path: string, instance: string): Promise<void> {
 }
 
 /**
- * How a finished vmbackup run is known to be complete. vmbackup writes its completion marker as the
- * last step of a backup and exits 0 only when that write succeeded; its "... is complete; backed up N
- * bytes" line comes with the figures. Exit 0 plus that line is the proof, and the hourly run needs no
- * S3 client at all (loading one costs more than a small incremental upload). Without the line (a
- * vmbackup release that words it differently) the marker is looked up in the bucket instead.
+ * How a finished vmbackup run is known to be complete. vmbackup deletes its completion marker first,
+ * writes it again as the last step of a backup and exits 0 only when that write succeeded; its "...
+ * is complete; backed up N bytes" line comes with the figures. Exit 0 plus that line is the proof, and
+ * the hourly run needs no S3 client at all (loading one costs more than a small incremental upload).
+ * Without the line (a vmbackup release that words it differently) the marker is looked up instead.
+ * A run that hit the shutdown race (vmtools.ts) exited 2 after its work: it counts only with both
+ * proofs, the summary line and the marker in the bucket (which that very run wrote, having deleted it
+ * at its start).
  */
 export async function confirmCompletion(
   output: string,
   statMarker: () => Promise<{ lastModified: Date } | undefined>,
   now: () => DateTime,
+  shutdownRace = false,
 ): Promise<{ summary: BackupSummary; at: string } | undefined> {
   const summary = parseBackupSummary(output);
-  if (summary !== undefined) return { summary, at: now().toUTC().toISO() ?? new Date().toISOString() };
+  if (summary !== undefined && !shutdownRace) return { summary, at: now().toUTC().toISO() ?? new Date().toISOString() };
+  if (shutdownRace && summary === undefined) return undefined;
   const marker = await statMarker();
   if (marker === undefined) return undefined;
+  if (summary !== undefined) return { summary, at: now().toUTC().toISO() ?? new Date().toISOString() };
   return { summary: { backedUpBytes: 0, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 0, seconds: 0 }, at: marker.lastModified.toISOString() };
 }
 
@@ -152,15 +158,18 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     access,
   );
   const hint = `The version stays incomplete until a backup into it completes; the next scheduled run resumes it. Check that ${options.url.origin} is reachable and the bucket is writable.`;
-  const result = await runVmbackup(args, access, hint);
-  const completed = await confirmCompletion(`${result.stdout}\n${result.stderr}`, () => store.stat(victoriaMetricsCompleteKey(instance, decision.version)), ctx.now);
+  const { result, shutdownRace } = await runVmbackup(args, access, hint);
+  const output = `${result.stdout}\n${result.stderr}`;
+  const completed = await confirmCompletion(output, () => store.stat(victoriaMetricsCompleteKey(instance, decision.version)), ctx.now, shutdownRace);
   if (completed === undefined) {
-    throw new StackbackupError(`vmbackup finished but version ${decision.version} has no completion marker`, {
+    const how = shutdownRace ? 'vmbackup panicked while shutting down (exit 2)' : 'vmbackup finished';
+    throw new StackbackupError(`${how} but version ${decision.version} has no completion marker`, {
       exitCode: ExitCode.integrity,
       hint: 'The version is listed as incomplete and is not offered for restore; the next backup retries it.',
     });
   }
   const { summary } = completed;
+  if (shutdownRace) log(`vmbackup hit its known shutdown race after the backup (exit 2, "there is no http server"); completion proven by its summary line and the marker in the bucket`);
   log(`version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`);
   let prune: PruneResult | null = null;
   if (pruneNow && options.prune !== undefined) {

@@ -6,7 +6,8 @@
  * scheduled backup starts a new version (copying the restored parts server-side) and the restored
  * version itself is never modified.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ensureBucket, openStore } from '../../storage/open.js';
 import { ExitCode, StackbackupError, fileError } from '../../util/errors.js';
 import { log, section } from '../../util/log.js';
@@ -80,14 +81,35 @@ export async function runRestore(options: RestoreOptions, ctx: StoreContext): Pr
   });
   section(`Restoring ${instance} from version ${version} (last completed backup ${found.completedAt.toISO()})`);
   const access = remoteAccess(ctx.storage);
-  const result = await runVmrestore(
+  const { result, shutdownRace } = await runVmrestore(
     vmrestoreArgs(remoteUrl(ctx.storage, options.bucket, instance, version), options.storageDataPath, access),
     access,
     'The data folder is incomplete now: rerun the restore before starting the instance (vmrestore resumes).',
   );
-  // vmrestore exits 0 only when every part is in place; its summary line only gives figures.
-  const summary = parseRestoreSummary(`${result.stdout}\n${result.stderr}`) ?? { restoredBytes: 0, deletedBytes: 0, downloadedBytes: 0, seconds: 0 };
+  // vmrestore exits 0 only when every part is in place; its summary line only gives figures. After the
+  // shutdown race (vmtools.ts) it exited 2: done only with its summary line and its lock file gone.
+  const output = `${result.stdout}\n${result.stderr}`;
+  if (shutdownRace) await confirmRestored(output, options.storageDataPath, version);
+  const summary = parseRestoreSummary(output) ?? { restoredBytes: 0, deletedBytes: 0, downloadedBytes: 0, seconds: 0 };
   await writeMarker(options.storageDataPath, restoredMarker(instance, version, await folderIdentities(options.storageDataPath), ctx.now()));
   log(`restored ${summary.restoredBytes} bytes (${summary.downloadedBytes} downloaded); the next backup of ${instance} starts a new version`);
   return { instance, version, lastCompletedBackup: found.completedAt.toISO() ?? '', ...summary, wallSeconds: (Date.now() - started) / 1000 };
+}
+
+/** vmrestore creates this file in the data folder when it starts and removes it as its last step. */
+const RESTORE_LOCK = 'restore-in-progress';
+
+/** Proof that a vmrestore which panicked in the shutdown race had restored everything. */
+export async function confirmRestored(output: string, storageDataPath: string, version: string): Promise<void> {
+  const locked = await stat(join(storageDataPath, RESTORE_LOCK)).then(
+    () => true,
+    () => false,
+  );
+  if (parseRestoreSummary(output) === undefined || locked) {
+    throw new StackbackupError(`vmrestore of ${version} panicked while shutting down (exit 2) before it had finished (${locked ? `${RESTORE_LOCK} is still in ${storageDataPath}` : 'no summary line'})`, {
+      exitCode: ExitCode.integrity,
+      hint: 'The data folder is incomplete: rerun the restore before starting the instance (vmrestore resumes).',
+    });
+  }
+  log(`vmrestore hit its known shutdown race after the restore (exit 2, "there is no http server"); completion proven by its summary line and no ${RESTORE_LOCK} file`);
 }
