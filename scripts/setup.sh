@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo or the tests need, pinned and cached under .cache/ (or $STACKBACKUP_TOOLS;
-# idempotent: a second run only checks). Then builds the TypeScript sources into dist/ and bundles
-# the CLI into dist/job/.
+# idempotent: a second run only checks). Then builds the TypeScript sources into dist/ (not for the
+# demo) and bundles the CLI into dist/job/.
 # Usage: scripts/setup.sh [demo]   (demo: only what ./scripts/demo.sh runs; no argument: everything)
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +22,8 @@ for name in "${scripts[@]}"; do
   bash "scripts/install/$name.sh"
 done
 
-npx tsc -p tsconfig.json
-# The CLI as the job image ships it (one file plus lazily loaded chunks): tests and benches run this.
+# Type-checks and compiles src/, test/ and bench/ into dist/ (incremental: an unchanged tree takes a
+# second). The demo needs only the bundle, which esbuild makes from the sources directly.
+[[ "$profile" == demo ]] || npx tsc -p tsconfig.json
+# The CLI as the job image ships it (one file plus lazily loaded chunks): tests, benches and the demo run this.
 node scripts/bundle.mjs
