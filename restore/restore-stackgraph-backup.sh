@@ -74,7 +74,7 @@ phase=fetch
 sb_run_job stackgraph-restore-fetch stackgraph-restore-fetch "$values" "BACKUP_NAME=$name" "FORCE=$force"
 
 sb_info "=== Stopping the workloads connected to StackGraph ($selector)..."
-phase=scaled-down
+phase="scaled-down"
 sb_scale_down_selector "$selector"
 
 sb_info "=== Importing $name into StackGraph..."

@@ -168,6 +168,7 @@ sb_template_get() {
     *) sb_die "internal: template field $(sb_shown "$3")" ;;
   esac
   sb_find_template "$1" "$2"
+  # shellcheck disable=SC2034 # read by the scripts
   SB_TEMPLATE_VALUE="$(sb_kubectl get configmap "$SB_TEMPLATE_CONFIGMAP" --output "jsonpath={$where.${4//./\\.}}")"
 }
 
