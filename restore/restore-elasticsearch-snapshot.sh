@@ -35,51 +35,40 @@ again=""
 shown_indices="${indices:+ \"$indices\"}"
 
 # The writers to stop come from the restore template (Helm value backup.elasticsearch.restore.scaleDownLabelSelector).
-sb_find_template elasticsearch-restore "$values"
-selector="$(sb_kubectl get configmap "$SB_TEMPLATE_CONFIGMAP" --output 'go-template={{index .data "scale-down-selector"}}')"
-[[ "$selector" == "<no value>" ]] && selector=""
+sb_template_get elasticsearch-restore "$values" data scale-down-selector
+selector="$SB_TEMPLATE_VALUE"
 [[ -z "$selector" ]] || sb_validate selector "$selector" "scale-down selector (Helm value backup.elasticsearch.restore.scaleDownLabelSelector)"
 
 phase=start
-es_reraise() { return "$1"; }
-# Runs before the library's cleanup on every exit: says where things stand, removes the Job.
+# On every exit, once the library has removed the Job: says where things stand, scales back what it may.
 es_on_exit() {
   local rc="$1"
-  set +e
-  trap '' INT TERM HUP
-  if [[ "$SB_CREATING" == 1 ]]; then sb_delete_run; SB_CREATING=0; fi
-  if (( rc != 0 )); then
-    case "$phase" in
-      start)
-        sb_info ""
-        sb_info "Nothing was restored and nothing was changed." ;;
-      scaling-down)
-        sb_info ""
-        sb_info "Nothing was restored. Scaling back what was already stopped..."
-        sb_scale_up_recorded "$selector" ;;
-      restore)
-        if (( rc == 2 || rc == 3 || rc == 8 )) || [[ -z "$selector" ]]; then
-          sb_info ""
-          if (( rc == 2 || rc == 3 || rc == 8 )); then sb_info "The restore was refused before any index was changed."; fi
-          if [[ -n "$selector" ]]; then
-            sb_info "=== Scaling the writers back to their recorded replica counts..."
-            sb_scale_up_recorded "$selector"
-          fi
-        else
-          sb_info ""
-          sb_info "The snapshot was NOT fully restored. The workloads selected by $selector are left scaled down,"
-          sb_info "so that nothing writes into half-restored indices. To continue, either:"
-          sb_info "  fix the cause (see the output above) and restore again, replacing what is there:"
-          sb_info "    ./restore/restore-elasticsearch-snapshot.sh $name$shown_indices -force$again"
-          sb_info "  or bring the workloads back as they are, without a restore:"
-          sb_info "    ./restore/scale-up.sh -l $selector$again"
-        fi ;;
-    esac
-  fi
-  es_reraise "$rc"
-  sb_cleanup
+  (( rc != 0 )) && [[ "$phase" != restored ]] || return 0
+  sb_info ""
+  case "$phase" in
+    start)
+      sb_info "Nothing was restored and nothing was changed." ;;
+    scaling-down)
+      sb_info "Nothing was restored. Scaling back what was already stopped..."
+      sb_scale_up -l "$selector" ;;
+    restore)
+      if (( rc == 2 || rc == 3 || rc == 8 )) || [[ -z "$selector" ]]; then
+        if (( rc == 2 || rc == 3 || rc == 8 )); then sb_info "The restore was refused before any index was changed."; fi
+        if [[ -n "$selector" ]]; then
+          sb_info "=== Scaling the writers back to their recorded replica counts..."
+          sb_scale_up -l "$selector"
+        fi
+      else
+        sb_info "The snapshot was NOT fully restored. The workloads selected by $selector are left scaled down,"
+        sb_info "so that nothing writes into half-restored indices. To continue, either:"
+        sb_info "  fix the cause (see the output above) and restore again, replacing what is there:"
+        sb_info "    ./restore/restore-elasticsearch-snapshot.sh $name$shown_indices -force$again"
+        sb_info "  or bring the workloads back as they are, without a restore:"
+        sb_info "    ./restore/scale-up.sh -l $selector$again"
+      fi ;;
+  esac
 }
-trap 'es_on_exit "$?"' EXIT
+sb_on_exit es_on_exit
 
 sb_info "=== Restoring ${indices:-the default indices} from Elasticsearch snapshot $name$([[ "$force" == true ]] && printf ' (-force: existing open indices are replaced)')"
 if [[ -n "$selector" ]]; then
@@ -90,11 +79,9 @@ fi
 phase=restore
 sb_run_job elasticsearch-restore elasticsearch-restore-snapshot "$values" \
   "STACKBACKUP_ES_SNAPSHOT=$name" "STACKBACKUP_ES_INDICES=$indices" "STACKBACKUP_ES_FORCE=$force"
-sb_delete_run
-SB_CREATING=0
 phase=restored
 if [[ -n "$selector" ]]; then
   sb_info "=== Restore done. Scaling the writers back to their recorded replica counts..."
-  sb_scale_up_recorded "$selector"
+  sb_scale_up -l "$selector"
 fi
 sb_info "=== Elasticsearch snapshot $name restored. List the snapshots again with ./restore/list-elasticsearch-snapshots.sh"

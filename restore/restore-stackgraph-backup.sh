@@ -31,47 +31,34 @@ again=""
 [[ -z "$SB_RELEASE" ]] || again+=" --release $SB_RELEASE"
 
 # Settings from the chart: the scale-down selector (import template) and the restore claim (fetch template).
-sb_find_template stackgraph-restore-import "$values"
-selector="$(sb_kubectl get configmap "$SB_TEMPLATE_CONFIGMAP" --output 'go-template={{index .data "scale-down-selector"}}')"
+sb_template_get stackgraph-restore-import "$values" data scale-down-selector
+selector="$SB_TEMPLATE_VALUE"
 sb_validate selector "$selector" "scale-down selector (Helm value backup.stackGraph.restore.scaleDownLabelSelector)"
-sb_find_template stackgraph-restore-fetch "$values"
-sb_kubectl get configmap "$SB_TEMPLATE_CONFIGMAP" --output 'go-template={{index .data "claim.yaml"}}' >"$SB_TMP/claim.yaml"
-[[ -s "$SB_TMP/claim.yaml" ]] || sb_die "ConfigMap $SB_TEMPLATE_CONFIGMAP has no claim.yaml" "Upgrade the chart release."
+sb_template_get stackgraph-restore-fetch "$values" data claim.yaml
+[[ -n "$SB_TEMPLATE_VALUE" ]] || sb_die "ConfigMap $SB_TEMPLATE_CONFIGMAP has no claim.yaml" "Upgrade the chart release."
+printf '%s\n' "$SB_TEMPLATE_VALUE" >"$SB_TMP/claim.yaml"
 claim="$("$SB_KUBECTL" create --dry-run=client --filename "$SB_TMP/claim.yaml" --output 'jsonpath={.metadata.name}')"
 sb_validate k8s-name "$claim" "restore claim name"
 
 phase=start
-claim_created=0
-sg_reraise() { return "$1"; }
-# Runs before the library's cleanup on every exit: says where things stand, removes the Job and the claim.
+# On every exit, once the library has removed the Job (and before it removes the claim): says where things stand.
 sg_on_exit() {
-  local rc="$1"
-  set +e
-  trap '' INT TERM HUP
-  if (( rc != 0 )); then
-    case "$phase" in
-      start|fetch)
-        sb_info ""
-        sb_info "StackGraph was not restored. Nothing was changed: no workload was scaled down." ;;
-      scaled-down)
-        sb_info ""
-        sb_info "StackGraph was NOT restored. The workloads selected by $selector are left scaled down,"
-        sb_info "so that nothing works on a half-imported StackGraph. To continue, either:"
-        sb_info "  fix the cause (see the output above) and import the backup again, replacing what is there:"
-        sb_info "    ./restore/restore-stackgraph-backup.sh $name -force$again"
-        sb_info "  or bring the workloads back as they were, without a restore:"
-        sb_info "    ./restore/scale-up.sh -l $selector$again" ;;
-    esac
-  fi
-  if [[ "$SB_CREATING" == 1 ]]; then sb_delete_run; SB_CREATING=0; fi
-  if [[ "$claim_created" == 1 ]]; then
-    sb_kubectl delete persistentvolumeclaim "$claim" --ignore-not-found --wait=true --timeout=120s >/dev/null \
-      || sb_warn "could not delete the restore claim; delete it yourself: kubectl delete pvc $claim"
-  fi
-  sg_reraise "$rc"
-  sb_cleanup
+  (( $1 != 0 )) || return 0
+  case "$phase" in
+    start|fetch)
+      sb_info ""
+      sb_info "StackGraph was not restored. Nothing was changed: no workload was scaled down." ;;
+    scaled-down)
+      sb_info ""
+      sb_info "StackGraph was NOT restored. The workloads selected by $selector are left scaled down,"
+      sb_info "so that nothing works on a half-imported StackGraph. To continue, either:"
+      sb_info "  fix the cause (see the output above) and import the backup again, replacing what is there:"
+      sb_info "    ./restore/restore-stackgraph-backup.sh $name -force$again"
+      sb_info "  or bring the workloads back as they were, without a restore:"
+      sb_info "    ./restore/scale-up.sh -l $selector$again" ;;
+  esac
 }
-trap 'sg_on_exit "$?"' EXIT
+sb_on_exit sg_on_exit
 
 sb_info "=== Restoring StackGraph from $name$([[ "$force" == true ]] && printf ' (-force: a non-empty StackGraph is replaced)')"
 if ! out="$(sb_kubectl create --filename "$SB_TMP/claim.yaml" --output name 2>&1)"; then
@@ -81,24 +68,19 @@ if ! out="$(sb_kubectl create --filename "$SB_TMP/claim.yaml" --output name 2>&1
   fi
   sb_die "cannot create the restore claim $claim: $out"
 fi
-claim_created=1
+sb_remove_on_exit "persistentvolumeclaim/$claim"
 
 phase=fetch
 sb_run_job stackgraph-restore-fetch stackgraph-restore-fetch "$values" "BACKUP_NAME=$name" "FORCE=$force"
-# One Job at a time on the claim: remove the fetch Job before the import (the library removes the last one).
-sb_delete_run
-SB_CREATING=0
 
 sb_info "=== Stopping the workloads connected to StackGraph ($selector)..."
-phase=scaled-down
+phase="scaled-down"
 sb_scale_down_selector "$selector"
 
 sb_info "=== Importing $name into StackGraph..."
 sb_run_job stackgraph-restore-import stackgraph-restore "$values" "FORCE=$force"
-sb_delete_run
-SB_CREATING=0
 
 phase=imported
 sb_info "=== Import done. Scaling the workloads back to their recorded replica counts..."
-sb_scale_up_recorded "$selector"
+sb_scale_up -l "$selector"
 sb_info "=== StackGraph restored from $name."

@@ -26,8 +26,8 @@ fi
 values="backup.enabled=true $instance.restore.enabled=true"
 
 # The StatefulSet to stop comes from the restore template (Helm value $instance.backup.statefulSetName).
-sb_find_template "$instance-restore" "$values"
-statefulset="$(sb_kubectl get configmap "$SB_TEMPLATE_CONFIGMAP" --output 'jsonpath={.metadata.annotations.stackbackup\.io/statefulset}')"
+sb_template_get "$instance-restore" "$values" annotation stackbackup.io/statefulset
+statefulset="$SB_TEMPLATE_VALUE"
 sb_validate k8s-name "$statefulset" "StatefulSet name (Helm value $instance.backup.statefulSetName)"
 sb_kubectl get "statefulset/$statefulset" --output name >/dev/null 2>&1 \
   || sb_die "StatefulSet $statefulset of $instance not found in namespace \"$(sb_namespace)\"" \
@@ -36,23 +36,10 @@ sb_kubectl get "statefulset/$statefulset" --output name >/dev/null 2>&1 \
 sb_info "=== Restoring $instance from $version: StatefulSet $statefulset is stopped during the restore."
 sb_info "If this script stops half-way, $statefulset stays scaled down: rerun it, or scale it back with ./restore/scale-up.sh."
 sb_scale_down "statefulset/$statefulset"
-
 sb_run_job "$instance-restore" "$instance-restore" "$values" "STACKBACKUP_VM_VERSION=$version"
-# One job at a time: remove the restore job before the check job (the library removes the last one on exit).
-sb_delete_run || true
-SB_CREATING=0
-
-recorded="$(sb_kubectl get "statefulset/$statefulset" --output "jsonpath={.metadata.annotations.stackbackup\\.io/replicas-before-restore}")"
-[[ "$recorded" =~ ^[0-9]{1,6}$ ]] || sb_die "$statefulset has no valid recorded replica count ($(sb_shown "$recorded"))" \
-  "Scale it yourself: kubectl scale statefulset/$statefulset --replicas=N" 1
-sb_info "=== Scaling $statefulset back to $recorded replicas..."
-sb_kubectl scale "statefulset/$statefulset" --replicas="$recorded" >/dev/null
-sb_kubectl annotate "statefulset/$statefulset" "$SB_REPLICAS_ANNOTATION-" >/dev/null
-if (( recorded > 0 )); then
-  if ! sb_bg sb_kubectl rollout status "statefulset/$statefulset" --timeout="${SB_SCALE_TIMEOUT}s" >&2; then
-    sb_die "$statefulset did not become ready within ${SB_SCALE_TIMEOUT}s" \
-      "Check its pods: kubectl get pods --selector $(sb_workload_selector "statefulset/$statefulset")" 124
-  fi
+sb_info "=== Scaling $statefulset back to its recorded replica count..."
+sb_scale_up --wait "statefulset/$statefulset"
+if (( SB_SCALED_REPLICAS > 0 )); then
   sb_info "=== Checking that $instance answers..."
   sb_run_job "$instance-check" "$instance-check" "$values"
 fi

@@ -5,7 +5,7 @@
 #   2. runs the restore Job from the chart's template with the target claim mounted: it resolves
 #      SNAPSHOT among CLAIM's snapshots only ("latest" is CLAIM's newest, an ID of another claim's snapshot
 #      is refused), refuses a non-empty target unless -force (which replaces its contents), restores;
-#   3. removes the Job on every exit, Ctrl-C included.
+#   3. removes the Job on every exit, Ctrl-C included (restore/lib/job.sh runs it).
 SB_USAGE="Usage: $(basename "$0") CLAIM SNAPSHOT [TARGET_CLAIM] [-force] [options]
 
 Restores SNAPSHOT (an ID as ./restore/list-volume-backups.sh prints it, or \"latest\": CLAIM's newest)
@@ -40,40 +40,8 @@ if (( ${#busy[@]} > 0 )); then
     "Stop them first (JupyterHub: stop the user's server in the admin panel), then rerun this command." 8
 fi
 
-# The restore Job: the chart's template with the settings as environment variables and the target claim
-# as the "target" volume (a strategic merge patch by volume name, so nothing is pasted into YAML).
-SB_RUN_ID="$(date -u +%Y%m%d%H%M%S)-$$-$RANDOM"
-sb_find_template volume-restore "$values"
-configmap="$SB_TEMPLATE_CONFIGMAP"
-sb_kubectl get configmap "$configmap" --output 'go-template={{index .data "job.yaml"}}' >"$SB_TMP/template.yaml"
-[[ -s "$SB_TMP/template.yaml" ]] || sb_die "ConfigMap $configmap has no job.yaml" "Reinstall or upgrade the chart release."
-labels='"app.kubernetes.io/part-of":"stackbackup","stackbackup.io/created-by":"restore-script","stackbackup.io/run-id":"'"$SB_RUN_ID"'"'
-if ! "$SB_KUBECTL" set env --local --filename "$SB_TMP/template.yaml" --output json \
-      "STACKBACKUP_RUN_ID=$SB_RUN_ID" "STACKBACKUP_VOLUME_CLAIM=$claim" "STACKBACKUP_VOLUME_SNAPSHOT=$snapshot" \
-      "STACKBACKUP_VOLUME_TARGET=$target" "STACKBACKUP_VOLUME_FORCE=$force" 2>"$SB_TMP/err" \
-    | "$SB_KUBECTL" patch --local --filename - --type merge --output json \
-      --patch "{\"metadata\":{\"name\":null,\"generateName\":\"volume-restore-$(date -u +%Y%m%dt%H%M%S)-\",\"labels\":{$labels}},\"spec\":{\"template\":{\"metadata\":{\"labels\":{$labels}}}}}" 2>>"$SB_TMP/err" \
-    | "$SB_KUBECTL" patch --local --filename - --type strategic --output json \
-      --patch "{\"spec\":{\"template\":{\"spec\":{\"volumes\":[{\"name\":\"target\",\"persistentVolumeClaim\":{\"claimName\":\"$target\"}}]}}}}" \
-      >"$SB_TMP/job.json" 2>>"$SB_TMP/err"; then
-  sb_die "the job template in ConfigMap $configmap is not a valid Job manifest: $(cat "$SB_TMP/err")" "Reinstall or upgrade the chart release."
-fi
-
 sb_info "=== Restoring snapshot $snapshot of claim $claim into claim $target$([[ "$force" == true ]] && printf ' (-force: its contents are replaced)')..."
-SB_CREATING=1
-created="$(sb_kubectl create --filename "$SB_TMP/job.json" --output name)"
-SB_JOB="${created#*/}"
-sb_info "$created created"
-while :; do
-  sb_wait_for_pod_start
-  pod="$SB_STARTED_POD"
-  sb_stream_logs "$pod"
-  [[ "$SB_JOB_STATE" != Complete ]] || break
-  if [[ "$SB_JOB_STATE" == Failed ]]; then
-    code="$(sb_kubectl get pod "$pod" --output 'jsonpath={.status.containerStatuses[0].state.terminated.exitCode}' 2>/dev/null || true)"
-    [[ "$code" =~ ^[0-9]+$ && "$code" != 0 ]] || code=1
-    sb_die "the restore failed (exit code $code): see the job's output above" "" "$code"
-  fi
-  SB_DONE_PODS+=" $pod "
-done
+# The chart's template mounts the "target" volume: the lib sets its claim.
+sb_run_job volume-restore volume-restore "$values" "claim:target=$target" \
+  "STACKBACKUP_VOLUME_CLAIM=$claim" "STACKBACKUP_VOLUME_SNAPSHOT=$snapshot" "STACKBACKUP_VOLUME_TARGET=$target" "STACKBACKUP_VOLUME_FORCE=$force"
 sb_info "=== Claim $target restored from snapshot $snapshot of claim $claim. Start the workload that uses it again (JupyterHub: the user's server)."

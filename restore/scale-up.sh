@@ -9,9 +9,7 @@ the replica count recorded before the restore, and removes the record.
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 sb_parse_options "$@"
-selector=""
 if (( ${#SB_ARGS[@]} > 0 )); then
   [[ "${SB_ARGS[0]}" == -l && ${#SB_ARGS[@]} == 2 ]] || sb_die "unexpected arguments: ${SB_ARGS[*]}" "$(sb_usage)" 2
-  selector="${SB_ARGS[1]}"
 fi
-sb_scale_up_recorded "$selector"
+sb_scale_up "${SB_ARGS[@]}"

@@ -5,7 +5,8 @@
 #   SB_USAGE="Usage: ..."            # what --help prints above the common options
 #   sb_parse_options "$@"            # fills SB_ARGS with the positional arguments
 #   sb_validate backup-name "${SB_ARGS[0]}" "backup name"   # every argument, before anything else
-#   sb_run_job TEMPLATE PREFIX "HELM VALUES" [ENV=VALUE...]  # lib/job.sh
+#   sb_run_job TEMPLATE PREFIX "HELM VALUES" [SETTING...]    # every Job: lib/job.sh
+#   sb_scale_down ... / sb_scale_up ...                        # every scale step: lib/scale.sh
 #
 # Only kubectl is needed. Every kubectl call goes through sb_kubectl so that --namespace applies.
 # Messages go to stderr; the job's own output (its logs) goes to stdout, so it can be piped.

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Runs one Job from a template the chart installs, the way every list and restore script does:
+# The one lifecycle of every Job a list or restore script runs from a template the chart installs:
 #
-#   sb_run_job TEMPLATE PREFIX "HELM VALUES" [ENV=VALUE...]
+#   sb_run_job TEMPLATE PREFIX "HELM VALUES" [SETTING...]
 #
 # 1. finds the template: a ConfigMap in the namespace labelled
 #      app.kubernetes.io/part-of=stackbackup, stackbackup.io/job-template=TEMPLATE
 #    (and app.kubernetes.io/instance=RELEASE with --release), holding a Job manifest under data key
 #    "job.yaml". None: says which HELM VALUES enable it. Several releases: asks for --release.
-# 2. creates a Job named PREFIX-YYYYMMDDtHHMMSS-xxxxx from it, passing each ENV=VALUE as an
-#    environment variable of its containers (data, never text pasted into YAML; names and values are
-#    validated first), labelled stackbackup.io/run-id so that it can always be found and removed;
+# 2. creates a Job named PREFIX-YYYYMMDDtHHMMSS-xxxxx from it with the SETTINGs applied as data (never
+#    text pasted into YAML; every name and value is validated first), labelled stackbackup.io/run-id
+#    so that it can always be found and removed. A SETTING is
+#      NAME=VALUE            an environment variable of its containers;
+#      claim:VOLUME=CLAIM    the pod's volume VOLUME (which the template must have) mounts claim CLAIM;
 # 3. waits for its pod to start (bounded by --timeout; on timeout says why: image pull, scheduling,
-#    admission...), streams the pod's logs to stdout, and waits for the Job to finish;
-# 4. deletes the Job and its pods on every exit, Ctrl-C included; a failed Job exits with its
-#    container's exit code.
+#    admission...), streams the pod's logs to stdout, and waits for the Job to finish; a pod that
+#    succeeded while the job controller has not marked the Job Complete (a lagging control plane) ends
+#    the run too, with a warning;
+# 4. removes the Job and its pods when it is done, and on every other exit, Ctrl-C included; a failed
+#    Job ends the script with its container's exit code.
+#
+# What else the script creates is removed on exit as well (sb_remove_on_exit KIND/NAME), after the
+# script's own last word (sb_on_exit FUNCTION: called with the exit code, to say where things stand).
+# sb_template_get reads a setting the chart left in a template (the workloads to stop, a claim).
 # Sourced by lib/common.sh.
 
 SB_RUN_ID=""
@@ -21,25 +29,42 @@ SB_JOB=""
 SB_TMP=""
 SB_PIDS=()
 SB_CREATING=0
+SB_ON_EXIT=""
+SB_REMOVE=()
 SB_FINISH_TIMEOUT="${STACKBACKUP_FINISH_TIMEOUT:-60}"
 SB_LABEL_PART_OF="app.kubernetes.io/part-of=stackbackup"
+
+# sb_on_exit FUNCTION: FUNCTION EXIT_CODE runs on every exit of the script, once its Job is removed.
+sb_on_exit() { SB_ON_EXIT="$1"; }
+
+# sb_remove_on_exit KIND/NAME: deletes that object (and waits until it is gone) on every exit.
+sb_remove_on_exit() { SB_REMOVE+=("$1"); }
 
 sb_cleanup() {
   local rc=$?
   trap '' INT TERM HUP
   trap - EXIT
-  local pid
+  set +e
+  local pid object
   for pid in "${SB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [[ "$SB_CREATING" == 1 ]]; then
+    SB_CREATING=0
     sb_delete_run || rc=$(( rc == 0 ? 1 : rc ))
   fi
+  if [[ -n "$SB_ON_EXIT" ]]; then "$SB_ON_EXIT" "$rc"; fi
+  for object in "${SB_REMOVE[@]}"; do
+    if ! sb_kubectl delete "$object" --ignore-not-found --wait=true --timeout=120s >/dev/null; then
+      sb_warn "could not delete $object; delete it yourself: kubectl delete $object"
+      rc=$(( rc == 0 ? 1 : rc ))
+    fi
+  done
   if [[ -n "$SB_TMP" ]]; then rm -rf "$SB_TMP"; fi
   exit "$rc"
 }
 
 sb_interrupted() {
   sb_info ""
-  if [[ "$SB_CREATING" == 1 ]]; then sb_info "Interrupted: removing what this script created..."; else sb_info "Interrupted."; fi
+  if [[ "$SB_CREATING" == 1 || ${#SB_REMOVE[@]} -gt 0 ]]; then sb_info "Interrupted: removing what this script created..."; else sb_info "Interrupted."; fi
   exit 130
 }
 
@@ -131,53 +156,102 @@ sb_find_template() {
   SB_TEMPLATE_CONFIGMAP="${names[0]}"
 }
 
-# sb_run_job TEMPLATE PREFIX HELM_VALUES [ENV=VALUE...]: see the top of this file.
+# sb_template_get TEMPLATE HELM_VALUES data|annotation KEY: sets SB_TEMPLATE_VALUE to data key KEY, or
+# annotation KEY, of the template's ConfigMap (empty when it has none).
+SB_TEMPLATE_VALUE=""
+sb_template_get() {
+  local where
+  [[ "$4" =~ ^[A-Za-z0-9][A-Za-z0-9._/-]*$ ]] || sb_die "internal: template key $(sb_shown "$4")"
+  case "$3" in
+    data) where=".data" ;;
+    annotation) where=".metadata.annotations" ;;
+    *) sb_die "internal: template field $(sb_shown "$3")" ;;
+  esac
+  sb_find_template "$1" "$2"
+  # shellcheck disable=SC2034 # read by the scripts
+  SB_TEMPLATE_VALUE="$(sb_kubectl get configmap "$SB_TEMPLATE_CONFIGMAP" --output "jsonpath={$where.${4//./\\.}}")"
+}
+
+# sb_run_job TEMPLATE PREFIX HELM_VALUES [SETTING...]: see the top of this file.
 sb_run_job() {
   local template="$1" prefix="$2" values="$3"
   shift 3
-  local -a env_args=()
-  local pair key value
+  local -a env_args=() claims=()
+  local setting key value
   sb_validate k8s-name "$template" "job template name"
   sb_validate job-prefix "$prefix" "job name prefix"
-  for pair in "$@"; do
-    [[ "$pair" == *=* ]] || sb_die "internal: job setting $(sb_shown "$pair") is not NAME=VALUE"
-    key="${pair%%=*}"
-    value="${pair#*=}"
-    sb_validate env-name "$key" "job setting name"
-    sb_validate env-value "$value" "value of $key"
-    env_args+=("$key=$value")
+  for setting in "$@"; do
+    [[ "$setting" == *=* ]] || sb_die "internal: job setting $(sb_shown "$setting") is not NAME=VALUE or claim:VOLUME=CLAIM"
+    key="${setting%%=*}"
+    value="${setting#*=}"
+    if [[ "$key" == claim:* ]]; then
+      sb_validate k8s-name "${key#claim:}" "job volume name"
+      sb_validate claim-name "$value" "claim name of volume ${key#claim:}"
+      claims+=("${key#claim:}=$value")
+    else
+      sb_validate env-name "$key" "job setting name"
+      sb_validate env-value "$value" "value of $key"
+      env_args+=("$key=$value")
+    fi
   done
 
   SB_RUN_ID="$(date -u +%Y%m%d%H%M%S)-$$-$RANDOM"
-
-  local configmap
   sb_find_template "$template" "$values"
-  configmap="$SB_TEMPLATE_CONFIGMAP"
-  sb_kubectl get configmap "$configmap" --output 'go-template={{index .data "job.yaml"}}' >"$SB_TMP/template.yaml"
-  [[ -s "$SB_TMP/template.yaml" ]] || sb_die "ConfigMap $configmap has no job.yaml" "Reinstall or upgrade the chart release."
-
-  # The Job manifest: the template with the settings added as environment variables (kubectl set env
-  # takes them as arguments, so nothing is parsed as YAML), a generated name and the run label.
-  local labels generate_name kind
-  # Every value here is validated, so it is safe inside JSON strings.
-  labels='"app.kubernetes.io/part-of":"stackbackup","stackbackup.io/created-by":"restore-script","stackbackup.io/run-id":"'"$SB_RUN_ID"'"'
-  generate_name="$prefix-$(date -u +%Y%m%dt%H%M%S)-"
-  if ! "$SB_KUBECTL" set env --local --filename "$SB_TMP/template.yaml" --output json \
-        "STACKBACKUP_RUN_ID=$SB_RUN_ID" "${env_args[@]}" 2>"$SB_TMP/err" \
-      | "$SB_KUBECTL" patch --local --filename - --type merge --output json \
-        --patch "{\"metadata\":{\"name\":null,\"generateName\":\"$generate_name\",\"labels\":{$labels}},\"spec\":{\"template\":{\"metadata\":{\"labels\":{$labels}}}}}" \
-        >"$SB_TMP/job.json" 2>>"$SB_TMP/err"; then
-    sb_die "the job template in ConfigMap $configmap is not a valid Job manifest: $(cat "$SB_TMP/err")" "Reinstall or upgrade the chart release."
-  fi
-  kind="$("$SB_KUBECTL" patch --local --filename "$SB_TMP/job.json" --type merge --patch '{}' --output 'jsonpath={.kind}')"
-  [[ "$kind" == Job ]] || sb_die "the job template in ConfigMap $configmap is a $kind, not a Job" "Reinstall or upgrade the chart release."
+  _sb_job_manifest "$prefix" "$SB_TEMPLATE_CONFIGMAP" "${#claims[@]}" "${claims[@]}" "${env_args[@]}"
 
   SB_CREATING=1
   local created
   created="$(sb_kubectl create --filename "$SB_TMP/job.json" --output name)"
   SB_JOB="${created#*/}"
   sb_info "$created created"
+  _sb_job_follow
+  # Done: remove the Job now, so that the next step (another Job on the same claim) starts clean.
+  local removed=0
+  sb_delete_run || removed=1
+  SB_CREATING=0
+  (( removed == 0 )) || exit 1
+}
 
+# _sb_job_manifest PREFIX CONFIGMAP CLAIM_COUNT CLAIM... ENV...: writes $SB_TMP/job.json, the template
+# with the settings applied as data: environment variables through `kubectl set env` (arguments, so
+# nothing is parsed as YAML), a generated name and the run label through a merge patch, and each
+# VOLUME=CLAIM through a strategic merge patch of the pod's volumes by name. Every value was validated,
+# so it is safe inside JSON strings.
+_sb_job_manifest() {
+  local prefix="$1" configmap="$2" count="$3" pair labels volumes="" kind names
+  shift 3
+  local -a claims=("${@:1:count}")
+  shift "$count"
+  local broken="the job template in ConfigMap $configmap"
+  sb_kubectl get configmap "$configmap" --output 'go-template={{index .data "job.yaml"}}' >"$SB_TMP/template.yaml"
+  [[ -s "$SB_TMP/template.yaml" ]] || sb_die "ConfigMap $configmap has no job.yaml" "Reinstall or upgrade the chart release."
+  labels='"app.kubernetes.io/part-of":"stackbackup","stackbackup.io/created-by":"restore-script","stackbackup.io/run-id":"'"$SB_RUN_ID"'"'
+  if ! "$SB_KUBECTL" set env --local --filename "$SB_TMP/template.yaml" --output json "STACKBACKUP_RUN_ID=$SB_RUN_ID" "$@" 2>"$SB_TMP/err" \
+      | "$SB_KUBECTL" patch --local --filename - --type merge --output json \
+        --patch "{\"metadata\":{\"name\":null,\"generateName\":\"$prefix-$(date -u +%Y%m%dt%H%M%S)-\",\"labels\":{$labels}},\"spec\":{\"template\":{\"metadata\":{\"labels\":{$labels}}}}}" \
+        >"$SB_TMP/job.json" 2>>"$SB_TMP/err"; then
+    sb_die "$broken is not a valid Job manifest: $(cat "$SB_TMP/err")" "Reinstall or upgrade the chart release."
+  fi
+  kind="$("$SB_KUBECTL" patch --local --filename "$SB_TMP/job.json" --type merge --patch '{}' --output 'jsonpath={.kind}')"
+  [[ "$kind" == Job ]] || sb_die "$broken is a $kind, not a Job" "Reinstall or upgrade the chart release."
+  (( count > 0 )) || return 0
+  names=" $("$SB_KUBECTL" patch --local --filename "$SB_TMP/job.json" --type merge --patch '{}' --output 'jsonpath={.spec.template.spec.volumes[*].name}') "
+  for pair in "${claims[@]}"; do
+    [[ "$names" == *" ${pair%%=*} "* ]] || sb_die "$broken has no volume \"${pair%%=*}\" for claim ${pair#*=}" "Upgrade the chart release to the version of these scripts."
+    volumes+="${volumes:+,}{\"name\":\"${pair%%=*}\",\"persistentVolumeClaim\":{\"claimName\":\"${pair#*=}\"}}"
+  done
+  if ! "$SB_KUBECTL" patch --local --filename "$SB_TMP/job.json" --type strategic --output json \
+      --patch "{\"spec\":{\"template\":{\"spec\":{\"volumes\":[$volumes]}}}}" >"$SB_TMP/job-claims.json" 2>"$SB_TMP/err"; then
+    sb_die "$broken does not take the claims: $(cat "$SB_TMP/err")" "Reinstall or upgrade the chart release."
+  fi
+  mv "$SB_TMP/job-claims.json" "$SB_TMP/job.json"
+}
+
+# _sb_job_follow: waits for the Job's pod to start, streams its logs and waits for the end. Returns once
+# the work is done (the Job Complete, or its pod Succeeded while the job controller lags); a failed Job
+# ends the script with its container's exit code; a pod that stopped while the Job retries is followed
+# by its next pod.
+_sb_job_follow() {
   local pod exit_code
   while :; do
     sb_wait_for_pod_start
@@ -197,7 +271,6 @@ sb_run_job() {
       sb_warn "pod $pod succeeded; job $SB_JOB is not marked Complete yet (the job controller lags)"
       return 0
     fi
-    # The pod stopped but the Job goes on (it retries): follow its next pod.
     SB_DONE_PODS+=" $pod "
   done
 }

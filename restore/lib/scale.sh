@@ -2,12 +2,13 @@
 # Scaling workloads down for a restore and back up afterwards, without losing their replica counts:
 #
 #   sb_scale_down deployment/NAME statefulset/NAME ...   # or: sb_scale_down_selector 'app=x'
-#   sb_scale_up_recorded [SELECTOR]                      # what scale-up.sh runs
+#   sb_scale_up [--wait] [-l SELECTOR | WORKLOAD...]     # what scale-up.sh runs
 #
 # Before a workload is scaled to 0 its replica count is recorded in the annotation
 # stackbackup.io/replicas-before-restore (an existing record, from an interrupted restore, is kept),
 # then the script waits until its pods are gone (kubectl wait, bounded by STACKBACKUP_SCALE_TIMEOUT,
-# default 300 s). Scaling up restores exactly the recorded count and removes the annotation.
+# default 300 s). Scaling up restores exactly the recorded count and removes the annotation; with
+# --wait it also waits (same bound) until the workloads are ready again.
 # Sourced by lib/common.sh.
 
 SB_REPLICAS_ANNOTATION="stackbackup.io/replicas-before-restore"
@@ -67,29 +68,61 @@ sb_scale_down_selector() {
   sb_scale_down "${workloads[@]}"
 }
 
-# sb_scale_up_recorded [SELECTOR]: scales every annotated deployment and statefulset back to its record.
-sb_scale_up_recorded() {
-  local -a select=()
-  if [[ -n "${1:-}" ]]; then
-    sb_validate selector "$1" "label selector"
-    select=(--selector "$1")
+# sb_scale_up [--wait] [-l SELECTOR | WORKLOAD...]: scales back to its recorded count every annotated
+# deployment and statefulset of the namespace, those matching SELECTOR, or the WORKLOADs named (each
+# must have a record), and removes the records; --wait: until they are ready. Sets SB_SCALED_REPLICAS
+# to the number of replicas asked for.
+SB_SCALED_REPLICAS=0
+sb_scale_up() {
+  local wait=false selector="" workload recorded lines
+  local -a select=() named=() scaled=()
+  if [[ "${1:-}" == --wait ]]; then wait=true; shift; fi
+  if [[ "${1:-}" == -l ]]; then
+    sb_validate selector "${2:-}" "label selector"
+    selector="$2"
+    select=(--selector "$2")
+  else
+    named=("$@")
   fi
-  local lines workload recorded count=0
-  lines="$(sb_kubectl get deployments,statefulsets "${select[@]}" \
-    --output "jsonpath={range .items[*]}{.kind}/{.metadata.name}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}{\"\\n\"}{end}")"
+  for workload in "${named[@]}"; do
+    [[ "$workload" =~ $SB_WORKLOAD_PATTERN ]] || sb_die "cannot scale $(sb_shown "$workload")" "Name a deployment/NAME or statefulset/NAME." 2
+  done
+  if (( ${#named[@]} > 0 )); then
+    lines=""
+    for workload in "${named[@]}"; do
+      lines+="$workload|$(sb_kubectl get "$workload" --output "jsonpath={.metadata.annotations.stackbackup\\.io/replicas-before-restore}")"$'\n'
+    done
+  else
+    lines="$(sb_kubectl get deployments,statefulsets "${select[@]}" \
+      --output "jsonpath={range .items[*]}{.kind}/{.metadata.name}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}{\"\\n\"}{end}")"
+  fi
+  SB_SCALED_REPLICAS=0
   while IFS='|' read -r workload recorded; do
-    [[ -n "$recorded" ]] || continue
+    [[ -n "$workload" ]] || continue
     workload="${workload,,}"
+    if [[ -z "$recorded" ]]; then
+      (( ${#named[@]} == 0 )) && continue
+      sb_die "$workload has no recorded replica count (annotation $SB_REPLICAS_ANNOTATION)" \
+        "Scale it yourself: kubectl scale $workload --replicas=N"
+    fi
     [[ "$workload" =~ $SB_WORKLOAD_PATTERN ]] || sb_die "unexpected workload $(sb_shown "$workload")"
     [[ "$recorded" =~ ^[0-9]{1,6}$ ]] || sb_die "$workload records an invalid replica count $(sb_shown "$recorded")" \
       "Scale it yourself (kubectl scale $workload --replicas=N) and remove the annotation (kubectl annotate $workload $SB_REPLICAS_ANNOTATION-)."
     sb_kubectl scale "$workload" --replicas="$recorded" >/dev/null
     sb_kubectl annotate "$workload" "$SB_REPLICAS_ANNOTATION-" >/dev/null
     sb_info "$workload scaled to $recorded replicas"
-    count=$((count + 1))
+    scaled+=("$workload")
+    SB_SCALED_REPLICAS=$((SB_SCALED_REPLICAS + recorded))
   done <<<"$lines"
-  if (( count == 0 )); then
-    sb_info "Nothing to scale up: no deployment or statefulset in namespace \"$(sb_namespace)\" has a recorded replica count ($SB_REPLICAS_ANNOTATION)."
+  if (( ${#scaled[@]} == 0 )); then
+    sb_info "Nothing to scale up: no deployment or statefulset in namespace \"$(sb_namespace)\"${selector:+ matching $selector} has a recorded replica count ($SB_REPLICAS_ANNOTATION)."
+  elif [[ "$wait" == true ]]; then
+    for workload in "${scaled[@]}"; do
+      if ! sb_bg sb_kubectl rollout status "$workload" --timeout="${SB_SCALE_TIMEOUT}s" >&2; then
+        sb_die "$workload did not become ready within ${SB_SCALE_TIMEOUT}s" \
+          "Check its pods: kubectl get pods --selector $(sb_workload_selector "$workload")" 124
+      fi
+    done
   else
     sb_info "Follow the pods starting with: kubectl get pods --watch"
   fi

@@ -69,6 +69,8 @@ before(async () => {
   [cluster, minio] = await Promise.all([startKubernetes(), startMinio()]);
   cluster.alias(IN_CLUSTER_S3, minio.endpoint);
   // Outside the temporary folder: pods mount an emptyDir at /tmp, and the pod runner maps mount paths.
+  // .cache/ exists only once the tools were installed into the checkout (not with STACKBACKUP_TOOLS).
+  await mkdir(join(REPO_ROOT, '.cache'), { recursive: true });
   work = await mkdtemp(join(REPO_ROOT, '.cache', 'stackgraph-k8s-'));
   await mkdir(join(work, 'store'));
   db = join(work, 'store', 'graph.db');
