@@ -160,8 +160,10 @@ function scriptEnv(kubeconfig: string, extra: Record<string, string> = {}): Reco
 
 /** Starts a script as an operator would: kubectl configured for the namespace, nothing else. */
 async function startScript(script: string, args: string[], ns: string, env: Record<string, string> = {}) {
-  const path = script.startsWith('restore/') ? join(REPO_ROOT, script) : join(work, script);
-  const child = spawn('bash', [path, ...args], { env: scriptEnv(await cluster.kubeconfigFor(ns), env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // The operator scripts run as the README shows them (./restore/NAME from the checkout); the lib's
+  // own test drivers are scripts written into the test's folder.
+  const [command, commandArgs, cwd] = script.startsWith('restore/') ? [`./${script}`, args, REPO_ROOT] : ['bash', [join(work, script), ...args], work];
+  const child = spawn(command, commandArgs, { cwd, env: scriptEnv(await cluster.kubeconfigFor(ns), env), stdio: ['ignore', 'pipe', 'pipe'] });
   const run: ScriptRun = { code: null, signal: null, stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));

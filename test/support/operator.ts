@@ -28,7 +28,8 @@ export async function runScript(cluster: KubernetesCluster, name: string, args: 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
   env.KUBECONFIG = await cluster.kubeconfigFor(namespace);
-  const child = spawn('bash', [join(REPO_ROOT, 'restore', name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As the README says: ./restore/NAME from the checkout, not bash with an absolute path.
+  const child = spawn(`./restore/${name}`, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const run: ScriptRun = { code: null, stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
