@@ -18,6 +18,11 @@ export const NAMESPACE = 'backup-ns';
 /** The resource name prefix of release RELEASE. */
 export const FULLNAME = 'sb-stackbackup';
 
+/** The values every in-cluster test install shares: backups on, MinIO on a claim, the test MinIO's keys. */
+export function minioValues(minio: { accessKey: string; secretKey: string }): Record<string, string> {
+  return { 'backup.enabled': 'true', 'minio.persistence.enabled': 'true', 'minio.accessKey': minio.accessKey, 'minio.secretKey': minio.secretKey };
+}
+
 export interface HelmResult {
   code: number;
   stdout: string;

@@ -16,7 +16,7 @@ import { loadStorageConfig } from '../../src/config/storage.js';
 import { openStore } from '../../src/storage/open.js';
 import { uploadFile } from '../../src/storage/publish.js';
 import { parse, stringify } from 'yaml';
-import { render, type Manifest } from '../chart/helm.js';
+import { render, type Manifest, minioValues } from '../chart/helm.js';
 import { REPO_ROOT, tempDir, toolPath } from '../servers/harness.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
@@ -375,10 +375,7 @@ describe('the job controller lags: every script ends with its pods\' success', (
   before(async () => {
     const docs = await render({
       set: {
-        'backup.enabled': 'true',
-        'minio.persistence.enabled': 'true',
-        'minio.accessKey': minio.accessKey,
-        'minio.secretKey': minio.secretKey,
+        ...minioValues(minio),
         'backup.stackGraph.scheduled.enabled': 'false',
         'backup.stackGraph.restore.scaleDownLabelSelector': SELECTOR,
         'backup.elasticsearch.scheduled.enabled': 'false',

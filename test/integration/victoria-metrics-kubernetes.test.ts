@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DateTime } from 'luxon';
-import { FULLNAME, NAMESPACE, render, type Manifest } from '../chart/helm.js';
+import { FULLNAME, NAMESPACE, render, type Manifest, minioValues } from '../chart/helm.js';
 import { TOOLS_DIR, freePort } from '../servers/harness.js';
 import { kubectlOk, runScript, until, type ScriptRun } from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
@@ -93,10 +93,7 @@ before(async () => {
   await cluster.createNamespace(NAMESPACE, { 'pod-security.kubernetes.io/enforce': 'restricted' });
   const docs = await render({
     set: {
-      'backup.enabled': 'true',
-      'minio.persistence.enabled': 'true',
-      'minio.accessKey': minio.accessKey,
-      'minio.secretKey': minio.secretKey,
+      ...minioValues(minio),
       [`${I0}.backup.enabled`]: 'true',
       [`${I0}.restore.enabled`]: 'true',
       [`${I0}.backup.url`]: VM_SERVICE,

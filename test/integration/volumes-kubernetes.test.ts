@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FULLNAME, NAMESPACE, render, type Manifest } from '../chart/helm.js';
+import { FULLNAME, NAMESPACE, render, type Manifest, minioValues } from '../chart/helm.js';
 import { TOOLS_DIR } from '../servers/harness.js';
 import { kubectlOk, runScript, type ScriptRun } from '../support/operator.js';
 import { NODE_NAME, startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
@@ -95,10 +95,7 @@ before(async () => {
   await cluster.createNamespace(NAMESPACE, { 'pod-security.kubernetes.io/enforce': 'restricted' });
   const docs = await render({
     set: {
-      'backup.enabled': 'true',
-      'minio.persistence.enabled': 'true',
-      'minio.accessKey': minio.accessKey,
-      'minio.secretKey': minio.secretKey,
+      ...minioValues(minio),
       'backup.volumes.enabled': 'true',
       'backup.volumes.repository.password': 'jupyterhub-restic-password',
       'backup.volumes.claims': '{claim-alice}',
