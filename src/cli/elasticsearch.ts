@@ -117,9 +117,9 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
   const retention = (c: Argv) =>
     c
       .option('expire-after', { type: 'string', default: DEFAULT_EXPIRE_AFTER, describe: 'snapshots older than this are deleted, Elasticsearch time unit (snapshotRetentionExpireAfter)' })
-      .option('min-count', { type: 'number', default: DEFAULT_MIN_COUNT, describe: 'successful snapshots kept whatever their age (snapshotRetentionMinCount)' })
-      .option('max-count', { type: 'number', default: DEFAULT_MAX_COUNT, describe: 'successful snapshots kept at most (snapshotRetentionMaxCount)' });
-  const timeout = { type: 'number', default: DEFAULT_TIMEOUT_SECONDS, describe: 'how long to wait for Elasticsearch to finish' } as const;
+      .option('min-count', { type: 'string', default: DEFAULT_MIN_COUNT, describe: 'successful snapshots kept whatever their age (snapshotRetentionMinCount)' })
+      .option('max-count', { type: 'string', default: DEFAULT_MAX_COUNT, describe: 'successful snapshots kept at most (snapshotRetentionMaxCount)' });
+  const timeout = { type: 'string', default: DEFAULT_TIMEOUT_SECONDS, describe: 'how long to wait for Elasticsearch to finish' } as const;
   return yargs.command(['elasticsearch', 'es'], 'Elasticsearch: snapshot repository, SLM or cronjob snapshots, list, restore of chosen indices', (y) =>
     y
       // StackState's `-force` is one word, not the short flags -f -o -r -c -e.
@@ -132,7 +132,7 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
             .option('repository-type', { choices: ['s3', 'fs'], default: 's3', describe: 'repository type: s3 (the bucket) or fs (a folder in path.repo of every node)' })
             .option('bucket', { type: 'string', default: DEFAULT_BUCKET, describe: 'bucket of the repository (backup.elasticsearch.bucketName)' })
             .option('client', { type: 'string', default: 'default', describe: 'S3 client of the nodes whose keystore holds the credentials (s3.client.<client>.*)' })
-            .option('base-path', { type: 'string', default: '', describe: 'folder inside the bucket' })
+            .option('base-path', { type: 'string', describe: 'folder inside the bucket (default: its root)' })
             .option('s3-endpoint', { type: 'string', describe: 'http(s)://host:port where Elasticsearch reaches S3 (default: STACKBACKUP_S3_ENDPOINT)' })
             .option('path-style-access', { type: 'boolean', default: true, describe: 'path-style bucket addressing (MinIO, gateways)' })
             .option('inline-credentials', { type: 'boolean', default: false, describe: 'send the S3 credentials in the repository settings (older Elasticsearch only)' })

@@ -8,10 +8,14 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
+import { text, wholeNumber } from '../config/options.js';
 import { setQuiet } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
 import type { DemoOptions } from '../demo/run.js';
 import { reportError } from './output.js';
+
+/** The demo's default work folder (relative to where it runs; the demo makes it absolute). */
+const DEMO_WORK_DIR = '.stackbackup/demo';
 
 type Register = (yargs: Argv, exec: Exec) => Argv;
 
@@ -61,11 +65,9 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress or log lines' })
     .middleware((a) => setQuiet(a.quiet === true))
     .command('demo', 'back up and restore sample data on the local default storage', (c) =>
-      c.option('work-dir', { type: 'string', default: '.stackbackup/demo' }).option('size-mib', { type: 'number', default: 32 }), (a) =>
+      c.option('work-dir', { type: 'string', default: DEMO_WORK_DIR }).option('size-mib', { type: 'string', default: 32 }), (a) =>
       exec(() => {
-        const sizeMiB = Number(a.sizeMib);
-        if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 4096) throw usageError('--size-mib must be a whole number from 1 to 4096');
-        return { workDir: String(a.workDir), sizeMiB };
+        return { workDir: text(a.workDir, '--work-dir', DEMO_WORK_DIR), sizeMiB: wholeNumber(a.sizeMib, '--size-mib', 1, 4096, 32) };
       }, async (o: DemoOptions, ctx) => (await import('../demo/run.js')).runDemo(o, ctx)))
     .demandCommand(1, 'name a command; see stackbackup --help')
     .strict()

@@ -92,7 +92,7 @@ function printRestore(result: RestoreResult, ctx: CommandContext): void {
 export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
   const bucket = { type: 'string', default: DEFAULT_BUCKET, describe: 'bucket of the StackGraph backups (backup.stackGraph.bucketName)' } as const;
   const retention = { type: 'string', default: DEFAULT_RETENTION, describe: 'keep backups this long, Python timedelta syntax (backupRetentionTimeDelta)' } as const;
-  const minCount = { type: 'number', default: DEFAULT_MIN_COUNT, describe: 'complete backups always kept, whatever their age' } as const;
+  const minCount = { type: 'string', default: DEFAULT_MIN_COUNT, describe: 'complete backups always kept, whatever their age' } as const;
   return yargs.command('stackgraph', 'StackGraph: full exports, list, restore, retention', (y) =>
     y
       // StackState's `-force` is one word, not the short flags -f -o -r -c -e.

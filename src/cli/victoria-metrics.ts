@@ -57,8 +57,8 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
   const bucket = { type: 'string', default: DEFAULT_BUCKET, describe: 'bucket of the instance\'s backups (victoria-metrics-N.backup.bucketName)' } as const;
   const tiers = (c: Argv) =>
     c
-      .option('keep-daily', { type: 'number', default: DEFAULT_KEEP_DAILY, describe: 'keep the newest version of each of this many last days' })
-      .option('keep-weekly', { type: 'number', default: DEFAULT_KEEP_WEEKLY, describe: 'keep the newest version of each of this many last weeks' });
+      .option('keep-daily', { type: 'string', default: DEFAULT_KEEP_DAILY, describe: 'keep the newest version of each of this many last days' })
+      .option('keep-weekly', { type: 'string', default: DEFAULT_KEEP_WEEKLY, describe: 'keep the newest version of each of this many last weeks' });
   return yargs.command(['victoria-metrics', 'vm'], 'back up and restore Victoria Metrics instances (vmbackup/vmrestore)', (y) =>
     y
       .command('backup', 'incremental backup of a running instance into its current version', (c) =>
@@ -67,9 +67,9 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
           .option('bucket', bucket)
           .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address, e.g. http://victoria-metrics-0:8428' })
           .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
-          .option('max-bytes-per-second', { type: 'number', describe: 'limit upload speed (vmbackup -maxBytesPerSecond)' })
+          .option('max-bytes-per-second', { type: 'string', describe: 'limit upload speed (vmbackup -maxBytesPerSecond)' })
           .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the first backup of each UTC day and when a new version starts (--no-prune: never)' })
-          .option('wait-seconds', { type: 'number', default: 60, describe: 'how long to wait for the instance to answer' }), (a) =>
+          .option('wait-seconds', { type: 'string', default: 60, describe: 'how long to wait for the instance to answer' }), (a) =>
         exec(() => validateBackup(a), async (o, ctx) => {
           const r = await runBackup(o, ctx);
           ctx.printer.result(r, (x) =>
@@ -111,7 +111,7 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
       .command('check', 'wait until an instance answers and report its series count', (c) =>
         c
           .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address' })
-          .option('timeout-seconds', { type: 'number', default: 300 }), (a) =>
+          .option('timeout-seconds', { type: 'string', default: 300 }), (a) =>
         exec(() => validateCheck(a), async (o, ctx) => {
           const r = await runCheck(o, ctx);
           ctx.printer.result(r, (x) => `${x.url} answers: ${x.series} series`);

@@ -74,14 +74,14 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
       .option('host', { type: 'string', describe: 'restic host of the snapshots (the chart uses the namespace); others are never touched' });
   const keep = (c: Argv) =>
     c
-      .option('keep-last', { type: 'number', default: DEFAULT_RETENTION.keepLast, describe: 'keep the last N snapshots of each claim' })
-      .option('keep-hourly', { type: 'number', default: DEFAULT_RETENTION.keepHourly, describe: 'keep the newest snapshot of each of the last N hours with snapshots, per claim' })
-      .option('keep-daily', { type: 'number', default: DEFAULT_RETENTION.keepDaily, describe: '... of the last N days, per claim' })
-      .option('keep-weekly', { type: 'number', default: DEFAULT_RETENTION.keepWeekly, describe: '... of the last N weeks, per claim' })
-      .option('keep-monthly', { type: 'number', default: DEFAULT_RETENTION.keepMonthly, describe: '... of the last N months, per claim' })
-      .option('keep-yearly', { type: 'number', default: DEFAULT_RETENTION.keepYearly, describe: '... of the last N years, per claim' })
+      .option('keep-last', { type: 'string', default: DEFAULT_RETENTION.keepLast, describe: 'keep the last N snapshots of each claim' })
+      .option('keep-hourly', { type: 'string', default: DEFAULT_RETENTION.keepHourly, describe: 'keep the newest snapshot of each of the last N hours with snapshots, per claim' })
+      .option('keep-daily', { type: 'string', default: DEFAULT_RETENTION.keepDaily, describe: '... of the last N days, per claim' })
+      .option('keep-weekly', { type: 'string', default: DEFAULT_RETENTION.keepWeekly, describe: '... of the last N weeks, per claim' })
+      .option('keep-monthly', { type: 'string', default: DEFAULT_RETENTION.keepMonthly, describe: '... of the last N months, per claim' })
+      .option('keep-yearly', { type: 'string', default: DEFAULT_RETENTION.keepYearly, describe: '... of the last N years, per claim' })
       .option('claim-retention', { type: 'string', array: true, describe: 'CLAIM:RULE=N[,RULE=N...] (repeatable): that claim\'s rules instead of the --keep-* ones, e.g. claim-alice:keepDaily=30,keepLast=5 (backup.volumes.claimRetention)' })
-      .option('lock-wait-seconds', { type: 'number', default: 600, describe: 'how long forget and prune wait while other runs hold the repository' });
+      .option('lock-wait-seconds', { type: 'string', default: 600, describe: 'how long forget and prune wait while other runs hold the repository' });
   return yargs.command('volumes', 'back up and restore PersistentVolumeClaims with restic (per-claim tags and retention)', (y) =>
     y
       // `-force` is one word, as in the other restore commands.

@@ -235,3 +235,47 @@ describe('valid edge cases render', () => {
     assert.deepEqual(await render({ set: { 'minio.s3gateway.enabled': 'true', 'minio.persistence.enabled': 'true' } }), []);
   });
 });
+
+describe('explicitly empty or blank values of durations, schedules, counts and names are refused by the schema', () => {
+  /** Every value that the jobs read as a duration, a schedule, a count, a bucket, a prefix or a name. */
+  const VALUES = [
+    'backup.stackGraph.bucketName',
+    'backup.stackGraph.scheduled.schedule',
+    'backup.stackGraph.scheduled.backupRetentionTimeDelta',
+    'backup.stackGraph.scheduled.backupRetentionMinCount',
+    'backup.elasticsearch.bucketName',
+    'backup.elasticsearch.scheduled.schedule',
+    'backup.elasticsearch.scheduled.indices',
+    'backup.elasticsearch.scheduled.snapshotRetentionExpireAfter',
+    'backup.elasticsearch.scheduled.snapshotRetentionMinCount',
+    'backup.elasticsearch.scheduled.snapshotRetentionMaxCount',
+    'backup.volumes.bucketName',
+    'backup.volumes.scheduled.schedule',
+    'backup.volumes.scheduled.window',
+    'backup.volumes.maintenance.schedule',
+    'backup.volumes.maintenance.readDataSubset',
+    'backup.volumes.retention.keepLast',
+    'backup.volumes.retention.keepDaily',
+    'backup.volumes.ownerKey',
+    'backup.volumes.claims[0]',
+    'backup.volumes.exclude[0]',
+    'victoria-metrics-0.backup.bucketName',
+    'victoria-metrics-0.backup.scheduled.schedule',
+    'victoria-metrics-0.backup.scheduled.keepDaily',
+    'victoria-metrics-0.backup.scheduled.keepWeekly',
+  ];
+  for (const value of VALUES) {
+    it(`${value}: "" and " "`, async () => {
+      const pointer = `/${value.replace(/\[(\d+)\]/g, '/$1').split('.').join('/')}`;
+      for (const blank of ['', ' ']) {
+        const err = await renderError(withBase({ setString: { [value]: blank } }));
+        assert.ok(err.includes(`at '${pointer}'`), `${value}=${JSON.stringify(blank)}: expected the schema to name ${pointer} in:\n${err}`);
+      }
+    });
+  }
+  it('the values whose empty form is documented (derived or none) still render empty', async () => {
+    await render(withBase({ setString: { 'backup.elasticsearch.scheduled.cronJobSchedule': '', 'backup.volumes.repository.prefix': '', 'backup.volumes.claimSelector': '', 'backup.volumes.claims[0]': 'claim-alice' } }));
+    const err = await renderError(withBase({ setString: { 'backup.elasticsearch.scheduled.cronJobSchedule': '  ' } }));
+    assert.ok(err.includes("at '/backup/elasticsearch/scheduled/cronJobSchedule'"), err);
+  });
+});

@@ -94,7 +94,8 @@ describe('S3 repository request', () => {
     assert.throws(() => validateConfigure({ url: 'http://es:9200', s3Endpoint: 'minio:9000' }), /must be http\(s\):\/\/host/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', client: 'My Client' }), /not an S3 client name/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', basePath: 'a/../b c' }), /--base-path/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: '' }), /must be a folder in path\.repo/);
+    assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: '' }), /--location \(backup\.elasticsearch\.repository\.location\) is empty/);
+    assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs' }), /must be a folder in path\.repo/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: '/repo/../etc' }), /must be a folder in path\.repo/);
     assert.deepEqual(validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: 'sts-backup' }).choice, { type: 'fs', location: 'sts-backup' });
     assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'gcs' }), /"s3" or "fs"/);

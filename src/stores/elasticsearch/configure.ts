@@ -12,6 +12,7 @@
  * Everything is a PUT of the full desired state, so a rerun converges.
  */
 import { checkElasticsearchCron } from '../../config/cron.js';
+import { optionalText, text as optionText } from '../../config/options.js';
 import { ELASTICSEARCH_SLM_POLICY } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { log, section, warn } from '../../util/log.js';
@@ -65,7 +66,7 @@ export interface ConfigureResult {
 const CLIENT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 function parseS3Endpoint(raw: unknown): URL | undefined {
-  if (raw === undefined || raw === '') return undefined;
+  if (optionalText(raw, `--s3-endpoint (${VALUES.endpoint})`) === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(String(raw));
@@ -97,12 +98,12 @@ export function validateConfigure(raw: {
   minCount?: unknown;
   maxCount?: unknown;
 }): ConfigureOptions {
-  const type = raw.repositoryType === undefined || raw.repositoryType === '' ? 's3' : String(raw.repositoryType);
+  const type = optionText(raw.repositoryType, `--repository-type (${VALUES.repositoryType})`, 's3');
   let choice: RepositoryChoice;
   if (type === 's3') {
-    const client = raw.client === undefined || raw.client === '' ? 'default' : String(raw.client);
+    const client = optionText(raw.client, `--client (${VALUES.client})`, 'default');
     if (!CLIENT_NAME.test(client)) throw usageError(`--client (${VALUES.client}) ${JSON.stringify(client)} is not an S3 client name: lower-case letters, digits, _ and -`);
-    const basePath = raw.basePath === undefined ? '' : String(raw.basePath).replace(/^\/+|\/+$/g, '');
+    const basePath = (optionalText(raw.basePath, `--base-path (${VALUES.basePath})`) ?? '').replace(/^\/+|\/+$/g, '');
     if (basePath !== '' && !/^[A-Za-z0-9._=+-]+(\/[A-Za-z0-9._=+-]+)*$/.test(basePath)) {
       throw usageError(`--base-path (${VALUES.basePath}) ${JSON.stringify(String(raw.basePath))}: use letters, digits, . _ = + - and / between folders`);
     }
@@ -116,7 +117,7 @@ export function validateConfigure(raw: {
       inlineCredentials: parseFlag(raw.inlineCredentials, false, `--inline-credentials (${VALUES.inlineCredentials})`),
     };
   } else if (type === 'fs') {
-    const location = raw.location === undefined ? '' : String(raw.location);
+    const location = optionText(raw.location, `--location (${VALUES.location})`, '');
     // Absolute (inside path.repo), or relative to the nodes' first path.repo folder, as Elasticsearch reads it.
     if (location === '' || /[\0\n]/.test(location) || location.split('/').includes('..')) {
       throw usageError(`--location (${VALUES.location}) must be a folder in path.repo of every Elasticsearch node (absolute, or relative to the first path.repo entry), got ${JSON.stringify(location)}`);
@@ -125,11 +126,11 @@ export function validateConfigure(raw: {
   } else {
     throw usageError(`--repository-type (${VALUES.repositoryType}) must be "s3" or "fs", got ${JSON.stringify(type)}`);
   }
-  const engine = raw.engine === undefined || raw.engine === '' ? 'slm' : String(raw.engine);
+  const engine = optionText(raw.engine, `--engine (${VALUES.engine})`, 'slm');
   if (engine !== 'slm' && engine !== 'cronjob' && engine !== 'none') throw usageError(`--engine (${VALUES.engine}) must be "slm", "cronjob" or "none", got ${JSON.stringify(engine)}`);
   const repository = parseRepository(raw.repository);
   const retention = parseRetention(raw);
-  const schedule = checkElasticsearchCron(raw.schedule === undefined || raw.schedule === '' ? DEFAULT_SCHEDULE : String(raw.schedule), `--schedule (${VALUES.schedule})`);
+  const schedule = checkElasticsearchCron(optionText(raw.schedule, `--schedule (${VALUES.schedule})`, DEFAULT_SCHEDULE), `--schedule (${VALUES.schedule})`);
   const policy: PolicySpec = {
     policyId: ELASTICSEARCH_SLM_POLICY,
     repository,

@@ -14,6 +14,7 @@
  * Stopping the workloads that write to Elasticsearch is the restore script's job (scaleDownLabelSelector).
  */
 import { checkName } from '../../config/names.js';
+import { text as optionText } from '../../config/options.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { formatBytes } from '../../util/format.js';
 import { log, section, warn } from '../../util/log.js';
@@ -71,8 +72,8 @@ export function validateRestore(raw: {
   const given = raw.indices === undefined || raw.indices === '' ? undefined : raw.indices;
   const indices =
     given !== undefined ? parseIndexPatterns(given, 'INDICES')
-    : parseIndexPatterns(raw.defaultIndices === undefined || raw.defaultIndices === '' ? DEFAULT_INDICES : raw.defaultIndices, `--default-indices (${VALUES.indices})`);
-  const mode = raw.forceMode === undefined || raw.forceMode === '' ? 'delete' : String(raw.forceMode);
+    : parseIndexPatterns(raw.defaultIndices ?? DEFAULT_INDICES, `--default-indices (${VALUES.indices})`);
+  const mode = optionText(raw.forceMode, `--force-mode (${VALUES.forceMode})`, 'delete');
   if (mode !== 'delete' && mode !== 'close') throw usageError(`--force-mode (${VALUES.forceMode}) must be "delete" or "close", got ${JSON.stringify(mode)}`);
   return {
     connection: parseConnection(raw.url),

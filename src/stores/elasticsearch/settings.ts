@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Duration } from 'luxon';
 import { parseElasticsearchTime } from '../../config/durations.js';
 import { checkName } from '../../config/names.js';
+import { text as optionText, wholeNumber } from '../../config/options.js';
 import { ELASTICSEARCH_REPOSITORY } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { registerSecret } from '../../util/redact.js';
@@ -110,13 +111,13 @@ export function parseConnection(rawUrl: unknown, env: Env = process.env): Connec
 
 /** The snapshot repository name: `sts-backup` unless told otherwise. */
 export function parseRepository(raw: unknown): string {
-  const name = raw === undefined || raw === '' ? ELASTICSEARCH_REPOSITORY : String(raw);
+  const name = optionText(raw, '--repository', ELASTICSEARCH_REPOSITORY);
   if (!/^[a-z0-9][a-z0-9._-]{0,254}$/.test(name)) throw usageError(`invalid snapshot repository name ${JSON.stringify(name)}; use lower-case letters, digits, dots, underscores and hyphens`);
   return name;
 }
 
 export function parseBucket(raw: unknown): string {
-  return checkName('bucket', raw === undefined || raw === '' ? DEFAULT_BUCKET : String(raw), `--bucket (${VALUES.bucket})`);
+  return checkName('bucket', optionText(raw, `--bucket (${VALUES.bucket})`, DEFAULT_BUCKET), `--bucket (${VALUES.bucket})`);
 }
 
 // One index name or pattern: Elasticsearch's rules (lower case; none of \ / ? " < > | space , #), plus
@@ -166,14 +167,12 @@ export interface RetentionSettings {
 }
 
 function count(raw: unknown, fallback: number, option: string, value: string): number {
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw usageError(`${option} (${value}) must be a whole number from 1 to 10000, got ${JSON.stringify(String(raw))}`);
-  return n;
+  return wholeNumber(raw, `${option} (${value})`, 1, 10_000, fallback);
 }
 
 /** SLM's retention: expire_after (Elasticsearch time unit), min_count, max_count (min_count <= max_count). */
 export function parseRetention(raw: { expireAfter?: unknown; minCount?: unknown; maxCount?: unknown }): RetentionSettings {
-  const expireAfter = raw.expireAfter === undefined || raw.expireAfter === '' ? DEFAULT_EXPIRE_AFTER : String(raw.expireAfter).trim();
+  const expireAfter = optionText(raw.expireAfter, `--expire-after (${VALUES.expireAfter})`, DEFAULT_EXPIRE_AFTER).trim();
   const maxAge = parseElasticsearchTime(expireAfter, `--expire-after (${VALUES.expireAfter})`);
   if (maxAge.as('milliseconds') <= 0) throw usageError(`--expire-after (${VALUES.expireAfter}) "${expireAfter}" is zero; it would expire every snapshot at once`);
   const minCount = count(raw.minCount, DEFAULT_MIN_COUNT, '--min-count', VALUES.minCount);
@@ -185,9 +184,7 @@ export function parseRetention(raw: { expireAfter?: unknown; minCount?: unknown;
 }
 
 export function parseTimeout(raw: unknown): number {
-  const n = raw === undefined || raw === '' ? DEFAULT_TIMEOUT_SECONDS : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 7 * 86_400) throw usageError(`--timeout-seconds must be a whole number from 1 to 604800, got ${JSON.stringify(String(raw))}`);
-  return n;
+  return wholeNumber(raw, '--timeout-seconds', 1, 7 * 86_400, DEFAULT_TIMEOUT_SECONDS);
 }
 
 /** A boolean option given as a boolean or as text (the chart renders "true"/"false"). */

@@ -15,6 +15,7 @@
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { optionalText, text as optionText } from '../../config/options.js';
 import { stackGraphBackupName } from '../../storage/layout.js';
 import { uploadFile } from '../../storage/publish.js';
 import { ExitCode, StackbackupError, codeOf, fileError, isStackbackupError, messageOf, usageError } from '../../util/errors.js';
@@ -58,18 +59,18 @@ export function validateBackup(raw: {
 }): BackupOptions {
   const bucket = parseBucket(raw.bucket);
   const retention = parseRetention(raw.retention, raw.minCount);
-  const fromFile = raw.fromFile === undefined ? '' : String(raw.fromFile);
-  const command = raw.exportCommand === undefined ? '' : String(raw.exportCommand);
-  if ((fromFile === '') === (command === '')) {
+  const fromFile = optionalText(raw.fromFile, '--from-file');
+  const command = optionalText(raw.exportCommand, `--export-command (${VALUES.exportCommand})`);
+  if ((fromFile === undefined) === (command === undefined)) {
     throw usageError(
       'give exactly one of --from-file and --export-command',
       `--export-command runs the export tool here (${VALUES.exportCommand}); --from-file uploads an export another container wrote.`,
     );
   }
   const source: ExportSource =
-    fromFile !== ''
+    fromFile !== undefined
       ? { kind: 'file', path: fromFile }
-      : { kind: 'command', command: parseCommand(command, '--export-command'), workDir: raw.workDir === undefined || raw.workDir === '' ? '.' : String(raw.workDir) };
+      : { kind: 'command', command: parseCommand(command, '--export-command'), workDir: optionText(raw.workDir, '--work-dir', '.') };
   return { bucket, source, retention };
 }
 

@@ -14,6 +14,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkName } from '../../config/names.js';
+import { optionalText, text as optionText } from '../../config/options.js';
 import { downloadFile } from '../../storage/publish.js';
 import { ExitCode, StackbackupError, codeOf, fileError, usageError } from '../../util/errors.js';
 import { run } from '../../util/exec.js';
@@ -71,27 +72,26 @@ export function validateRestore(raw: {
 }): RestoreOptions {
   const bucket = parseBucket(raw.bucket);
   const name = checkName('backupName', String(raw.name ?? ''), 'NAME');
-  const text = (v: unknown) => (v === undefined ? '' : String(v));
-  const countCommand = text(raw.countCommand);
-  const countFile = text(raw.countFile);
-  if (countCommand !== '' && countFile !== '') throw usageError('give at most one of --count-command and --count-file');
+  const countCommand = optionalText(raw.countCommand, `--count-command (${VALUES.countCommand})`);
+  const countFile = optionalText(raw.countFile, '--count-file');
+  if (countCommand !== undefined && countFile !== undefined) throw usageError('give at most one of --count-command and --count-file');
   const check: EmptinessCheck =
-    countCommand !== '' ? { kind: 'command', command: parseCommand(countCommand, '--count-command') }
-    : countFile !== '' ? { kind: 'file', path: countFile }
+    countCommand !== undefined ? { kind: 'command', command: parseCommand(countCommand, '--count-command') }
+    : countFile !== undefined ? { kind: 'file', path: countFile }
     : { kind: 'none' };
-  const importCommand = text(raw.importCommand);
-  const downloadTo = text(raw.downloadTo);
-  if ((importCommand === '') === (downloadTo === '')) {
+  const importCommand = optionalText(raw.importCommand, `--import-command (${VALUES.importCommand})`);
+  const downloadTo = optionalText(raw.downloadTo, '--download-to');
+  if ((importCommand === undefined) === (downloadTo === undefined)) {
     throw usageError(
       'give exactly one of --import-command and --download-to',
       `--import-command runs the import tool here (${VALUES.importCommand}); --download-to leaves the verified backup for another container to import.`,
     );
   }
-  const forceFlag = raw.forceFlag === undefined || raw.forceFlag === '' ? DEFAULT_FORCE_FLAG : String(raw.forceFlag);
+  const forceFlag = optionText(raw.forceFlag, '--force-flag', DEFAULT_FORCE_FLAG);
   const target: RestoreTarget =
-    importCommand !== ''
-      ? { kind: 'import', command: parseCommand(importCommand, '--import-command'), forceFlag, workDir: text(raw.workDir) || '.' }
-      : { kind: 'file', path: downloadTo };
+    importCommand !== undefined
+      ? { kind: 'import', command: parseCommand(importCommand, '--import-command'), forceFlag, workDir: optionText(raw.workDir, '--work-dir', '.') }
+      : { kind: 'file', path: downloadTo ?? '' };
   return { bucket, name, force: raw.force === true, check, target };
 }
 

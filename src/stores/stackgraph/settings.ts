@@ -6,6 +6,7 @@
 import type { Duration } from 'luxon';
 import { checkName } from '../../config/names.js';
 import { parseTimedelta } from '../../config/durations.js';
+import { text as optionText, wholeNumber } from '../../config/options.js';
 import type { StorageConfig } from '../../config/storage.js';
 import { usageError } from '../../util/errors.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
@@ -37,17 +38,15 @@ export interface RetentionSettings {
 }
 
 export function parseBucket(raw: unknown): string {
-  return checkName('bucket', raw === undefined || raw === '' ? DEFAULT_BUCKET : String(raw), '--bucket');
+  return checkName('bucket', optionText(raw, `--bucket (${VALUES.bucket})`, DEFAULT_BUCKET), `--bucket (${VALUES.bucket})`);
 }
 
 export function parseRetention(rawText: unknown, rawMinCount: unknown): RetentionSettings {
-  const text = rawText === undefined || rawText === '' ? DEFAULT_RETENTION : String(rawText);
+  const source = `--retention (${VALUES.retention})`;
+  const text = optionText(rawText, source, DEFAULT_RETENTION);
   // Without its zero units, so that messages read "older than 30 days".
-  const maxAge = parseTimedelta(text, `--retention (${VALUES.retention})`).removeZeros();
-  const minCount = rawMinCount === undefined || rawMinCount === '' ? DEFAULT_MIN_COUNT : Number(rawMinCount);
-  if (!Number.isInteger(minCount) || minCount < 1 || minCount > 10_000) {
-    throw usageError(`--min-count (${VALUES.minCount}) must be a whole number from 1 to 10000, got ${JSON.stringify(String(rawMinCount))}`);
-  }
+  const maxAge = parseTimedelta(text, source).removeZeros();
+  const minCount = wholeNumber(rawMinCount, `--min-count (${VALUES.minCount})`, 1, 10_000, DEFAULT_MIN_COUNT);
   return { text, maxAge, minCount };
 }
 

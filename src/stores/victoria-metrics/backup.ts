@@ -8,13 +8,14 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DateTime } from 'luxon';
+import { wholeNumber } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
 import { victoriaMetricsCompleteKey } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, codeOf, fileError } from '../../util/errors.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { endpoint, parseInstanceUrl, waitHealthy } from './instance.js';
-import { bucketName, dataPath, instanceName, tierPolicy, wholeNumber } from './options.js';
+import { bucketName, dataPath, instanceName, tierPolicy } from './options.js';
 import { runPrune, type PruneResult } from './prune.js';
 import type { TierPolicy } from './retention.js';
 import { listVersions, newestComplete } from './versions.js';
@@ -54,7 +55,7 @@ export function validateBackup(raw: BackupRaw): BackupOptions {
     storageDataPath: dataPath(raw.storageDataPath, '--storage-data-path'),
     maxBytesPerSecond: raw.maxBytesPerSecond === undefined ? undefined : wholeNumber(raw.maxBytesPerSecond, '--max-bytes-per-second', 1024, Number.MAX_SAFE_INTEGER),
     prune: raw.prune === false ? undefined : tierPolicy(raw),
-    waitMs: wholeNumber(raw.waitSeconds ?? 60, '--wait-seconds', 0, 3600) * 1000,
+    waitMs: wholeNumber(raw.waitSeconds, '--wait-seconds', 0, 3600, 60) * 1000,
   };
 }
 

@@ -1,7 +1,7 @@
 /** `check`: waits until an instance answers and reports how many series it holds (after a restore). */
+import { wholeNumber } from '../../config/options.js';
 import type { StoreContext } from '../types.js';
 import { parseInstanceUrl, seriesCount, waitHealthy } from './instance.js';
-import { wholeNumber } from './options.js';
 
 export interface CheckOptions {
   url: URL;
@@ -9,7 +9,7 @@ export interface CheckOptions {
 }
 
 export function validateCheck(raw: { url?: unknown; timeoutSeconds?: unknown }): CheckOptions {
-  return { url: parseInstanceUrl(String(raw.url ?? ''), '--url'), timeoutMs: wholeNumber(raw.timeoutSeconds ?? 300, '--timeout-seconds', 1, 86_400) * 1000 };
+  return { url: parseInstanceUrl(String(raw.url ?? ''), '--url'), timeoutMs: wholeNumber(raw.timeoutSeconds, '--timeout-seconds', 1, 86_400, 300) * 1000 };
 }
 
 export interface CheckResult {

@@ -3,10 +3,11 @@
  * vmbackup's completion marker). Incomplete versions are returned flagged, so that the operator sees
  * them, and restore refuses them.
  */
+import { listOption } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
 import { usageError } from '../../util/errors.js';
 import type { StoreContext } from '../types.js';
-import { bucketName, instanceName, list } from './options.js';
+import { bucketName, instanceName } from './options.js';
 import { listVersions } from './versions.js';
 
 export interface ListTarget {
@@ -27,7 +28,7 @@ export interface ListRaw {
 
 /** `--bucket B [--instance I ...]`, or `--target INSTANCE=BUCKET` repeated (instances with their own buckets). */
 export function validateList(raw: ListRaw): ListOptions {
-  const targets = list(raw.target);
+  const targets = listOption(raw.target, '--target');
   if (targets.length > 0) {
     if (raw.instance !== undefined) throw usageError('give either --target INSTANCE=BUCKET or --instance, not both');
     const byBucket = new Map<string, string[]>();
@@ -39,7 +40,7 @@ export function validateList(raw: ListRaw): ListOptions {
     }
     return { targets: [...byBucket].map(([bucket, instances]) => ({ bucket, instances })) };
   }
-  return { targets: [{ bucket: bucketName(raw.bucket, '--bucket'), instances: list(raw.instance).map((i) => instanceName(i, '--instance')) }] };
+  return { targets: [{ bucket: bucketName(raw.bucket, '--bucket'), instances: listOption(raw.instance, '--instance').map((i) => instanceName(i, '--instance')) }] };
 }
 
 export interface ListedVersion {

@@ -1,7 +1,8 @@
-/** Validation shared by the Victoria Metrics verbs: strict names, paths, numbers, tier counts. */
+/** Validation shared by the Victoria Metrics verbs: strict names, paths, tier counts (numbers and lists: config/options). */
 import { isAbsolute } from 'node:path';
 import { Duration } from 'luxon';
 import { checkName } from '../../config/names.js';
+import { given, listOption, text, wholeNumber } from '../../config/options.js';
 import { usageError } from '../../util/errors.js';
 import type { TierPolicy } from './retention.js';
 
@@ -12,7 +13,7 @@ export const DEFAULT_KEEP_WEEKLY = 4;
 export const INCOMPLETE_GRACE = Duration.fromObject({ hours: 24 });
 
 export function instanceName(value: unknown, source: string): string {
-  return checkName('kubernetesName', String(value ?? ''), source);
+  return checkName('kubernetesName', String(given(value, source) ?? ''), source);
 }
 
 export function versionName(instance: string, value: unknown, source: string): string {
@@ -24,7 +25,7 @@ export function versionName(instance: string, value: unknown, source: string): s
 }
 
 export function bucketName(value: unknown, source: string): string {
-  return checkName('bucket', String(value ?? DEFAULT_BUCKET), source);
+  return checkName('bucket', text(value, source, DEFAULT_BUCKET), source);
 }
 
 export function dataPath(value: unknown, source: string): string {
@@ -33,20 +34,8 @@ export function dataPath(value: unknown, source: string): string {
   return path;
 }
 
-export function wholeNumber(value: unknown, source: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`${source} must be a whole number from ${min} to ${max}, got "${String(value)}"`);
-  return n;
-}
-
 export function tierPolicy(raw: { keepDaily?: unknown; keepWeekly?: unknown }): TierPolicy {
-  const keepDaily = wholeNumber(raw.keepDaily ?? DEFAULT_KEEP_DAILY, '--keep-daily', 0, 3650);
-  const keepWeekly = wholeNumber(raw.keepWeekly ?? DEFAULT_KEEP_WEEKLY, '--keep-weekly', 0, 520);
+  const keepDaily = wholeNumber(raw.keepDaily, '--keep-daily', 0, 3650, DEFAULT_KEEP_DAILY);
+  const keepWeekly = wholeNumber(raw.keepWeekly, '--keep-weekly', 0, 520, DEFAULT_KEEP_WEEKLY);
   return { keepDaily, keepWeekly, incompleteGrace: INCOMPLETE_GRACE };
-}
-
-/** A list option given once, repeated, or not at all. */
-export function list(value: unknown): string[] {
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).map(String);
 }

@@ -3,11 +3,12 @@
  * only returns the plan. A version is deleted completion marker first, so a prune cut off half-way
  * leaves an incomplete version (never offered for restore), never a complete-looking partial one.
  */
+import { listOption } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
 import { VICTORIA_METRICS_COMPLETE_MARKER, victoriaMetricsVersionPrefix } from '../../storage/layout.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
-import { bucketName, dataPath, instanceName, list, tierPolicy } from './options.js';
+import { bucketName, dataPath, instanceName, tierPolicy } from './options.js';
 import { planVersionRetention, type TierPolicy, type VersionDecision } from './retention.js';
 import { listVersions } from './versions.js';
 import { readMarker } from './volume.js';
@@ -36,7 +37,7 @@ export interface PruneRaw {
 export function validatePrune(raw: PruneRaw): PruneOptions {
   return {
     bucket: bucketName(raw.bucket, '--bucket'),
-    instances: list(raw.instance).map((i) => instanceName(i, '--instance')),
+    instances: listOption(raw.instance, '--instance').map((i) => instanceName(i, '--instance')),
     policy: tierPolicy(raw),
     dryRun: raw.dryRun === true,
     inUse: [],

@@ -14,6 +14,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
+import { wholeNumber } from '../../config/options.js';
 import { parseResticTags, resticClaimTag, resticOwnerTag, resticTime } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, isStackbackupError, messageOf, usageError } from '../../util/errors.js';
 import { log, section, warn } from '../../util/log.js';
@@ -33,7 +34,6 @@ import {
   passwordFile,
   retentionFor,
   repositoryPrefix,
-  wholeNumber,
   type RetentionPolicy,
 } from './settings.js';
 
@@ -87,7 +87,7 @@ export function validateBackup(raw: BackupRaw): BackupOptions {
     owner: ownerTagValue(raw.owner),
     exclude: excludePatterns(raw.exclude),
     retention: raw.prune === false ? undefined : retentionFor(claim, parseRetention(raw), parseClaimRetention(raw.claimRetention)),
-    lockWaitSeconds: wholeNumber(raw.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, '--lock-wait-seconds', 0, 86_400),
+    lockWaitSeconds: wholeNumber(raw.lockWaitSeconds, '--lock-wait-seconds', 0, 86_400, DEFAULT_LOCK_WAIT_SECONDS),
   };
 }
 

@@ -4,6 +4,7 @@
  * verifies the given part of the data (for example 5%, or n/t: the n-th of t parts), so that a scheduled
  * check reads all the data over a number of runs without reading everything each time.
  */
+import { optionalText } from '../../config/options.js';
 import { section } from '../../util/log.js';
 import { ExitCode, StackbackupError, isStackbackupError, usageError } from '../../util/errors.js';
 import type { StoreContext } from '../types.js';
@@ -17,7 +18,8 @@ export interface CheckOptions {
 }
 
 export function validateCheck(raw: RepositoryRaw & { readDataSubset?: unknown }): CheckOptions {
-  const subset = raw.readDataSubset === undefined || raw.readDataSubset === '' || raw.readDataSubset === '0' ? undefined : String(raw.readDataSubset);
+  const given = optionalText(raw.readDataSubset, '--read-data-subset (backup.volumes.maintenance.readDataSubset)');
+  const subset = given === undefined || given === '0' ? undefined : given;
   if (subset !== undefined) {
     const pct = /^([0-9]+(?:\.[0-9]+)?)%$/.exec(subset);
     const part = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(subset);

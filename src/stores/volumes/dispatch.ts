@@ -7,13 +7,14 @@
  * both can mount it. A claim whose Job already ran in this window (a rerun of the dispatcher) is skipped.
  */
 import type { DateTime } from 'luxon';
+import { listOption, optionalText, text } from '../../config/options.js';
 import { volumeBackupJobName, volumeMountPath } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { KubeRequestError, kubeRequest, loadKubeAccess, type Claim, type KubeAccess, type PodSummary } from './kube.js';
 import { claimHash, parseWindow, planWindow } from './schedule.js';
-import { DEFAULT_OWNER_KEY, VALUES, claimName, list, ownerTagValue } from './settings.js';
+import { DEFAULT_OWNER_KEY, VALUES, claimName, ownerTagValue } from './settings.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import { openRepository, repositoryOf, type RepositoryOptions } from './restic.js';
 
@@ -52,21 +53,21 @@ export function validateDispatch(raw: RepositoryRaw & {
   jobPrefix?: unknown;
   dryRun?: unknown;
 }): DispatchOptions {
-  const claims = list(raw.claim).map((c) => claimName(c, '--claim'));
-  const selector = raw.selector === undefined || raw.selector === '' ? undefined : String(raw.selector);
+  const claims = listOption(raw.claim, `--claim (${VALUES.claims})`).map((c) => claimName(c, '--claim'));
+  const selector = optionalText(raw.selector, `--selector (${VALUES.selector})`);
   if (selector !== undefined && !/^[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?(,[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?)*$/.test(selector)) {
     throw usageError(`--selector ${JSON.stringify(selector)} is not a label selector (KEY=VALUE, KEY!=VALUE or KEY, comma-separated)`, `Check ${VALUES.selector}.`);
   }
   if (claims.length === 0 && selector === undefined) throw usageError('name the claims to back up: --claim NAME (repeatable) and/or --selector LABELS', `Set ${VALUES.claims} and/or ${VALUES.selector}.`);
-  const ownerKey = String(raw.ownerKey ?? DEFAULT_OWNER_KEY);
+  const ownerKey = text(raw.ownerKey, '--owner-key', DEFAULT_OWNER_KEY);
   if (!/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9._-]{0,63}$/.test(ownerKey)) throw usageError(`--owner-key ${JSON.stringify(ownerKey)} is not a label or annotation key`);
-  const namespace = raw.namespace === undefined || raw.namespace === '' ? undefined : String(raw.namespace);
+  const namespace = optionalText(raw.namespace, '--namespace');
   if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw usageError(`--namespace ${JSON.stringify(namespace)} is not a namespace name`);
-  const templateConfigMap = String(raw.templateConfigMap ?? '');
+  const templateConfigMap = text(raw.templateConfigMap, '--template-config-map', '');
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(templateConfigMap)) throw usageError(`--template-config-map ${JSON.stringify(templateConfigMap)} must name the ConfigMap of the backup Job template`);
-  const jobPrefix = String(raw.jobPrefix ?? 'volume-backup');
+  const jobPrefix = text(raw.jobPrefix, '--job-prefix', 'volume-backup');
   if (!/^[a-z0-9]([-a-z0-9]{0,39}[a-z0-9])?$/.test(jobPrefix)) throw usageError(`--job-prefix ${JSON.stringify(jobPrefix)}: lower-case letters, digits and hyphens, at most 41 characters`);
-  return { namespace, claims, selector, ownerKey, windowSeconds: parseWindow(raw.window ?? '2h'), templateConfigMap, jobPrefix, dryRun: raw.dryRun === true, repository: raw.passwordFile === undefined && process.env.STACKBACKUP_RESTIC_PASSWORD_FILE === undefined ? undefined : validateRepository(raw) };
+  return { namespace, claims, selector, ownerKey, windowSeconds: parseWindow(text(raw.window, '--window (backup.volumes.scheduled.window)', '2h')), templateConfigMap, jobPrefix, dryRun: raw.dryRun === true, repository: raw.passwordFile === undefined && process.env.STACKBACKUP_RESTIC_PASSWORD_FILE === undefined ? undefined : validateRepository(raw) };
 }
 
 export interface DispatchedClaim {

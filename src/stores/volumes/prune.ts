@@ -3,13 +3,14 @@
  * one claim at a time (see retention.ts), each with its own overrides if it has any, then `restic prune` to free the data no snapshot uses any more.
  * Claims whose PersistentVolumeClaim is gone keep their snapshots by the same rules.
  */
+import { listOption, wholeNumber } from '../../config/options.js';
 import { parseResticTags } from '../../storage/layout.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
 import { openRepository, repositoryOf, restic, snapshots, unlockStale, withLockRetry, type RepositoryOptions } from './restic.js';
-import { DEFAULT_LOCK_WAIT_SECONDS, claimName, describeRetention, list, parseClaimRetention, parseRetention, retentionFor, wholeNumber, type ClaimRetentionOverrides, type RetentionPolicy } from './settings.js';
+import { DEFAULT_LOCK_WAIT_SECONDS, claimName, describeRetention, parseClaimRetention, parseRetention, retentionFor, type ClaimRetentionOverrides, type RetentionPolicy } from './settings.js';
 
 export interface PruneOptions {
   repository: RepositoryOptions;
@@ -43,12 +44,12 @@ export function validatePrune(raw: PruneRaw): PruneOptions {
   for (const claim of overrides.keys()) retentionFor(claim, retention, overrides);
   return {
     repository: validateRepository(raw),
-    claims: list(raw.claim).map((c) => claimName(c, '--claim')),
+    claims: listOption(raw.claim, '--claim').map((c) => claimName(c, '--claim')),
     retention,
     overrides,
     dryRun: raw.dryRun === true,
     prune: raw.prune !== false,
-    lockWaitSeconds: wholeNumber(raw.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, '--lock-wait-seconds', 0, 86_400),
+    lockWaitSeconds: wholeNumber(raw.lockWaitSeconds, '--lock-wait-seconds', 0, 86_400, DEFAULT_LOCK_WAIT_SECONDS),
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { optionalText } from '../../config/options.js';
 import { parseResticTags } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, fileError, usageError } from '../../util/errors.js';
 import { log, section } from '../../util/log.js';
@@ -43,7 +44,8 @@ export function validateRestore(raw: RestoreRaw): RestoreOptions {
   }
   const path = String(raw.path ?? '');
   if (path === '' || !isAbsolute(path)) throw usageError(`--path must be the absolute path where the target claim is mounted, got ${JSON.stringify(path)}`);
-  const targetClaim = raw.targetClaim === undefined || raw.targetClaim === '' ? claim : claimName(raw.targetClaim, 'TARGET_CLAIM');
+  const target = optionalText(raw.targetClaim, '--target-claim');
+  const targetClaim = target === undefined ? claim : claimName(target, '--target-claim');
   return { repository: validateRepository(raw), claim, snapshot, path, targetClaim, force: raw.force === true };
 }
 

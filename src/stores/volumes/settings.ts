@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { checkName } from '../../config/names.js';
+import { given, listOption, text, wholeNumber } from '../../config/options.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { registerSecret } from '../../util/redact.js';
 
@@ -51,17 +52,11 @@ const KEEP_FLAGS: Record<keyof RetentionPolicy, string> = {
   keepYearly: '--keep-yearly',
 };
 
-export function wholeNumber(value: unknown, source: string, min: number, max: number): number {
-  const n = Number(value);
-  if (value === '' || !Number.isInteger(n) || n < min || n > max) throw usageError(`${source} must be a whole number from ${min} to ${max}, got ${JSON.stringify(String(value))}`);
-  return n;
-}
-
 export function parseRetention(raw: Partial<Record<keyof RetentionPolicy, unknown>>): RetentionPolicy {
   const policy = { ...DEFAULT_RETENTION };
   for (const key of Object.keys(KEEP_FLAGS) as (keyof RetentionPolicy)[]) {
     const value = raw[key];
-    if (value !== undefined) policy[key] = wholeNumber(value, `${KEEP_FLAGS[key]} (${VALUES.retention}.${key})`, 0, 100_000);
+    policy[key] = wholeNumber(value, `${KEEP_FLAGS[key]} (${VALUES.retention}.${key})`, 0, 100_000, DEFAULT_RETENTION[key]);
   }
   if (Object.values(policy).every((n) => n === 0)) {
     throw usageError(`the retention policy keeps nothing (every --keep-* is 0); restic would refuse it and no snapshot would ever be removed`, `Set at least one of ${VALUES.retention}.keepLast/keepHourly/keepDaily/keepWeekly/keepMonthly/keepYearly, for example --keep-daily 7.`);
@@ -81,7 +76,8 @@ export type ClaimRetentionOverrides = ReadonlyMap<string, Partial<RetentionPolic
  */
 export function parseClaimRetention(value: unknown): Map<string, Partial<RetentionPolicy>> {
   const out = new Map<string, Partial<RetentionPolicy>>();
-  const entries = value === undefined || value === '' ? [] : (Array.isArray(value) ? value : [value]).map(String);
+  const entries = value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
+  given(value, `--claim-retention (${VALUES.claimRetention})`);
   for (const entry of entries) {
     const m = /^([^:]+):(.+)$/.exec(entry.trim());
     const bad = () => usageError(`invalid --claim-retention ${JSON.stringify(entry.slice(0, 120))}: give CLAIM:RULE=N[,RULE=N...] with RULE one of ${RETENTION_RULES.join(', ')}, for example claim-alice:keepDaily=30,keepLast=5`, `Check ${VALUES.claimRetention}.`);
@@ -144,17 +140,17 @@ export function ownerTagValue(value: unknown): string | undefined {
 
 /** A restic host name: the namespace in the chart; letters, digits, '.', '_' and '-'. */
 export function hostName(value: unknown): string {
-  const host = value === undefined || value === '' ? DEFAULT_HOST : String(value);
+  const host = text(value, '--host', DEFAULT_HOST);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(host)) throw usageError(`invalid --host ${JSON.stringify(host.slice(0, 80))}: letters, digits, dots, underscores and hyphens`);
   return host;
 }
 
 export function bucketName(value: unknown): string {
-  return checkName('bucket', value === undefined || value === '' ? DEFAULT_BUCKET : String(value), `--bucket (${VALUES.bucket})`);
+  return checkName('bucket', text(value, `--bucket (${VALUES.bucket})`, DEFAULT_BUCKET), `--bucket (${VALUES.bucket})`);
 }
 
 export function repositoryPrefix(value: unknown): string {
-  const prefix = value === undefined || value === '' ? DEFAULT_PREFIX : String(value).replace(/\/+$/, '');
+  const prefix = text(value, `--prefix (${VALUES.prefix})`, DEFAULT_PREFIX).replace(/\/+$/, '');
   return checkName('objectKey', prefix, `--prefix (${VALUES.prefix})`);
 }
 
@@ -183,10 +179,4 @@ export function passwordFile(value: unknown): string {
   if (password === '') throw new StackbackupError(`the restic password file ${path} is empty`, { exitCode: ExitCode.credentials, hint: `Put the repository password into the Secret of ${VALUES.password}.` });
   registerSecret(password);
   return path;
-}
-
-/** A list option given once, repeated, comma-separated, or not at all. */
-export function list(value: unknown): string[] {
-  if (value === undefined || value === '') return [];
-  return (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
