@@ -12,7 +12,7 @@ import { volumeBackupJobName, volumeMountPath } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
-import { KubeRequestError, kubeRequest, loadKubeAccess, type Claim, type KubeAccess, type PodSummary } from './kube.js';
+import { KubeRequestError, kubeRequest, loadKubeAccess, type Claim, type KubeAccess, type PodSummary } from '../../kube/client.js';
 import { claimHash, parseWindow, planWindow } from './schedule.js';
 import { DEFAULT_OWNER_KEY, VALUES, claimName, ownerTagValue } from './settings.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';

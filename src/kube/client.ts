@@ -1,14 +1,14 @@
 /**
- * The few Kubernetes API calls the volume dispatcher makes (read claims, pods and its Job template,
- * create Jobs), as JSON over HTTPS. Credentials: KUBECONFIG when set (token, token file or client
- * certificate of its current context), else the pod's service account (in-cluster). Nothing else of a
- * kubeconfig is supported. To move to src/kube/ once that package exists.
+ * The Kubernetes API client of the jobs (the volume dispatcher reads claims, pods and its Job template
+ * and creates Jobs): JSON over HTTPS, no client library at run time. Credentials: KUBECONFIG when set
+ * (token, token file or client certificate of its current context), else the pod's service account
+ * (in-cluster). Nothing else of a kubeconfig is supported.
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { ExitCode, StackbackupError, messageOf } from '../../util/errors.js';
-import { registerSecret } from '../../util/redact.js';
+import { ExitCode, StackbackupError, messageOf } from '../util/errors.js';
+import { registerSecret } from '../util/redact.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -32,7 +32,7 @@ export class KubeRequestError extends StackbackupError {
     })();
     super(`Kubernetes API ${method} ${path}: HTTP ${status}: ${reason.slice(0, 300)}`, {
       exitCode: status === 404 ? ExitCode.notFound : status === 401 || status === 403 ? ExitCode.credentials : ExitCode.failure,
-      hint: status === 403 ? 'The job\'s ServiceAccount lacks a permission; the chart\'s volume dispatcher Role grants them (rbac.create=true).' : undefined,
+      hint: status === 403 ? 'The job\'s ServiceAccount lacks a permission; the chart\'s Roles grant what each job needs (rbac.create=true).' : undefined,
     });
   }
 }
