@@ -5,7 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import type { DateTime } from 'luxon';
-import { elasticsearchListTime } from '../storage/layout.js';
+import { ELASTICSEARCH_REPOSITORY, elasticsearchListTime } from '../storage/layout.js';
 import {
   DEFAULT_BUCKET,
   DEFAULT_EXPIRE_AFTER,
@@ -112,7 +112,7 @@ function renderRestore(r: RestoreResult): string {
 
 export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
   const url = { type: 'string', describe: 'Elasticsearch HTTP address (backup.elasticsearch.url; else STACKBACKUP_ES_URL)' } as const;
-  const repository = { type: 'string', default: 'sts-backup', describe: 'snapshot repository name' } as const;
+  const repository = { type: 'string', default: ELASTICSEARCH_REPOSITORY, describe: 'snapshot repository name' } as const;
   const indices = { type: 'string', default: DEFAULT_INDICES, describe: 'indices to snapshot: comma-separated names and patterns, or a JSON array (backup.elasticsearch.scheduled.indices)' } as const;
   const retention = (c: Argv) =>
     c

@@ -24,6 +24,7 @@ import {
   validateList,
   validateRestore,
 } from '../stores/elasticsearch/index.js';
+import { ELASTICSEARCH_REPOSITORY } from '../storage/layout.js';
 import { ExitCode, StackbackupError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { log, section } from '../util/log.js';
@@ -157,10 +158,10 @@ export async function elasticsearchDemoStep(options: DemoOptions, ctx: CommandCo
     const operations = Array.from({ length: count }, (_, i) => [{ index: { _index: INDEX, _id: `event-${i}` } }, { n: i, message: `demo event ${i}`, level: i % 7 === 0 ? 'warn' : 'info' }]).flat();
     await client.bulk({ operations, refresh: true });
     const before = await documents(client);
-    await runConfigure(validateConfigure({ url, repositoryType: 'fs', location: 'sts-backup', engine: 'cronjob' }), ctx);
+    await runConfigure(validateConfigure({ url, repositoryType: 'fs', location: 'demo-repository', engine: 'cronjob' }), ctx);
     const snapshot = await runBackup(validateBackup({ url, indices: 'sts*' }), ctx);
     const listed = await runList(validateList({ url }), ctx);
-    log(`snapshots in "sts-backup": ${listed.snapshots.map((s) => `${s.name} (${s.state}, ${s.indices.length} index)`).join(', ')}`);
+    log(`snapshots in "${ELASTICSEARCH_REPOSITORY}": ${listed.snapshots.map((s) => `${s.name} (${s.state}, ${s.indices.length} index)`).join(', ')}`);
 
     await client.indices.delete({ index: INDEX });
     log(`deleted index ${INDEX}`);

@@ -22,6 +22,9 @@ export function dataKeyOf(checksum: string): string {
 // StackGraph: sts-backup-YYYYMMDD-HHMM.graph, one full export each.
 const STACKGRAPH_PATTERN = /^sts-backup-([0-9]{8})-([0-9]{4})\.graph$/;
 
+/** The file a StackGraph export is written to before its upload (local, never an object key). */
+export const STACKGRAPH_EXPORT_FILE = 'stackgraph-export.graph';
+
 /** Every StackGraph backup key starts with this (list them by prefix). */
 export const STACKGRAPH_BACKUP_PREFIX = 'sts-backup-';
 

@@ -16,7 +16,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { optionalText, text as optionText } from '../../config/options.js';
-import { stackGraphBackupName } from '../../storage/layout.js';
+import { STACKGRAPH_EXPORT_FILE, stackGraphBackupName } from '../../storage/layout.js';
 import { uploadFile } from '../../storage/publish.js';
 import { ExitCode, StackbackupError, codeOf, fileError, isStackbackupError, messageOf, usageError } from '../../util/errors.js';
 import { run } from '../../util/exec.js';
@@ -47,7 +47,7 @@ export interface BackupResult {
 }
 
 /** The file the export command writes when it runs here. */
-export const EXPORT_FILE_NAME = 'stackgraph-export.graph';
+export const EXPORT_FILE_NAME = STACKGRAPH_EXPORT_FILE;
 
 export function validateBackup(raw: {
   bucket?: unknown;

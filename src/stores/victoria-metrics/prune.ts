@@ -5,7 +5,7 @@
  */
 import { listOption } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
-import { VICTORIA_METRICS_COMPLETE_MARKER, victoriaMetricsVersionPrefix } from '../../storage/layout.js';
+import { victoriaMetricsCompleteKey, victoriaMetricsVersionPrefix } from '../../storage/layout.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { bucketName, dataPath, instanceName, tierPolicy } from './options.js';
@@ -69,7 +69,7 @@ export async function runPrune(options: PruneOptions, ctx: StoreContext): Promis
     if (options.dryRun) continue;
     const prefix = victoriaMetricsVersionPrefix(d.instance, d.version);
     const keys = (await store.list(prefix)).map((o) => o.key);
-    const marker = `${prefix}${VICTORIA_METRICS_COMPLETE_MARKER}`;
+    const marker = victoriaMetricsCompleteKey(d.instance, d.version);
     if (keys.includes(marker)) await store.delete([marker]);
     const rest = keys.filter((k) => k !== marker);
     for (let i = 0; i < rest.length; i += 1000) await store.delete(rest.slice(i, i + 1000));
