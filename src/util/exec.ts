@@ -80,8 +80,23 @@ export async function run(program: string, args: readonly string[], options: Run
   return out;
 }
 
+/**
+ * A program that ran and exited non-zero: its name and exit code as fields, so that callers decide on
+ * them (restic's 3 = "some files could not be read") instead of reading the message.
+ */
+export class ProgramFailure extends StackbackupError {
+  constructor(readonly program: string, readonly programExitCode: number, message: string, hint: string | undefined) {
+    super(message, { hint });
+    this.name = 'ProgramFailure';
+  }
+}
+
+export function isProgramFailure(err: unknown): err is ProgramFailure {
+  return err instanceof ProgramFailure;
+}
+
 /** The error of a program that exited non-zero: its exit code and the last lines it printed. */
-export function exitFailure(program: string, args: readonly string[], result: RunResult, hint?: string): StackbackupError {
+export function exitFailure(program: string, args: readonly string[], result: RunResult, hint?: string): ProgramFailure {
   const tail = redact((result.stderr || result.stdout).split('\n').slice(-5).join('\n'));
-  return new StackbackupError(`${program} ${args[0] ?? ''} exited with code ${result.exitCode}${tail ? `:\n${tail}` : ''}`, { hint });
+  return new ProgramFailure(program, result.exitCode, `${program} ${args[0] ?? ''} exited with code ${result.exitCode}${tail ? `:\n${tail}` : ''}`, hint);
 }

@@ -32,4 +32,12 @@ describe('retention planning', () => {
   it('gives a reason for every decision (the dry-run preview)', () => {
     for (const d of planRetention([1, 31, 45, 60].map((x) => daysAgo(x)), policy, now)) assert.ok(d.reason.length > 0);
   });
+  it('names the rule of every decision for machines (--json), one rule per case', () => {
+    const cs = [daysAgo(0.1, false), daysAgo(2, false), daysAgo(1), daysAgo(3), daysAgo(5), daysAgo(10), daysAgo(31), daysAgo(32), daysAgo(33)];
+    const rules = Object.fromEntries(planRetention(cs, { ...policy, maxCount: 6 }, now).map((d) => [d.name, `${d.action} ${d.rule}`]));
+    assert.deepEqual(rules, {
+      'b-0.1': 'keep incomplete-recent', 'b-2': 'delete incomplete-expired', 'b-1': 'keep newest', 'b-3': 'keep min-count', 'b-5': 'keep min-count',
+      'b-10': 'keep within-time', 'b-31': 'delete expired', 'b-32': 'delete expired', 'b-33': 'delete max-count',
+    });
+  });
 });

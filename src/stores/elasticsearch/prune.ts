@@ -55,8 +55,9 @@ export async function pruneRepository(client: EsClient, options: PruneOptions, c
     { maxAge: retention.maxAge, minCount: retention.minCount, maxCount: retention.maxCount, incompleteGrace: retention.maxAge },
     ctx.now(),
   ).map((d) =>
-    d.reason === 'incomplete leftover of a cut-off run' ? { ...d, reason: `failed or partial, older than ${retention.expireAfter}` }
-    : d.reason === 'incomplete, may still be running' ? { ...d, reason: `failed or partial, within ${retention.expireAfter}` }
+    // Elasticsearch's failed or partial snapshots are what the planner calls incomplete.
+    d.rule === 'incomplete-expired' ? { ...d, reason: `failed or partial, older than ${retention.expireAfter}` }
+    : d.rule === 'incomplete-recent' ? { ...d, reason: `failed or partial, within ${retention.expireAfter}` }
     : d,
   );
   const doomed = decisions.filter((d) => d.action === 'delete').map((d) => d.name);

@@ -153,7 +153,7 @@ async function runResticBackup(repo: Repository, o: BackupOptions, args: string[
     await withLockRetry(repo, `backup of claim ${o.claim}`, attempt, o.lockWaitSeconds);
     return false;
   } catch (err) {
-    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'partial') throw err;
+    if (!isStackbackupError(err) || classify(err) !== 'partial') throw err;
     warn(`some files of claim ${o.claim} could not be read; the snapshot holds everything else:\n${messageOf(err)}`);
     return true;
   }

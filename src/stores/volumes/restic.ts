@@ -11,7 +11,7 @@ import type { StorageConfig } from '../../config/storage.js';
 import type { ObjectStore } from '../../storage/types.js';
 import { parseResticTags, resticClaimTag, resticConfigKey, resticLocksPrefix, resticRepositoryUrl } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, isStackbackupError, messageOf } from '../../util/errors.js';
-import { run, type OutputStream, type RunResult } from '../../util/exec.js';
+import { isProgramFailure, run, type OutputStream, type RunResult } from '../../util/exec.js';
 import { log, warn } from '../../util/log.js';
 import { Progress, logProgress } from '../../util/progress.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, VALUES } from './settings.js';
@@ -66,16 +66,17 @@ export interface ResticRunOptions {
   onLine?: (line: string, stream: OutputStream) => boolean | void;
 }
 
-/** restic's failure, classified from its message. */
+/** restic's failure: from its exit code where restic 0.14 has one (3: some source files unreadable), else from what restic printed. */
 export type ResticFailure = 'password' | 'no-repository' | 'locked' | 'unreachable' | 'credentials' | 'partial' | 'other';
 
-export function classify(message: string): ResticFailure {
+export function classify(err: unknown): ResticFailure {
+  if (isProgramFailure(err) && err.programExitCode === 3) return 'partial';
+  const message = messageOf(err);
   if (/wrong password or no key found/i.test(message)) return 'password';
   if (/unable to open config file|Is there a repository at the following location|repository does not exist/i.test(message)) return 'no-repository';
   if (/repository is already locked|unable to create lock/i.test(message)) return 'locked';
   if (/InvalidAccessKeyId|SignatureDoesNotMatch|Access Denied|AccessDenied/i.test(message)) return 'credentials';
   if (/connection refused|no such host|i\/o timeout|dial tcp|connection reset/i.test(message)) return 'unreachable';
-  if (/exited with code 3\b/.test(message)) return 'partial';
   return 'other';
 }
 
@@ -86,7 +87,7 @@ export async function restic(repo: Repository, args: readonly string[], options:
   } catch (err) {
     if (!isStackbackupError(err)) throw err;
     const message = messageOf(err);
-    switch (classify(message)) {
+    switch (classify(err)) {
       case 'password':
         throw new StackbackupError(`wrong restic repository password for ${repo.url}: restic cannot open any key of the repository with it`, {
           exitCode: ExitCode.credentials,
@@ -118,7 +119,7 @@ export async function restic(repo: Repository, args: readonly string[], options:
  */
 export async function withLockRetry<T>(repo: Repository, what: string, operation: () => Promise<T>, waitSeconds = DEFAULT_LOCK_WAIT_SECONDS): Promise<T> {
   const deadline = Date.now() + waitSeconds * 1000;
-  const locked = (err: unknown): boolean => isStackbackupError(err) && classify(messageOf(err)) === 'locked';
+  const locked = (err: unknown): boolean => isStackbackupError(err) && classify(err) === 'locked';
   let delay = 2000;
   let unlocked = false;
   for (;;) {
