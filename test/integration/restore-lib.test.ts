@@ -588,12 +588,14 @@ describe('restore/lib: scaling down and back up', () => {
 });
 
 describe('the chart in the test cluster', () => {
-  it('installs with Helm into a namespace enforcing "restricted": pods admitted, the bucket-init hook and list-stackgraph-backups.sh run the real CLI against MinIO', async () => {
+  // Helm 4 (`helm`) and the last approved Helm 3 (`helm3`): both built by scripts/install/helm.sh.
+  for (const [binary, helmName] of [['helm', 'Helm 4'], ['helm3', 'Helm 3']] as const) {
+  it(`installs with ${helmName} into a namespace enforcing "restricted": pods admitted, the bucket-init hook and list-stackgraph-backups.sh run the real CLI against MinIO, uninstall leaves nothing`, async () => {
     const ns = await newNamespace({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
-    const helmHome = join(work, 'helm');
+    const helmHome = join(work, `${binary}-home`);
     const helm = (args: string[]) =>
       new Promise<ScriptRun>((resolve) => {
-        const child = spawn(toolPath('helm', 'helm'), args, {
+        const child = spawn(toolPath(binary, 'helm'), args, {
           env: scriptEnv(cluster.kubeconfig, { HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data') }),
         });
         const run: ScriptRun = { code: null, signal: null, stdout: '', stderr: '' };
@@ -606,19 +608,19 @@ describe('the chart in the test cluster', () => {
       'install', 'stackbackup', join(REPO_ROOT, 'chart'), '--namespace', ns, '--wait', '--timeout', '180s',
       '--values', join(REPO_ROOT, 'chart', 'ci', 'minio-emptydir-values.yaml'),
       '--set', `minio.accessKey=${minio.accessKey}`, '--set', `minio.secretKey=${minio.secretKey}`,
-      '--set', 'backup.stackGraph.bucketName=chart-stackgraph', '--set', 'backup.elasticsearch.bucketName=chart-elasticsearch',
+      '--set', `backup.stackGraph.bucketName=chart-stackgraph-${binary}`, '--set', `backup.elasticsearch.bucketName=chart-elasticsearch-${binary}`,
       // Elasticsearch's configure hook must reach an Elasticsearch; this test has none, so its store is off.
       '--set', 'backup.elasticsearch.enabled=false',
     ]);
     assert.equal(installed.code, 0, installed.stderr);
     const client = new Client({ endPoint: '127.0.0.1', port: Number(new URL(minio.endpoint).port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey });
-    assert.equal(await client.bucketExists('chart-stackgraph'), true, 'the bucket-init hook created the StackGraph bucket');
-    assert.equal(await client.bucketExists('chart-elasticsearch'), false, 'a store that is off gets no bucket');
+    assert.equal(await client.bucketExists(`chart-stackgraph-${binary}`), true, 'the bucket-init hook created the StackGraph bucket');
+    assert.equal(await client.bucketExists(`chart-elasticsearch-${binary}`), false, 'a store that is off gets no bucket');
     // list-stackgraph-backups.sh, from the chart's own stackgraph-list template, as an operator runs it.
     const backup = join(work, 'backup.graph');
     await writeFile(backup, 'graph data');
     const config = loadStorageConfig({ STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey });
-    await uploadFile(openStore(config, 'chart-stackgraph'), backup, 'sts-backup-20210216-0300.graph', { progress: () => undefined });
+    await uploadFile(openStore(config, `chart-stackgraph-${binary}`), backup, 'sts-backup-20210216-0300.graph', { progress: () => undefined });
     const list = await runScript('restore/list-stackgraph-backups.sh', [], ns);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^sts-backup-20210216-0300\.graph$/m);
@@ -635,4 +637,5 @@ describe('the chart in the test cluster', () => {
     const left = (await leftovers(ns)).split('\n').filter((line) => line !== '' && !/\/stackbackup-bucket-init(-[a-z0-9]{5})?$/.test(line));
     assert.deepEqual(left, []);
   });
+  }
 });
