@@ -35,6 +35,7 @@ import { usageError } from '../util/errors.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
 import type { CommandContext, Exec } from './context.js';
+import { documented } from './help.js';
 import { renderTable } from './output.js';
 
 export type ListFormat = 'table' | 'names';
@@ -125,7 +126,7 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
       // StackState's `-force` is one word, not the short flags -f -o -r -c -e.
       .parserConfiguration({ 'short-option-groups': false })
       .command('configure', 'register and verify the snapshot repository, then put the SLM policy (engine slm) or remove it (engines cronjob, none); safe to rerun', (c) =>
-        retention(
+        documented(retention(
           c
             .option('url', url)
             .option('repository', repository)
@@ -141,24 +142,24 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
             .option('engine', { choices: ['slm', 'cronjob', 'none'], default: 'slm', describe: 'who takes the snapshots: Elasticsearch SLM, the chart\'s CronJob, or none (restores only)' })
             .option('schedule', { type: 'string', default: DEFAULT_SCHEDULE, describe: 'Elasticsearch cron schedule of the SLM policy' })
             .option('indices', indices),
-        ), (a) =>
+        ), 'elasticsearch configure'), (a) =>
         exec(() => validateConfigure(a), async (o, ctx) => {
           const r = await runConfigure(o, ctx);
           ctx.printer.result(r, renderConfigure);
         }))
       .command('backup', 'take a snapshot now and apply retention (the cronjob engine\'s scheduled run)', (c) =>
-        retention(c.option('url', url).option('repository', repository).option('indices', indices))
+        documented(retention(c.option('url', url).option('repository', repository).option('indices', indices))
           .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the snapshot (--no-prune to skip)' })
-          .option('timeout-seconds', timeout), (a) =>
+          .option('timeout-seconds', timeout), 'elasticsearch backup'), (a) =>
         exec(() => validateBackup(a), async (o, ctx) => {
           const r = await runBackup(o, ctx);
           ctx.printer.result({ ...r, retention: r.retention === null ? null : pruneJson(r.retention) }, () => renderBackup(r));
         }))
       .command('list', 'list the snapshots in the repository, newest first', (c) =>
-        c
+        documented(c
           .option('url', url)
           .option('repository', repository)
-          .option('format', { choices: ['table', 'names'], default: 'table', describe: 'table (state, index count, start, end, size) or names (one a line, as StackState prints them)' }), (a) =>
+          .option('format', { choices: ['table', 'names'], default: 'table', describe: 'table (state, index count, start, end, size) or names (one a line, as StackState prints them)' }), 'elasticsearch list'), (a) =>
         exec(
           () => ({ ...validateList(a), format: listFormat(a.format) }),
           async (o, ctx: CommandContext) => {
@@ -168,7 +169,7 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
           },
         ))
       .command('restore <name> [indices]', 'restore chosen indices of a snapshot; refuses to replace open indices unless -force', (c) =>
-        c
+        documented(c
           .positional('name', { type: 'string', describe: 'snapshot name, as printed by list' })
           .positional('indices', { type: 'string', describe: 'comma-separated indices or patterns (default: --default-indices)' })
           .option('url', url)
@@ -176,13 +177,13 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
           .option('default-indices', { type: 'string', default: DEFAULT_INDICES, describe: 'what to restore when no indices are named (backup.elasticsearch.scheduled.indices)' })
           .option('force', { type: 'boolean', default: false, describe: 'replace existing open indices (also -force)' })
           .option('force-mode', { choices: ['delete', 'close'], default: 'delete', describe: 'with -force: delete the existing indices, or close them (same shard count needed)' })
-          .option('timeout-seconds', timeout), (a) =>
+          .option('timeout-seconds', timeout), 'elasticsearch restore'), (a) =>
         exec(() => validateRestore(a), async (o, ctx) => {
           const r = await runRestore(o, ctx);
           ctx.printer.result(r, renderRestore);
         }))
       .command('prune', 'apply retention now (what every cronjob-engine snapshot does afterwards)', (c) =>
-        retention(c.option('url', url).option('repository', repository)).option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), (a) =>
+        documented(retention(c.option('url', url).option('repository', repository)).option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), 'elasticsearch prune'), (a) =>
         exec(() => validatePrune(a), async (o, ctx) => {
           const r = await runPrune(o, ctx);
           ctx.printer.result(pruneJson(r), () => renderPrune(r));

@@ -11,6 +11,7 @@ import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
 import { text, wholeNumber } from '../config/options.js';
 import { setQuiet } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
+import { documented } from './help.js';
 import type { DemoOptions } from '../demo/run.js';
 import { reportError } from './output.js';
 
@@ -65,7 +66,7 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress or log lines' })
     .middleware((a) => setQuiet(a.quiet === true))
     .command('demo', 'back up and restore sample data on the local default storage', (c) =>
-      c.option('work-dir', { type: 'string', default: DEMO_WORK_DIR }).option('size-mib', { type: 'string', default: 32 }), (a) =>
+      documented(c.option('work-dir', { type: 'string', default: DEMO_WORK_DIR }).option('size-mib', { type: 'string', default: 32 }), 'demo'), (a) =>
       exec(() => {
         return { workDir: text(a.workDir, '--work-dir', DEMO_WORK_DIR), sizeMiB: wholeNumber(a.sizeMib, '--size-mib', 1, 4096, 32) };
       }, async (o: DemoOptions, ctx) => (await import('../demo/run.js')).runDemo(o, ctx)))

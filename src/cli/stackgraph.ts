@@ -26,6 +26,7 @@ import { usageError } from '../util/errors.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
 import type { CommandContext, Exec } from './context.js';
+import { documented } from './help.js';
 import { renderTable } from './output.js';
 
 export type ListFormat = 'table' | 'names';
@@ -98,16 +99,16 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
       // StackState's `-force` is one word, not the short flags -f -o -r -c -e.
       .parserConfiguration({ 'short-option-groups': false })
       .command('backup', 'export StackGraph, upload it as sts-backup-YYYYMMDD-HHMM.graph, apply retention', (c) =>
-        c
+        documented(c
           .option('bucket', bucket)
           .option('export-command', { type: 'string', describe: 'run this export tool here: JSON array or words; {file} marks the export file (else appended)' })
           .option('from-file', { type: 'string', describe: 'upload this export, written by another container (the chart\'s CronJob)' })
           .option('work-dir', { type: 'string', default: '.', describe: 'folder the export command writes into' })
           .option('retention', retention)
-          .option('min-count', minCount), (a) =>
+          .option('min-count', minCount), 'stackgraph backup'), (a) =>
         exec(() => validateBackup(a), async (o, ctx) => printBackup(await runBackup(o, ctx), ctx)))
       .command('list', 'list the complete StackGraph backups, newest first', (c) =>
-        c.option('bucket', bucket).option('format', { choices: ['table', 'names'], default: 'table', describe: 'table (name, size, age) or names (one a line, as StackState prints them)' }), (a) =>
+        documented(c.option('bucket', bucket).option('format', { choices: ['table', 'names'], default: 'table', describe: 'table (name, size, age) or names (one a line, as StackState prints them)' }), 'stackgraph list'), (a) =>
         exec(
           () => ({ ...validateList(a), format: listFormat(a.format) }),
           async (o, ctx) => {
@@ -120,7 +121,7 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
           },
         ))
       .command('restore <name>', 'restore a backup: verify its checksum, refuse a non-empty StackGraph unless -force, import', (c) =>
-        c
+        documented(c
           .positional('name', { type: 'string', describe: 'backup name, as printed by list' })
           .option('bucket', bucket)
           .option('force', { type: 'boolean', default: false, describe: 'replace a non-empty StackGraph (also -force)' })
@@ -129,10 +130,10 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
           .option('import-command', { type: 'string', describe: 'run this import tool here: JSON array or words; {file} marks the backup file (else appended)' })
           .option('force-flag', { type: 'string', default: DEFAULT_FORCE_FLAG, describe: 'appended to the import command with -force' })
           .option('download-to', { type: 'string', describe: 'only download and verify to this file; another container imports it' })
-          .option('work-dir', { type: 'string', default: '.', describe: 'folder the backup is downloaded into before the import command runs' }), (a) =>
+          .option('work-dir', { type: 'string', default: '.', describe: 'folder the backup is downloaded into before the import command runs' }), 'stackgraph restore'), (a) =>
         exec(() => validateRestore(a), async (o, ctx) => printRestore(await runRestore(o, ctx), ctx)))
       .command('prune', 'apply retention now (what every scheduled backup does after uploading)', (c) =>
-        c.option('bucket', bucket).option('retention', retention).option('min-count', minCount).option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), (a) =>
+        documented(c.option('bucket', bucket).option('retention', retention).option('min-count', minCount).option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), 'stackgraph prune'), (a) =>
         exec(() => validatePrune(a), async (o, ctx) => {
           const result = await runPrune(o, ctx);
           ctx.printer.result({ ...result, decisions: result.decisions.map((d) => ({ ...d, takenAt: d.takenAt.toISO() })) }, () => pruneLines(result));

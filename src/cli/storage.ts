@@ -13,6 +13,7 @@ import { assertAllExist, checkBuckets, type BucketCheck } from '../storage/check
 import { ensureBucket, openStore } from '../storage/open.js';
 import { deleteBackups, downloadFile, listBackups, uploadFile, type BackupObject, type TransferResult } from '../storage/publish.js';
 import type { CommandContext, Exec } from './context.js';
+import { documented } from './help.js';
 import { renderTable } from './output.js';
 
 export interface BucketsOptions {
@@ -126,23 +127,23 @@ export function registerStorage(yargs: Argv, exec: Exec): Argv {
   const bucketOpt = { type: 'string', array: true, demandOption: true, describe: 'bucket name (repeatable)' } as const;
   return yargs.command('storage', 'inspect and manage the backup endpoint', (y) =>
     y
-      .command('check', 'check reachability, credentials and buckets', (c) => c.option('bucket', bucketOpt), (a) =>
+      .command('check', 'check reachability, credentials and buckets', (c) => documented(c.option('bucket', bucketOpt), 'storage check'), (a) =>
         exec(() => validateBuckets(a), runCheck))
-      .command('init', 'create missing buckets (safe to rerun)', (c) => c.option('bucket', bucketOpt), (a) =>
+      .command('init', 'create missing buckets (safe to rerun)', (c) => documented(c.option('bucket', bucketOpt), 'storage init'), (a) =>
         exec(() => validateBuckets(a), runInit))
       .command('ls', 'list objects with size, time and completeness', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true }).option('prefix', { type: 'string', default: '' }), (a) =>
+        documented(c.option('bucket', { type: 'string', demandOption: true }).option('prefix', { type: 'string', default: '' }), 'storage ls'), (a) =>
         exec(() => validateList(a), runList))
       .command('upload <file> <key>', 'upload a file with a published SHA-256 checksum', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true }).positional('file', { type: 'string' }).positional('key', { type: 'string' }), (a) =>
+        documented(c.option('bucket', { type: 'string', demandOption: true }).positional('file', { type: 'string' }).positional('key', { type: 'string' }), 'storage upload'), (a) =>
         exec(() => validateTransfer(a), runUpload))
       .command('download <key> <file>', 'download an object, verifying its checksum', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true }).positional('key', { type: 'string' }).positional('file', { type: 'string' }), (a) =>
+        documented(c.option('bucket', { type: 'string', demandOption: true }).positional('key', { type: 'string' }).positional('file', { type: 'string' }), 'storage download'), (a) =>
         exec(() => validateTransfer(a), runDownload))
       .command('cleanup', 'remove leftovers of cut-off uploads', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true })
+        documented(c.option('bucket', { type: 'string', demandOption: true })
           .option('older-than', { type: 'string', default: 'hours=24', describe: 'only leftovers older than this (timedelta syntax)' })
-          .option('dry-run', { type: 'boolean', default: false }), (a) =>
+          .option('dry-run', { type: 'boolean', default: false }), 'storage cleanup'), (a) =>
         exec(() => validateCleanup(a), runCleanup))
       .demandCommand(1, 'name a storage command, e.g. "stackbackup storage check --bucket sts-stackgraph-backup"'),
   );

@@ -25,6 +25,7 @@ import {
   type PruneResult,
 } from '../stores/victoria-metrics/index.js';
 import type { CommandContext, Exec } from './context.js';
+import { documented } from './help.js';
 import { renderTable } from './output.js';
 
 const time = (iso: string): string => victoriaMetricsListTime(DateTime.fromISO(iso, { zone: 'utc' }));
@@ -62,14 +63,14 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
   return yargs.command(['victoria-metrics', 'vm'], 'back up and restore Victoria Metrics instances (vmbackup/vmrestore)', (y) =>
     y
       .command('backup', 'incremental backup of a running instance into its current version', (c) =>
-        tiers(c)
+        documented(tiers(c)
           .option('instance', { type: 'string', demandOption: true, describe: 'instance name, e.g. victoria-metrics-0' })
           .option('bucket', bucket)
           .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address, e.g. http://victoria-metrics-0:8428' })
           .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
           .option('max-bytes-per-second', { type: 'string', describe: 'limit upload speed (vmbackup -maxBytesPerSecond)' })
           .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the first backup of each UTC day and when a new version starts (--no-prune: never)' })
-          .option('wait-seconds', { type: 'string', default: 60, describe: 'how long to wait for the instance to answer' }), (a) =>
+          .option('wait-seconds', { type: 'string', default: 60, describe: 'how long to wait for the instance to answer' }), 'victoria-metrics backup'), (a) =>
         exec(() => validateBackup(a), async (o, ctx) => {
           const r = await runBackup(o, ctx);
           ctx.printer.result(r, (x) =>
@@ -81,37 +82,37 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
           );
         }))
       .command('list', 'list versions: instance, version, last completed backup time', (c) =>
-        c
+        documented(c
           .option('bucket', bucket)
           .option('instance', { type: 'string', array: true, describe: 'only these instances (repeatable; default: all in the bucket)' })
-          .option('target', { type: 'string', array: true, describe: 'INSTANCE=BUCKET, for instances with their own buckets (repeatable)' }), (a) =>
+          .option('target', { type: 'string', array: true, describe: 'INSTANCE=BUCKET, for instances with their own buckets (repeatable)' }), 'victoria-metrics list'), (a) =>
         exec(() => validateList(a), list))
       .command('restore <instance> <version>', 'vmrestore a complete version into the (stopped) instance\'s data folder', (c) =>
-        c
+        documented(c
           .positional('instance', { type: 'string' })
           .positional('version', { type: 'string' })
           .option('bucket', bucket)
           .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
-          .option('url', { type: 'string', describe: 'the instance\'s HTTP address: refuse to restore while it answers' }), (a) =>
+          .option('url', { type: 'string', describe: 'the instance\'s HTTP address: refuse to restore while it answers' }), 'victoria-metrics restore'), (a) =>
         exec(() => validateRestore(a), async (o, ctx) => {
           const r = await runRestore(o, ctx);
           ctx.printer.result(r, (x) =>
             `restored ${x.instance} from ${x.version} (last completed backup "${time(x.lastCompletedBackup)}"): ${formatBytes(x.restoredBytes)}, ${formatBytes(x.downloadedBytes)} downloaded, in ${formatSeconds(x.wallSeconds)}`);
         }))
       .command('prune', 'delete versions beyond the daily and weekly tiers (never the one in use)', (c) =>
-        tiers(c)
+        documented(tiers(c)
           .option('bucket', bucket)
           .option('instance', { type: 'string', array: true, describe: 'only these instances (repeatable; default: all in the bucket)' })
           .option('storage-data-path', { type: 'string', describe: 'a mounted data folder: the version its marker names is in use' })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), (a) =>
+          .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), 'victoria-metrics prune'), (a) =>
         exec(() => validatePrune(a), async (o, ctx) => {
           const r = await runPrune(o, ctx);
           ctx.printer.result(r, renderPrune);
         }))
       .command('check', 'wait until an instance answers and report its series count', (c) =>
-        c
+        documented(c
           .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address' })
-          .option('timeout-seconds', { type: 'string', default: 300 }), (a) =>
+          .option('timeout-seconds', { type: 'string', default: 300 }), 'victoria-metrics check'), (a) =>
         exec(() => validateCheck(a), async (o, ctx) => {
           const r = await runCheck(o, ctx);
           ctx.printer.result(r, (x) => `${x.url} answers: ${x.series} series`);

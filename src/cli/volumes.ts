@@ -29,6 +29,7 @@ import {
 } from '../stores/volumes/index.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import type { Exec } from './context.js';
+import { documented } from './help.js';
 import { renderTable } from './output.js';
 
 const utc = (iso: string): string => DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyy-MM-dd HH:mm:ss 'UTC'");
@@ -87,50 +88,50 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
       // `-force` is one word, as in the other restore commands.
       .parserConfiguration({ 'short-option-groups': false })
       .command('backup', 'back up one claim\'s folder, tagged claim=<name> and owner=<user>, then apply its retention', (c) =>
-        keep(repository(c))
+        documented(keep(repository(c))
           .option('claim', { type: 'string', demandOption: true, describe: 'the PersistentVolumeClaim\'s name (tag claim=<name>)' })
           .option('path', { type: 'string', demandOption: true, describe: 'where the claim is mounted (read-only is enough)' })
           .option('owner', { type: 'string', describe: 'the claim\'s owner (tag owner=<user>); empty: unknown' })
           .option('exclude', { type: 'string', array: true, describe: 'restic exclude pattern (repeatable), e.g. .cache' })
-          .option('prune', { type: 'boolean', default: true, describe: 'apply the claim\'s retention after the backup (--no-prune to skip)' }), (a) =>
+          .option('prune', { type: 'boolean', default: true, describe: 'apply the claim\'s retention after the backup (--no-prune to skip)' }), 'volumes backup'), (a) =>
         exec(() => validateBackup(a), async (o, ctx) => {
           const r = await runBackup(o, ctx);
           ctx.printer.result(r, renderBackup);
         }))
       .command('list [claim]', 'list the snapshots of every claim (or of CLAIM), newest first', (c) =>
-        repository(c).positional('claim', { type: 'string', describe: 'only this claim' }), (a) =>
+        documented(repository(c).positional('claim', { type: 'string', describe: 'only this claim' }), 'volumes list'), (a) =>
         exec(() => validateList(a), async (o, ctx) => {
           const r = await runList(o, ctx);
           ctx.printer.result(r, renderSnapshots);
         }))
       .command('restore <claim> <snapshot>', 'restore a snapshot of CLAIM ("latest": its newest) into a mounted claim folder', (c) =>
-        repository(c)
+        documented(repository(c)
           .positional('claim', { type: 'string', describe: 'the claim whose snapshot is restored' })
           .positional('snapshot', { type: 'string', describe: 'snapshot ID as list prints it, or latest (the newest of CLAIM)' })
           .option('path', { type: 'string', demandOption: true, describe: 'where the target claim is mounted' })
           .option('target-claim', { type: 'string', describe: 'the claim mounted at --path, when it is another claim' })
-          .option('force', { type: 'boolean', default: false, describe: 'replace the contents of a non-empty target (also -force)' }), (a) =>
+          .option('force', { type: 'boolean', default: false, describe: 'replace the contents of a non-empty target (also -force)' }), 'volumes restore'), (a) =>
         exec(() => validateRestore(a), async (o, ctx) => {
           const r = await runRestore(o, ctx);
           ctx.printer.result(r, renderRestore);
         }))
       .command('prune', 'apply the retention policy to each claim separately, then free unused data', (c) =>
-        keep(repository(c))
+        documented(keep(repository(c))
           .option('claim', { type: 'string', array: true, describe: 'only these claims (default: every claim with snapshots)' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be removed' })
-          .option('prune', { type: 'boolean', default: true, describe: 'run restic prune after forgetting (--no-prune: forget only)' }), (a) =>
+          .option('prune', { type: 'boolean', default: true, describe: 'run restic prune after forgetting (--no-prune: forget only)' }), 'volumes prune'), (a) =>
         exec(() => validatePrune(a), async (o, ctx) => {
           const r = await runPrune(o, ctx);
           ctx.printer.result(r, renderPrune);
         }))
       .command('check', 'remove stale locks, then restic check, reading a subset of the data', (c) =>
-        repository(c).option('read-data-subset', { type: 'string', default: '5%', describe: 'part of the data to download and verify: N% or n/t; 0 for structure only' }), (a) =>
+        documented(repository(c).option('read-data-subset', { type: 'string', default: '5%', describe: 'part of the data to download and verify: N% or n/t; 0 for structure only' }), 'volumes check'), (a) =>
         exec(() => validateCheck(a), async (o, ctx) => {
           const r = await runCheck(o, ctx);
           ctx.printer.result(r, (x) => `repository ${x.repository}: no errors${x.readDataSubset ? ` (read ${x.readDataSubset} of the data)` : ''}`);
         }))
       .command('dispatch', 'create each claim\'s backup Job at its staggered time in the window (the chart\'s CronJob runs this)', (c) =>
-        repository(c)
+        documented(repository(c)
           .option('claim', { type: 'string', array: true, describe: 'claims to back up by name (repeatable or comma-separated)' })
           .option('selector', { type: 'string', describe: 'and/or every claim matching this label selector' })
           .option('owner-key', { type: 'string', default: DEFAULT_OWNER_KEY, describe: 'label or annotation of the claim naming its owner' })
@@ -138,7 +139,7 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
           .option('template-config-map', { type: 'string', demandOption: true, describe: 'ConfigMap with the backup Job template (job.json)' })
           .option('job-prefix', { type: 'string', default: 'volume-backup', describe: 'prefix of the Job names' })
           .option('namespace', { type: 'string', describe: 'namespace of the claims (default: the pod\'s own)' })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'only print each claim\'s time' }), (a) =>
+          .option('dry-run', { type: 'boolean', default: false, describe: 'only print each claim\'s time' }), 'volumes dispatch'), (a) =>
         exec(() => validateDispatch(a), async (o, ctx) => {
           const r = await runDispatch(o, ctx);
           ctx.printer.result(r, renderDispatch);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../servers/harness.js';
 import { runCli } from '../support/cli.js';
+import { EXAMPLES, exitCodesText } from '../../src/cli/help.js';
 
 let root: string;
 let work: string;
@@ -86,11 +87,25 @@ describe('stackbackup storage on the local filesystem', () => {
     assert.deepEqual((await readdir(bucket)).sort(), ['.incomplete', 'sts-backup-20260101-0300.graph', 'sts-backup-20260101-0300.graph.sha256']);
   });
 
-  it('--help works on every command', async () => {
-    for (const args of [[], ['storage'], ['storage', 'check'], ['storage', 'ls'], ['storage', 'upload'], ['storage', 'download'], ['storage', 'cleanup'], ['demo']]) {
-      const res = await runCli([...args, '--help'], env());
-      assert.equal(res.code, 0, `${args.join(' ')} --help: ${res.stderr}`);
-      assert.match(res.stdout, /stackbackup/);
+  it('--help of every command ends with its examples and the exit codes', async () => {
+    const top = await runCli(['--help'], env());
+    assert.equal(top.code, 0, top.stderr);
+    // Every command of every group, as the groups' --help list them.
+    const commands = ['demo'];
+    for (const group of ['storage', 'stackgraph', 'victoria-metrics', 'elasticsearch', 'volumes']) {
+      assert.match(top.stdout, new RegExp(`stackbackup ${group}\\b`));
+      const listed = await runCli([group, '--help'], env());
+      assert.equal(listed.code, 0, listed.stderr);
+      const verbs = [...listed.stdout.matchAll(new RegExp(`^  stackbackup ${group} ([a-z-]+)`, 'gm'))].map((m) => `${group} ${m[1] ?? ''}`);
+      assert.ok(verbs.length >= 4, `${group} --help lists its commands:\n${listed.stdout}`);
+      commands.push(...verbs);
+    }
+    assert.deepEqual(commands.sort(), Object.keys(EXAMPLES).sort(), 'every command has examples, and every example set a command');
+    for (const command of commands) {
+      const res = await runCli([...command.split(' '), '--help'], env());
+      assert.equal(res.code, 0, `${command} --help: ${res.stderr}`);
+      assert.match(res.stdout, /\nExamples:\n {2}stackbackup /, `${command} --help has examples`);
+      assert.ok(res.stdout.trimEnd().endsWith(exitCodesText()), `${command} --help ends with the exit codes:\n${res.stdout}`);
     }
   });
 });
