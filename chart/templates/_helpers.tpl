@@ -319,3 +319,47 @@ spec:
   volumes:
     {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
 {{- end -}}
+
+{{/*
+A Job template in a ConfigMap: the one shape every store's list and restore Jobs (and the volume
+dispatcher's backup Job) come from. restore/lib/job.sh finds a template by the labels
+app.kubernetes.io/part-of=stackbackup and stackbackup.io/job-template=TEMPLATE and reads its data key
+job.yaml; the volume dispatcher reads job.json from the ConfigMap it is given by name.
+Usage: include "stackbackup.jobTemplate" (dict "ctx" $ "store" "stackgraph" "template" "stackgraph-list" "pod" "<yaml>")
+Optional: "data" (dict KEY VALUE) more data keys, "annotations" (dict), "activeDeadlineSeconds" N,
+"key" "job.json" with "name" CONFIGMAP (the dispatcher's template).
+*/}}
+{{- define "stackbackup.jobTemplate" -}}
+{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template | trunc 63 | trimSuffix "-" -}}
+{{- $labels := include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml -}}
+{{- $spec := dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml) -}}
+{{- if .activeDeadlineSeconds }}{{ $_ := set $spec "activeDeadlineSeconds" (int .activeDeadlineSeconds) }}{{ end -}}
+{{- $job := dict "apiVersion" "batch/v1" "kind" "Job" "metadata" (dict "name" $name "labels" $labels) "spec" $spec -}}
+{{- $key := .key | default "job.yaml" -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .name | default (printf "%s-job" $name | trunc 63 | trimSuffix "-") }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- toYaml $labels | nindent 4 }}
+    {{- if eq $key "job.yaml" }}
+    stackbackup.io/job-template: {{ .template }}
+    {{- end }}
+    stackbackup.io/store: {{ required "internal: stackbackup.jobTemplate needs a store" .store }}
+  {{- $annotations := merge (dict) (.annotations | default (dict)) (.ctx.Values.commonAnnotations | default (dict)) }}
+  {{- with $annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+data:
+  {{- if eq $key "job.yaml" }}
+  job.yaml: |
+    {{- toYaml $job | nindent 4 }}
+  {{- else }}
+  job.json: {{ toJson $job | quote }}
+  {{- end }}
+  {{- range $k, $v := .data }}
+  {{ $k }}: {{ $v | quote }}
+  {{- end }}
+{{- end -}}

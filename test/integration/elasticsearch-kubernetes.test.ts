@@ -112,8 +112,8 @@ before(async () => {
   assert.deepEqual(
     mine.map((d) => `${d.kind}/${d.metadata.name}`).sort(),
     [
-      'ConfigMap/sb-stackbackup-elasticsearch-list-job-template',
-      'ConfigMap/sb-stackbackup-elasticsearch-restore-job-template',
+      'ConfigMap/sb-stackbackup-elasticsearch-list-job',
+      'ConfigMap/sb-stackbackup-elasticsearch-restore-job',
       'CronJob/sb-stackbackup-elasticsearch-backup',
       'Job/sb-stackbackup-elasticsearch-configure',
     ],

@@ -106,9 +106,9 @@ before(async () => {
   assert.deepEqual(
     wanted.filter((d) => d.metadata.name.includes('stackgraph')).map((d) => `${d.kind}/${d.metadata.name}`).sort(),
     [
-      'ConfigMap/sb-stackbackup-stackgraph-list-job-template',
-      'ConfigMap/sb-stackbackup-stackgraph-restore-fetch-job-template',
-      'ConfigMap/sb-stackbackup-stackgraph-restore-import-job-template',
+      'ConfigMap/sb-stackbackup-stackgraph-list-job',
+      'ConfigMap/sb-stackbackup-stackgraph-restore-fetch-job',
+      'ConfigMap/sb-stackbackup-stackgraph-restore-import-job',
       'CronJob/sb-stackbackup-stackgraph-backup',
     ],
   );

@@ -151,35 +151,3 @@ spec:
     {{- end }}
 {{- end -}}
 
-{{/*
-A Job template in a ConfigMap, found by restore/lib/job.sh through its labels
-(app.kubernetes.io/part-of=stackbackup, stackbackup.io/job-template=TEMPLATE) and data key job.yaml.
-Usage: include "stackbackup.elasticsearch.jobTemplate" (dict "ctx" $ "template" "elasticsearch-list" "pod" "<yaml>" "data" (dict))
-*/}}
-{{- define "stackbackup.elasticsearch.jobTemplate" -}}
-{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template -}}
-{{- $labels := include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml -}}
-{{- $job := dict
-  "apiVersion" "batch/v1"
-  "kind" "Job"
-  "metadata" (dict "name" $name "labels" $labels)
-  "spec" (dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml)) -}}
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ printf "%s-job-template" $name | trunc 63 | trimSuffix "-" }}
-  namespace: {{ .ctx.Release.Namespace }}
-  labels:
-    {{- toYaml $labels | nindent 4 }}
-    stackbackup.io/job-template: {{ .template }}
-  {{- with .ctx.Values.commonAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-data:
-  job.yaml: |
-    {{- toYaml $job | nindent 4 }}
-  {{- range $k, $v := .data }}
-  {{ $k }}: {{ $v | quote }}
-  {{- end }}
-{{- end -}}

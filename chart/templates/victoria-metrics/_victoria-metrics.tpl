@@ -123,32 +123,3 @@ spec:
     {{- end }}
 {{- end -}}
 
-{{/*
-A Job template in a ConfigMap, found by restore/lib/job.sh through the label stackbackup.io/job-template
-and the data key job.yaml. Usage: include "stackbackup.vm.jobTemplate" (dict "ctx" $ "template" "victoria-metrics-0-restore" "pod" "<yaml>" "annotations" (dict))
-*/}}
-{{- define "stackbackup.vm.jobTemplate" -}}
-{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template | trunc 63 | trimSuffix "-" -}}
-{{- $job := dict
-  "apiVersion" "batch/v1"
-  "kind" "Job"
-  "metadata" (dict "name" $name "labels" (include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml))
-  "spec" (dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml)) -}}
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ printf "%s-job" $name | trunc 63 | trimSuffix "-" }}
-  namespace: {{ .ctx.Release.Namespace }}
-  labels:
-    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | nindent 4 }}
-    stackbackup.io/job-template: {{ .template }}
-    stackbackup.io/store: victoria-metrics
-  {{- $annotations := merge (dict) (.annotations | default (dict)) .ctx.Values.commonAnnotations }}
-  {{- with $annotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-data:
-  job.yaml: |
-    {{- toYaml $job | nindent 4 }}
-{{- end -}}
