@@ -14,28 +14,24 @@ import {
   DEFAULT_MIN_COUNT,
   DEFAULT_SCHEDULE,
   DEFAULT_TIMEOUT_SECONDS,
-  runBackup,
-  runConfigure,
+  elasticsearchBackupList,
+  elasticsearchPruneReport,
+  elasticsearchStore,
   runList,
-  runPrune,
-  runRestore,
-  validateBackup,
-  validateConfigure,
   validateList,
-  validatePrune,
-  validateRestore,
   type BackupResult,
   type ConfigureResult,
   type ListResult,
   type PruneResult,
   type RestoreResult,
-  type Snapshot,
 } from '../stores/elasticsearch/index.js';
 import { usageError } from '../util/errors.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
-import type { CommandContext, Exec } from './context.js';
+import { type CommandContext, type Exec, runs } from './context.js';
 import { documented } from './help.js';
+import { groupNames } from './groups.js';
+import { storeEntry } from '../stores/registry.js';
 import { renderTable } from './output.js';
 
 export type ListFormat = 'table' | 'names';
@@ -46,23 +42,7 @@ function listFormat(raw: unknown): ListFormat {
   return value;
 }
 
-const iso = (t: DateTime | undefined): string | null => t?.toUTC().toISO() ?? null;
 const shown = (t: DateTime | undefined): string => (t === undefined ? '-' : elasticsearchListTime(t));
-
-function snapshotJson(s: Snapshot) {
-  return {
-    name: s.name,
-    state: s.state,
-    indexCount: s.indices.length,
-    indices: s.indices,
-    start: iso(s.startTime),
-    end: iso(s.endTime),
-    sizeBytes: s.sizeBytes ?? null,
-    shards: s.shards,
-    engine: s.engine ?? null,
-    reason: s.reason ?? null,
-  };
-}
 
 export function renderSnapshots(result: ListResult, format: ListFormat): string {
   if (format === 'names') return result.snapshots.map((s) => s.name).join('\n');
@@ -82,7 +62,6 @@ function renderPrune(r: PruneResult): string {
   return `${table}\n${summary}`;
 }
 
-const pruneJson = (r: PruneResult) => ({ ...r, decisions: r.decisions.map((d) => ({ ...d, takenAt: d.takenAt.toUTC().toISO() })) });
 
 function renderConfigure(r: ConfigureResult): string {
   const lines = [`repository "${r.repository}" (${r.body?.type ?? '?'}) registered in Elasticsearch at ${r.url}${r.verifiedBy.length > 0 ? `, verified by ${r.verifiedBy.join(', ')}` : ', not verified'}`];
@@ -121,7 +100,7 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
       .option('min-count', { type: 'string', default: DEFAULT_MIN_COUNT, describe: 'successful snapshots kept whatever their age (snapshotRetentionMinCount)' })
       .option('max-count', { type: 'string', default: DEFAULT_MAX_COUNT, describe: 'successful snapshots kept at most (snapshotRetentionMaxCount)' });
   const timeout = { type: 'string', default: DEFAULT_TIMEOUT_SECONDS, describe: 'how long to wait for Elasticsearch to finish' } as const;
-  return yargs.command(['elasticsearch', 'es'], 'Elasticsearch: snapshot repository, SLM or cronjob snapshots, list, restore of chosen indices', (y) =>
+  return yargs.command(groupNames('elasticsearch'), storeEntry('elasticsearch').summary, (y) =>
     y
       // StackState's `-force` is one word, not the short flags -f -o -r -c -e.
       .parserConfiguration({ 'short-option-groups': false })
@@ -143,18 +122,12 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
             .option('schedule', { type: 'string', default: DEFAULT_SCHEDULE, describe: 'Elasticsearch cron schedule of the SLM policy' })
             .option('indices', indices),
         ), 'elasticsearch configure'), (a) =>
-        exec(() => validateConfigure(a), async (o, ctx) => {
-          const r = await runConfigure(o, ctx);
-          ctx.printer.result(r, renderConfigure);
-        }))
+        runs(exec, elasticsearchStore.configure, { text: renderConfigure })(a))
       .command('backup', 'take a snapshot now and apply retention (the cronjob engine\'s scheduled run)', (c) =>
         documented(retention(c.option('url', url).option('repository', repository).option('indices', indices))
           .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the snapshot (--no-prune to skip)' })
           .option('timeout-seconds', timeout), 'elasticsearch backup'), (a) =>
-        exec(() => validateBackup(a), async (o, ctx) => {
-          const r = await runBackup(o, ctx);
-          ctx.printer.result({ ...r, retention: r.retention === null ? null : pruneJson(r.retention) }, () => renderBackup(r));
-        }))
+        runs(exec, elasticsearchStore.backup, { json: (r) => ({ ...r, retention: r.retention === null ? null : elasticsearchPruneReport(r.retention) }), text: renderBackup })(a))
       .command('list', 'list the snapshots in the repository, newest first', (c) =>
         documented(c
           .option('url', url)
@@ -165,7 +138,7 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
           async (o, ctx: CommandContext) => {
             section(`Listing Elasticsearch snapshots in snapshot repository "${o.repository}" of ${o.connection.url.origin}...`);
             const r = await runList(o, ctx);
-            ctx.printer.result({ url: r.url, repository: r.repository, snapshots: r.snapshots.map(snapshotJson) }, () => renderSnapshots(r, o.format));
+            ctx.printer.result(elasticsearchBackupList(r), () => renderSnapshots(r, o.format));
           },
         ))
       .command('restore <name> [indices]', 'restore chosen indices of a snapshot; refuses to replace open indices unless -force', (c) =>
@@ -178,16 +151,10 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
           .option('force', { type: 'boolean', default: false, describe: 'replace existing open indices (also -force)' })
           .option('force-mode', { choices: ['delete', 'close'], default: 'delete', describe: 'with -force: delete the existing indices, or close them (same shard count needed)' })
           .option('timeout-seconds', timeout), 'elasticsearch restore'), (a) =>
-        exec(() => validateRestore(a), async (o, ctx) => {
-          const r = await runRestore(o, ctx);
-          ctx.printer.result(r, renderRestore);
-        }))
+        runs(exec, elasticsearchStore.restore, { text: renderRestore })(a))
       .command('prune', 'apply retention now (what every cronjob-engine snapshot does afterwards)', (c) =>
         documented(retention(c.option('url', url).option('repository', repository)).option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), 'elasticsearch prune'), (a) =>
-        exec(() => validatePrune(a), async (o, ctx) => {
-          const r = await runPrune(o, ctx);
-          ctx.printer.result(pruneJson(r), () => renderPrune(r));
-        }))
+        runs(exec, elasticsearchStore.prune, { json: elasticsearchPruneReport, text: renderPrune })(a))
       .demandCommand(1, 'name an elasticsearch command: configure, backup, list, restore or prune'),
   );
 }

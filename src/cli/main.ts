@@ -12,29 +12,15 @@ import { text, wholeNumber } from '../config/options.js';
 import { setQuiet } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
 import { documented } from './help.js';
+import { GROUPS, type Group } from './groups.js';
 import type { DemoOptions } from '../demo/run.js';
 import { reportError } from './output.js';
 
 /** The demo's default work folder (relative to where it runs; the demo makes it absolute). */
 const DEMO_WORK_DIR = '.stackbackup/demo';
 
-type Register = (yargs: Argv, exec: Exec) => Argv;
-
-/**
- * The command groups (names and aliases), each module loaded only when one of its commands runs, or for
- * --help and unknown commands: a job running `stackbackup volumes backup` does not spend seconds of its
- * start-up loading the Elasticsearch client.
- */
-const GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
-  { names: ['storage'], load: async () => (await import('./storage.js')).registerStorage },
-  { names: ['stackgraph'], load: async () => (await import('./stackgraph.js')).registerStackGraph },
-  { names: ['elasticsearch', 'es'], load: async () => (await import('./elasticsearch.js')).registerElasticsearch },
-  { names: ['victoria-metrics', 'vm'], load: async () => (await import('./victoria-metrics.js')).registerVictoriaMetrics },
-  { names: ['volumes'], load: async () => (await import('./volumes.js')).registerVolumes },
-];
-
 /** The groups argv needs: the one it names, none for demo, all otherwise. */
-function groupsFor(argv: readonly string[]): typeof GROUPS {
+function groupsFor(argv: readonly string[]): readonly Group[] {
   const command = argv.find((a) => !a.startsWith('-'));
   if (command === 'demo') return [];
   const named = GROUPS.filter((g) => command !== undefined && g.names.includes(command));

@@ -9,18 +9,9 @@ import {
   DEFAULT_OWNER_KEY,
   DEFAULT_PREFIX,
   DEFAULT_RETENTION,
-  runBackup,
-  runCheck,
-  runDispatch,
-  runList,
-  runPrune,
-  runRestore,
-  validateBackup,
-  validateCheck,
-  validateDispatch,
-  validateList,
-  validatePrune,
-  validateRestore,
+  volumesBackupList,
+  volumesPruneReport,
+  volumesStore,
   type BackupResult,
   type DispatchResult,
   type ListResult,
@@ -28,8 +19,10 @@ import {
   type RestoreResult,
 } from '../stores/volumes/index.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
-import type { Exec } from './context.js';
+import { type Exec, runs } from './context.js';
 import { documented } from './help.js';
+import { groupNames } from './groups.js';
+import { storeEntry } from '../stores/registry.js';
 import { renderTable } from './output.js';
 
 const utc = (iso: string): string => DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyy-MM-dd HH:mm:ss 'UTC'");
@@ -83,7 +76,7 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
       .option('keep-yearly', { type: 'string', default: DEFAULT_RETENTION.keepYearly, describe: '... of the last N years, per claim' })
       .option('claim-retention', { type: 'string', array: true, describe: 'CLAIM:RULE=N[,RULE=N...] (repeatable): that claim\'s rules instead of the --keep-* ones, e.g. claim-alice:keepDaily=30,keepLast=5 (backup.volumes.claimRetention)' })
       .option('lock-wait-seconds', { type: 'string', default: 600, describe: 'how long forget and prune wait while other runs hold the repository' });
-  return yargs.command('volumes', 'back up and restore PersistentVolumeClaims with restic (per-claim tags and retention)', (y) =>
+  return yargs.command(groupNames('volumes'), storeEntry('volumes').summary, (y) =>
     y
       // `-force` is one word, as in the other restore commands.
       .parserConfiguration({ 'short-option-groups': false })
@@ -94,16 +87,10 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
           .option('owner', { type: 'string', describe: 'the claim\'s owner (tag owner=<user>); empty: unknown' })
           .option('exclude', { type: 'string', array: true, describe: 'restic exclude pattern (repeatable), e.g. .cache' })
           .option('prune', { type: 'boolean', default: true, describe: 'apply the claim\'s retention after the backup (--no-prune to skip)' }), 'volumes backup'), (a) =>
-        exec(() => validateBackup(a), async (o, ctx) => {
-          const r = await runBackup(o, ctx);
-          ctx.printer.result(r, renderBackup);
-        }))
+        runs(exec, volumesStore.backup, { text: renderBackup })(a))
       .command('list [claim]', 'list the snapshots of every claim (or of CLAIM), newest first', (c) =>
         documented(repository(c).positional('claim', { type: 'string', describe: 'only this claim' }), 'volumes list'), (a) =>
-        exec(() => validateList(a), async (o, ctx) => {
-          const r = await runList(o, ctx);
-          ctx.printer.result(r, renderSnapshots);
-        }))
+        runs(exec, volumesStore.list, { json: volumesBackupList, text: renderSnapshots })(a))
       .command('restore <claim> <snapshot>', 'restore a snapshot of CLAIM ("latest": its newest) into a mounted claim folder', (c) =>
         documented(repository(c)
           .positional('claim', { type: 'string', describe: 'the claim whose snapshot is restored' })
@@ -111,25 +98,16 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
           .option('path', { type: 'string', demandOption: true, describe: 'where the target claim is mounted' })
           .option('target-claim', { type: 'string', describe: 'the claim mounted at --path, when it is another claim' })
           .option('force', { type: 'boolean', default: false, describe: 'replace the contents of a non-empty target (also -force)' }), 'volumes restore'), (a) =>
-        exec(() => validateRestore(a), async (o, ctx) => {
-          const r = await runRestore(o, ctx);
-          ctx.printer.result(r, renderRestore);
-        }))
+        runs(exec, volumesStore.restore, { text: renderRestore })(a))
       .command('prune', 'apply the retention policy to each claim separately, then free unused data', (c) =>
         documented(keep(repository(c))
           .option('claim', { type: 'string', array: true, describe: 'only these claims (default: every claim with snapshots)' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be removed' })
           .option('prune', { type: 'boolean', default: true, describe: 'run restic prune after forgetting (--no-prune: forget only)' }), 'volumes prune'), (a) =>
-        exec(() => validatePrune(a), async (o, ctx) => {
-          const r = await runPrune(o, ctx);
-          ctx.printer.result(r, renderPrune);
-        }))
+        runs(exec, volumesStore.prune, { json: volumesPruneReport, text: renderPrune })(a))
       .command('check', 'remove stale locks, then restic check, reading a subset of the data', (c) =>
         documented(repository(c).option('read-data-subset', { type: 'string', default: '5%', describe: 'part of the data to download and verify: N% or n/t; 0 for structure only' }), 'volumes check'), (a) =>
-        exec(() => validateCheck(a), async (o, ctx) => {
-          const r = await runCheck(o, ctx);
-          ctx.printer.result(r, (x) => `repository ${x.repository}: no errors${x.readDataSubset ? ` (read ${x.readDataSubset} of the data)` : ''}`);
-        }))
+        runs(exec, volumesStore.check, { text: (x) => `repository ${x.repository}: no errors${x.readDataSubset ? ` (read ${x.readDataSubset} of the data)` : ''}` })(a))
       .command('dispatch', 'create each claim\'s backup Job at its staggered time in the window (the chart\'s CronJob runs this)', (c) =>
         documented(repository(c)
           .option('claim', { type: 'string', array: true, describe: 'claims to back up by name (repeatable or comma-separated)' })
@@ -140,10 +118,7 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
           .option('job-prefix', { type: 'string', default: 'volume-backup', describe: 'prefix of the Job names' })
           .option('namespace', { type: 'string', describe: 'namespace of the claims (default: the pod\'s own)' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'only print each claim\'s time' }), 'volumes dispatch'), (a) =>
-        exec(() => validateDispatch(a), async (o, ctx) => {
-          const r = await runDispatch(o, ctx);
-          ctx.printer.result(r, renderDispatch);
-        }))
+        runs(exec, volumesStore.dispatch, { text: renderDispatch })(a))
       .demandCommand(1, 'name a volumes command: backup, list, restore, prune, check or dispatch'),
   );
 }

@@ -30,6 +30,7 @@ import { setLogSink } from '../../src/util/log.js';
 import { startElasticsearch, type ElasticsearchServer } from '../servers/elasticsearch.js';
 import { tempDir } from '../servers/harness.js';
 import { runCli } from '../support/cli.js';
+import type { BackupList } from '../../src/stores/types.js';
 
 let es: ElasticsearchServer;
 let client: Client;
@@ -175,10 +176,12 @@ describe('elasticsearch backup (cronjob engine), list and restore', () => {
     assert.match(lines[2] ?? '', new RegExp(`^${first}\\s+SUCCESS\\s+2\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s+\\d+\\.\\d (KiB|MiB)$`));
     const json = await runCli(['elasticsearch', 'list', '--repository', repository, '--json'], env());
     assert.equal(json.code, 0, json.stderr);
-    const parsed = JSON.parse(json.stdout) as { repository: string; snapshots: { name: string; state: string; indexCount: number; start: string; sizeBytes: number }[] };
-    assert.equal(parsed.repository, repository);
-    assert.deepEqual(parsed.snapshots.map((s) => [s.name, s.state, s.indexCount]), [[second, 'SUCCESS', 3], [first, 'SUCCESS', 2]]);
-    assert.ok(DateTime.fromISO(parsed.snapshots[0]?.start ?? '').isValid);
+    const parsed = JSON.parse(json.stdout) as BackupList;
+    assert.equal(parsed.store, 'elasticsearch');
+    assert.deepEqual(parsed.incomplete, []);
+    assert.deepEqual(parsed.backups.map((s) => [s.target, s.name, s.complete, s.details.state, s.details.indexCount]), [[repository, second, true, 'SUCCESS', 3], [repository, first, true, 'SUCCESS', 2]]);
+    assert.ok(DateTime.fromISO(String(parsed.backups[0]?.details.start)).isValid);
+    assert.ok((parsed.backups[0]?.sizeBytes ?? 0) > 0);
   });
 
   it('restores a deleted index: the documents are equal', async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../servers/harness.js';
 import { runCli } from '../support/cli.js';
+import type { PruneReport } from '../../src/stores/types.js';
 
 let root: string;
 let work: string;
@@ -106,9 +107,10 @@ describe('explicitly empty option values', () => {
   it('the same prune without the empty value applies the default retention (so the refusals above protected a backup)', async () => {
     const run = await runCli(['stackgraph', 'prune', '--json'], env());
     assert.equal(run.code, 0, run.stderr);
-    const result = JSON.parse(run.stdout) as { deleted: string[]; retention: string; minCount: number };
-    assert.equal(result.retention, 'days=30');
+    const result = JSON.parse(run.stdout) as PruneReport;
+    assert.equal(result.policy, 'days=30, at least 3 kept');
     assert.deepEqual(result.deleted, [BACKUPS[0]], 'exactly the oldest backup beyond the three always kept');
+    assert.deepEqual(result.decisions.map((d) => `${d.action} ${d.rule}`), ['keep newest', 'keep min-count', 'keep min-count', 'delete expired']);
     const left = (await runCli(['stackgraph', 'list', '--format', 'names'], env())).stdout.trim().split('\n');
     assert.deepEqual(left, BACKUPS.slice(1).reverse());
   });

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir, toolPath } from '../servers/harness.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import { CLI } from '../support/cli.js';
+import type { BackupList } from '../../src/stores/types.js';
 
 const NODE22 = toolPath('node22', 'node22');
 const STANDIN = toolPath('sts-graph-standin', 'stackgraph-standin');
@@ -67,7 +68,7 @@ describe('the CLI on Node.js 22 (the job image runtime)', () => {
     assert.equal(names.code, 0, names.stderr);
     assert.deepEqual(names.stdout.trim().split('\n'), [name]);
     const json = await cli22(['stackgraph', 'list', '--bucket', BUCKET, '--json']);
-    assert.equal((JSON.parse(json.stdout) as { name: string }[])[0]?.name, name);
+    assert.equal((JSON.parse(json.stdout) as BackupList).backups[0]?.name, name);
 
     await mkdir(join(work, 'restore'), { recursive: true });
     const restore = await cli22(['stackgraph', 'restore', name, '--bucket', BUCKET, '--count-command', JSON.stringify([STANDIN, '-db', target, '-count']), '--import-command', JSON.stringify([STANDIN, '-db', target, '-import']), '--work-dir', join(work, 'restore')]);

@@ -21,6 +21,7 @@ import { setLogSink } from '../../src/util/log.js';
 import { tempDir, toolPath } from '../servers/harness.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import { runCli } from '../support/cli.js';
+import type { BackupList } from '../../src/stores/types.js';
 
 const STANDIN = toolPath('sts-graph-standin', 'stackgraph-standin');
 let minio: MinioServer;
@@ -232,10 +233,11 @@ describe('stackgraph list and restore', () => {
 
     const json = await runCli(['stackgraph', 'list', '--bucket', bucket, '--json'], env());
     assert.equal(json.code, 0, json.stderr);
-    const rows = JSON.parse(json.stdout) as { name: string; size: number; takenAt: string; ageSeconds: number }[];
-    assert.deepEqual(rows.map((r) => r.name), names);
-    assert.equal(rows[0]?.takenAt, '2025-03-02T03:00:00.000Z');
-    assert.ok(rows.every((r) => r.size > 200 * 256 && r.ageSeconds > 0));
+    const listed = JSON.parse(json.stdout) as BackupList;
+    assert.equal(listed.store, 'stackgraph');
+    assert.deepEqual(listed.backups.map((r) => r.name), names);
+    assert.equal(listed.backups[0]?.takenAt, '2025-03-02T03:00:00.000Z');
+    assert.ok(listed.backups.every((r) => r.target === 'stackgraph' && r.complete && (r.sizeBytes ?? 0) > 200 * 256));
     for (const out of [table, plain, json]) assert.doesNotMatch(out.stdout + out.stderr, new RegExp(minio.secretKey));
   });
 
@@ -352,7 +354,7 @@ describe('stackgraph validation: refused before anything happens', () => {
       [['stackgraph', 'backup', '--bucket', bucket, '--export-command', '["sts-graph-standin", 3]'], /must be a non-empty list of non-empty strings/],
       [['stackgraph', 'restore', 'sts-backup-20250101-0300.graph', '--bucket', bucket], /give exactly one of --import-command and --download-to/],
       [['stackgraph', 'restore', 'sts-backup-20250101-0300.graph', '--bucket', bucket, '--download-to', 'x', '--count-file', 'a', '--count-command', 'b'], /at most one of --count-command and --count-file/],
-      [['stackgraph', 'list', '--bucket', 'Bad_Bucket'], /invalid bucket name \(--bucket\)/],
+      [['stackgraph', 'list', '--bucket', 'Bad_Bucket'], /invalid bucket name \(--bucket \(backup\.stackGraph\.bucketName\)\)/],
     ];
     for (const [args, message] of cases) {
       const res = await runCli(args, env());

@@ -35,6 +35,7 @@ import { TOOLS_DIR, tempDir } from '../servers/harness.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import { runCli } from '../support/cli.js';
 import { writeRandomFile } from '../support/files.js';
+import type { BackupList } from '../../src/stores/types.js';
 
 const BUCKET = 'volume-test';
 const PASSWORD = 'correct-horse-battery-staple-42';
@@ -264,7 +265,10 @@ describe('volumes: restic backups of two claims into MinIO', () => {
     assert.match(table.stdout, /^CLAIM\s+SNAPSHOT\s+TIME\s+OWNER$/m);
     assert.match(table.stdout, new RegExp(`^claim-alice\\s+${second.shortId}\\s+2024-03-01 05:00:00 UTC\\s+alice$`, 'm'));
     const json = await runCli(['volumes', 'list', '--json', '--bucket', BUCKET, '--host', 'test-ns'], env);
-    assert.equal((JSON.parse(json.stdout) as { snapshots: unknown[] }).snapshots.length, 5);
+    const listed = JSON.parse(json.stdout) as BackupList;
+    assert.equal(listed.store, 'volumes');
+    assert.equal(listed.backups.length, 5);
+    assert.ok(listed.backups.some((b) => b.target === 'claim-alice' && b.name === second.shortId && b.takenAt === '2024-03-01T05:00:00.000Z'));
   });
 
   it('retention is applied per claim: each claim keeps its own snapshots', async () => {

@@ -27,3 +27,5 @@ export {
   parseRetention,
   type Connection,
 } from './settings.js';
+export { elasticsearchBackupList, elasticsearchPruneReport } from './report.js';
+export { elasticsearchStore } from './store.js';

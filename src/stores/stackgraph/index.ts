@@ -8,3 +8,5 @@ export { validateList, runList, type ListOptions, type ListResult, type StackGra
 export { validatePrune, runPrune, type PruneOptions, type PruneResult } from './prune.js';
 export { validateRestore, runRestore, restoreCommand, type RestoreOptions, type RestoreResult, type EmptinessCheck, type RestoreTarget } from './restore.js';
 export { DEFAULT_BUCKET, DEFAULT_RETENTION, DEFAULT_MIN_COUNT, DEFAULT_FORCE_FLAG, VALUES, FILE_PLACEHOLDER } from './settings.js';
+export { stackGraphBackupList, stackGraphPruneReport, STACKGRAPH_TARGET } from './report.js';
+export { stackGraphStore } from './store.js';

@@ -47,6 +47,9 @@ export function validatePrune(raw: PruneRaw): PruneOptions {
 
 export interface PruneResult {
   dryRun: boolean;
+  bucket: string;
+  /** The tiers, for people: `daily 7, weekly 4`. */
+  policy: string;
   decisions: VersionDecision[];
   deletedObjects: number;
 }
@@ -76,5 +79,5 @@ export async function runPrune(options: PruneOptions, ctx: StoreContext): Promis
     await store.cleanupIncomplete(prefix, ctx.now().toJSDate());
     deletedObjects += keys.length;
   }
-  return { dryRun: options.dryRun, decisions, deletedObjects };
+  return { dryRun: options.dryRun, bucket: options.bucket, policy: `daily ${options.policy.keepDaily}, weekly ${options.policy.keepWeekly}`, decisions, deletedObjects };
 }

@@ -14,3 +14,5 @@ export { claimHash, staggerOffsetSeconds, parseWindow, planWindow, type PlannedB
 export { forgetClaim, type ClaimRetention } from './retention.js';
 export { repositoryOf, plainResticCommand, snapshots, RESTIC, type Repository, type RepositoryOptions } from './restic.js';
 export { DEFAULT_BUCKET, DEFAULT_PREFIX, DEFAULT_HOST, DEFAULT_OWNER_KEY, DEFAULT_RETENTION, describeRetention, type RetentionPolicy } from './settings.js';
+export { volumesBackupList, volumesPruneReport } from './report.js';
+export { volumesStore } from './store.js';
