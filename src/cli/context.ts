@@ -29,7 +29,11 @@ export interface Shown<T> {
 }
 
 /** The handler of a command that runs one store verb: validate, run, show. */
-export function runs<Raw, Options, Result>(exec: Exec, verb: Verb<Raw, Options, Result>, shown: Shown<Result>): (raw: Raw) => Promise<void> {
+export function runs<Raw, Options, Result>(
+  exec: Exec,
+  verb: Verb<Raw, Options, Result>,
+  shown: Shown<Result>,
+): (raw: Raw) => Promise<void> {
   return (raw) =>
     exec(
       () => verb.validate(raw),

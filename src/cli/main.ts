@@ -32,7 +32,10 @@ export interface CliResult {
 }
 
 /** Runs the CLI with argv (without node and script); returns the exit code instead of exiting. */
-export async function main(argv: readonly string[], makeContext: (json: boolean) => CommandContext = defaultContext): Promise<ExitCodeValue> {
+export async function main(
+  argv: readonly string[],
+  makeContext: (json: boolean) => CommandContext = defaultContext,
+): Promise<ExitCodeValue> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   let exitCode: ExitCodeValue = ExitCode.ok;
@@ -51,11 +54,27 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress or log lines' })
     .middleware((a) => setQuiet(a.quiet === true))
-    .command('demo', 'back up and restore sample data on the local default storage', (c) =>
-      documented(c.option('work-dir', { type: 'string', default: DEMO_WORK_DIR }).option('size-mib', { type: 'string', default: 32 }), 'demo'), (a) =>
-      exec(() => {
-        return { workDir: text(a.workDir, '--work-dir', DEMO_WORK_DIR), sizeMiB: wholeNumber(a.sizeMib, '--size-mib', 1, 4096, 32) };
-      }, async (o: DemoOptions, ctx) => (await import('../demo/run.js')).runDemo(o, ctx)))
+    .command(
+      'demo',
+      'back up and restore sample data on the local default storage',
+      (c) =>
+        documented(
+          c
+            .option('work-dir', { type: 'string', default: DEMO_WORK_DIR })
+            .option('size-mib', { type: 'string', default: 32 }),
+          'demo',
+        ),
+      (a) =>
+        exec(
+          () => {
+            return {
+              workDir: text(a.workDir, '--work-dir', DEMO_WORK_DIR),
+              sizeMiB: wholeNumber(a.sizeMib, '--size-mib', 1, 4096, 32),
+            };
+          },
+          async (o: DemoOptions, ctx) => (await import('../demo/run.js')).runDemo(o, ctx),
+        ),
+    )
     .demandCommand(1, 'name a command; see stackbackup --help')
     .strict()
     .recommendCommands()
@@ -78,7 +97,9 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
 
 const isEntryPoint = (() => {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

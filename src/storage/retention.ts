@@ -27,7 +27,8 @@ export interface RetentionPolicy {
 }
 
 /** Why a backup is kept or deleted, for machines (`--json`, alerts); `reason` says it for people. */
-export type RetentionRule = 'newest' | 'min-count' | 'max-count' | 'expired' | 'within-time' | 'incomplete-expired' | 'incomplete-recent';
+export type RetentionRule =
+  'newest' | 'min-count' | 'max-count' | 'expired' | 'within-time' | 'incomplete-expired' | 'incomplete-recent';
 
 export interface RetentionDecision {
   name: string;
@@ -37,7 +38,11 @@ export interface RetentionDecision {
   reason: string;
 }
 
-export function planRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: DateTime): RetentionDecision[] {
+export function planRetention(
+  candidates: readonly RetentionCandidate[],
+  policy: RetentionPolicy,
+  now: DateTime,
+): RetentionDecision[] {
   const minCount = Math.max(1, policy.minCount);
   const maxCount = policy.maxCount === undefined ? Infinity : Math.max(minCount, policy.maxCount);
   const cutoff = now.minus(policy.maxAge);
@@ -53,9 +58,12 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
     }
     completeSeen += 1;
     if (completeSeen === 1) return { ...base, action: 'keep', rule: 'newest', reason: 'newest complete backup' };
-    if (completeSeen > maxCount) return { ...base, action: 'delete', rule: 'max-count', reason: `beyond the maximum count of ${maxCount}` };
-    if (completeSeen <= minCount) return { ...base, action: 'keep', rule: 'min-count', reason: `within the minimum count of ${minCount}` };
-    if (c.takenAt < cutoff) return { ...base, action: 'delete', rule: 'expired', reason: `older than ${policy.maxAge.toHuman()}` };
+    if (completeSeen > maxCount)
+      return { ...base, action: 'delete', rule: 'max-count', reason: `beyond the maximum count of ${maxCount}` };
+    if (completeSeen <= minCount)
+      return { ...base, action: 'keep', rule: 'min-count', reason: `within the minimum count of ${minCount}` };
+    if (c.takenAt < cutoff)
+      return { ...base, action: 'delete', rule: 'expired', reason: `older than ${policy.maxAge.toHuman()}` };
     return { ...base, action: 'keep', rule: 'within-time', reason: 'within the retention time' };
   });
 }

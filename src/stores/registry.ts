@@ -26,10 +26,30 @@ function erase<L, P>(store: DataStore<L, P>): LoadedStore {
 }
 
 export const STORES: readonly StoreEntry[] = [
-  { name: 'stackgraph', aliases: [], summary: 'StackGraph: full exports, list, restore, retention', load: async () => erase((await import('./stackgraph/store.js')).stackGraphStore) },
-  { name: 'victoria-metrics', aliases: ['vm'], summary: 'Victoria Metrics: incremental vmbackup per instance and version, list, restore, prune', load: async () => erase((await import('./victoria-metrics/store.js')).victoriaMetricsStore) },
-  { name: 'elasticsearch', aliases: ['es'], summary: 'Elasticsearch: snapshot repository and SLM policy, snapshots, list, restore of chosen indices, prune', load: async () => erase((await import('./elasticsearch/store.js')).elasticsearchStore) },
-  { name: 'volumes', aliases: [], summary: 'back up and restore PersistentVolumeClaims with restic (per-claim tags and retention)', load: async () => erase((await import('./volumes/store.js')).volumesStore) },
+  {
+    name: 'stackgraph',
+    aliases: [],
+    summary: 'StackGraph: full exports, list, restore, retention',
+    load: async () => erase((await import('./stackgraph/store.js')).stackGraphStore),
+  },
+  {
+    name: 'victoria-metrics',
+    aliases: ['vm'],
+    summary: 'Victoria Metrics: incremental vmbackup per instance and version, list, restore, prune',
+    load: async () => erase((await import('./victoria-metrics/store.js')).victoriaMetricsStore),
+  },
+  {
+    name: 'elasticsearch',
+    aliases: ['es'],
+    summary: 'Elasticsearch: snapshot repository and SLM policy, snapshots, list, restore of chosen indices, prune',
+    load: async () => erase((await import('./elasticsearch/store.js')).elasticsearchStore),
+  },
+  {
+    name: 'volumes',
+    aliases: [],
+    summary: 'back up and restore PersistentVolumeClaims with restic (per-claim tags and retention)',
+    load: async () => erase((await import('./volumes/store.js')).volumesStore),
+  },
 ];
 
 export function storeEntry(name: StoreName): StoreEntry {

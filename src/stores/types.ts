@@ -21,7 +21,10 @@ export interface Verb<Raw, Options, Result> {
   run(options: Options, ctx: StoreContext): Promise<Result>;
 }
 
-export function verb<Raw, Options, Result>(validate: (raw: Raw) => Options, run: (options: Options, ctx: StoreContext) => Promise<Result>): Verb<Raw, Options, Result> {
+export function verb<Raw, Options, Result>(
+  validate: (raw: Raw) => Options,
+  run: (options: Options, ctx: StoreContext) => Promise<Result>,
+): Verb<Raw, Options, Result> {
   return { validate, run };
 }
 

@@ -58,17 +58,63 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 async function makeCertificates(dir: string): Promise<void> {
   const days = '7';
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', days, '-subj', '/CN=stackbackup-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], dir);
+  await openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      days,
+      '-subj',
+      '/CN=stackbackup-test-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ],
+    dir,
+  );
   const leaf = async (name: string, subject: string, extensions: string[]) => {
-    await openssl(['req', '-x509', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', days, '-subj', subject, '-addext', 'basicConstraints=critical,CA:FALSE', ...extensions.flatMap((e) => ['-addext', e])], dir);
+    await openssl(
+      [
+        'req',
+        '-x509',
+        ...ec,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+        '-days',
+        days,
+        '-subj',
+        subject,
+        '-addext',
+        'basicConstraints=critical,CA:FALSE',
+        ...extensions.flatMap((e) => ['-addext', e]),
+      ],
+      dir,
+    );
   };
   await leaf('apiserver', '/CN=kube-apiserver', [
     'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
     'extendedKeyUsage=serverAuth',
   ]);
   await leaf('admin', '/O=system:masters/CN=stackbackup-test-admin', ['extendedKeyUsage=clientAuth']);
-  await leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', ['extendedKeyUsage=clientAuth']);
-  await leaf('kubelet', `/CN=${NODE_NAME}`, ['subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth']);
+  await leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', [
+    'extendedKeyUsage=clientAuth',
+  ]);
+  await leaf('kubelet', `/CN=${NODE_NAME}`, [
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'extendedKeyUsage=serverAuth',
+  ]);
   await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
   await openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
 }
@@ -81,7 +127,9 @@ function kubeconfigText(server: string, ca: string, cert: string, key: string, n
       kind: 'Config',
       clusters: [{ name: 'stackbackup-test', cluster: { server, 'certificate-authority-data': b64(ca) } }],
       users: [{ name: 'admin', user: { 'client-certificate-data': b64(cert), 'client-key-data': b64(key) } }],
-      contexts: [{ name: 'admin@stackbackup-test', context: { cluster: 'stackbackup-test', user: 'admin', namespace } }],
+      contexts: [
+        { name: 'admin@stackbackup-test', context: { cluster: 'stackbackup-test', user: 'admin', namespace } },
+      ],
       'current-context': 'admin@stackbackup-test',
     },
     null,
@@ -145,9 +193,16 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         name: 'etcd',
         command: binaries.etcd,
         args: [
-          '--name=test', `--data-dir=${join(dir, 'etcd')}`, `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-          `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=test=${peerUrl}`,
-          '--unsafe-no-fsync', '--log-level=warn', '--listen-metrics-urls=',
+          '--name=test',
+          `--data-dir=${join(dir, 'etcd')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=${peerUrl}`,
+          `--initial-advertise-peer-urls=${peerUrl}`,
+          `--initial-cluster=test=${peerUrl}`,
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+          '--listen-metrics-urls=',
         ],
         ready: () => httpReady(`${etcdUrl}/health`),
       }),
@@ -161,14 +216,27 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         name: 'kube-apiserver',
         command: binaries.apiserver,
         args: [
-          `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--secure-port=${apiPort}`, '--advertise-address=127.0.0.1',
-          '--endpoint-reconciler-type=none', '--service-cluster-ip-range=10.0.0.0/24',
-          `--client-ca-file=${join(pki, 'ca.crt')}`, `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-          `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
+          `--etcd-servers=${etcdUrl}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${apiPort}`,
+          '--advertise-address=127.0.0.1',
+          '--endpoint-reconciler-type=none',
+          '--service-cluster-ip-range=10.0.0.0/24',
+          `--client-ca-file=${join(pki, 'ca.crt')}`,
+          `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+          `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+          `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`,
+          `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
           '--kubelet-preferred-address-types=InternalIP',
-          '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${join(pki, 'sa.pub')}`,
-          `--service-account-signing-key-file=${join(pki, 'sa.key')}`, '--api-audiences=https://kubernetes.default.svc.cluster.local',
-          '--authorization-mode=RBAC', '--allow-privileged=true', '--anonymous-auth=true', '--profiling=false', '--v=1',
+          '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+          `--service-account-key-file=${join(pki, 'sa.pub')}`,
+          `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+          '--api-audiences=https://kubernetes.default.svc.cluster.local',
+          '--authorization-mode=RBAC',
+          '--allow-privileged=true',
+          '--anonymous-auth=true',
+          '--profiling=false',
+          '--v=1',
         ],
         ready: () => httpsOk(`${apiUrl}/readyz`, ca),
         timeoutMs: 120_000,
@@ -184,11 +252,20 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       name: 'kube-controller-manager',
       command: binaries.controllerManager,
       args: [
-        `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-        '--bind-address=127.0.0.1', `--secure-port=${cmPort}`, `--cert-dir=${join(dir, 'cm-certs')}`, '--leader-elect=false',
-        `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${join(pki, 'ca.crt')}`,
-        '--use-service-account-credentials=false', '--controllers=*,-csrsigning,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
-        '--concurrent-job-syncs=5', '--profiling=false', '--v=1',
+        `--kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${cmPort}`,
+        `--cert-dir=${join(dir, 'cm-certs')}`,
+        '--leader-elect=false',
+        `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+        `--root-ca-file=${join(pki, 'ca.crt')}`,
+        '--use-service-account-credentials=false',
+        '--controllers=*,-csrsigning,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
+        '--concurrent-job-syncs=5',
+        '--profiling=false',
+        '--v=1',
       ],
       ready: () => httpsOk(`https://127.0.0.1:${cmPort}/healthz`),
       timeoutMs: 60_000,
@@ -200,8 +277,15 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         name: 'kube-scheduler',
         command: binaries.scheduler,
         args: [
-          `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-          '--bind-address=127.0.0.1', `--secure-port=${schedulerPort}`, `--cert-dir=${join(dir, 'scheduler-certs')}`, '--leader-elect=false', '--profiling=false', '--v=1',
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${schedulerPort}`,
+          `--cert-dir=${join(dir, 'scheduler-certs')}`,
+          '--leader-elect=false',
+          '--profiling=false',
+          '--v=1',
         ],
         ready: () => httpsOk(`https://127.0.0.1:${schedulerPort}/healthz`),
         timeoutMs: 60_000,
@@ -229,7 +313,12 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       kind: 'Node',
       metadata: {
         name: NODE_NAME,
-        labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        labels: {
+          'kubernetes.io/hostname': NODE_NAME,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          type: 'kwok',
+        },
         annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
       },
     });
@@ -261,12 +350,19 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         name: 'kwok',
         command: binaries.kwok,
         args: [
-          `--config=${kwokConfig}`, `--kubeconfig=${kubeconfig}`, `--manage-single-node=${NODE_NAME}`, '--node-ip=127.0.0.1',
-          `--node-port=${runner.port}`, `--server-address=127.0.0.1:${kwokPort}`, '--node-lease-duration-seconds=40',
+          `--config=${kwokConfig}`,
+          `--kubeconfig=${kubeconfig}`,
+          `--manage-single-node=${NODE_NAME}`,
+          '--node-ip=127.0.0.1',
+          `--node-port=${runner.port}`,
+          `--server-address=127.0.0.1:${kwokPort}`,
+          '--node-lease-duration-seconds=40',
         ],
         env: { HOME: kwokHome },
         ready: async () => {
-          const node = await api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(`/api/v1/nodes/${NODE_NAME}`);
+          const node = await api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+            `/api/v1/nodes/${NODE_NAME}`,
+          );
           return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
         },
         timeoutMs: 60_000,
@@ -300,7 +396,8 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
         const deadline = Date.now() + 30_000;
         while ((await api.find(`/api/v1/namespaces/${name}/serviceaccounts/default`)) === undefined) {
-          if (Date.now() > deadline) throw new Error(`namespace ${name}: the default service account did not appear within 30 s`);
+          if (Date.now() > deadline)
+            throw new Error(`namespace ${name}: the default service account did not appear within 30 s`);
           await new Promise((r) => setTimeout(r, 100));
         }
       },

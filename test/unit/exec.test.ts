@@ -29,7 +29,10 @@ describe('external programs (util/exec)', () => {
   it('restic failures are told apart by exit code (3: partial), whatever the message says', async () => {
     assert.equal(classify(await failure('sh', ['-c', 'exit 3'])), 'partial');
     assert.equal(classify(await failure('sh', ['-c', 'echo "exited with code 3" >&2; exit 1'])), 'other');
-    assert.equal(classify(await failure('sh', ['-c', 'echo "Fatal: wrong password or no key found" >&2; exit 1'])), 'password');
+    assert.equal(
+      classify(await failure('sh', ['-c', 'echo "Fatal: wrong password or no key found" >&2; exit 1'])),
+      'password',
+    );
   });
 
   it('a missing program is not a ProgramFailure: exit code "not found" and a hint', async () => {

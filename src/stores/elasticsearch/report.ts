@@ -13,7 +13,16 @@ function entry(repository: string, s: Snapshot): BackupEntry {
     takenAt: iso(s.takenAt ?? s.startTime),
     sizeBytes: s.sizeBytes ?? null,
     complete: s.state === 'SUCCESS',
-    details: { state: s.state, indexCount: s.indices.length, indices: s.indices, start: iso(s.startTime), end: iso(s.endTime), shards: s.shards, engine: s.engine ?? null, reason: s.reason ?? null },
+    details: {
+      state: s.state,
+      indexCount: s.indices.length,
+      indices: s.indices,
+      start: iso(s.startTime),
+      end: iso(s.endTime),
+      shards: s.shards,
+      engine: s.engine ?? null,
+      reason: s.reason ?? null,
+    },
   };
 }
 
@@ -32,7 +41,14 @@ export function elasticsearchPruneReport(r: PruneResult): PruneReport {
     store: 'elasticsearch',
     dryRun: r.dryRun,
     policy: `expire after ${r.expireAfter}, at least ${r.minCount}, at most ${r.maxCount}`,
-    decisions: r.decisions.map((d) => ({ target: r.repository, name: d.name, takenAt: d.takenAt.toUTC().toISO(), action: d.action, rule: d.rule, reason: d.reason })),
+    decisions: r.decisions.map((d) => ({
+      target: r.repository,
+      name: d.name,
+      takenAt: d.takenAt.toUTC().toISO(),
+      action: d.action,
+      rule: d.rule,
+      reason: d.reason,
+    })),
     deleted: r.deleted,
     details: { repository: r.repository, expireAfter: r.expireAfter, minCount: r.minCount, maxCount: r.maxCount },
   };

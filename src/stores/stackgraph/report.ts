@@ -11,8 +11,22 @@ export function stackGraphBackupList(r: ListResult): BackupList {
   return {
     store: 'stackgraph',
     location: r.location,
-    backups: r.backups.map((b) => ({ target: STACKGRAPH_TARGET, name: b.name, takenAt: b.takenAt.toUTC().toISO(), sizeBytes: b.size, complete: true, details: { lastModified: b.lastModified.toISOString() } })),
-    incomplete: r.incomplete.map((name) => ({ target: STACKGRAPH_TARGET, name, takenAt: parseStackGraphBackupName(name)?.toUTC().toISO() ?? null, sizeBytes: null, complete: false, details: {} })),
+    backups: r.backups.map((b) => ({
+      target: STACKGRAPH_TARGET,
+      name: b.name,
+      takenAt: b.takenAt.toUTC().toISO(),
+      sizeBytes: b.size,
+      complete: true,
+      details: { lastModified: b.lastModified.toISOString() },
+    })),
+    incomplete: r.incomplete.map((name) => ({
+      target: STACKGRAPH_TARGET,
+      name,
+      takenAt: parseStackGraphBackupName(name)?.toUTC().toISO() ?? null,
+      sizeBytes: null,
+      complete: false,
+      details: {},
+    })),
   };
 }
 
@@ -21,7 +35,14 @@ export function stackGraphPruneReport(r: PruneResult): PruneReport {
     store: 'stackgraph',
     dryRun: r.dryRun,
     policy: `${r.retention}, at least ${r.minCount} kept`,
-    decisions: r.decisions.map((d) => ({ target: STACKGRAPH_TARGET, name: d.name, takenAt: d.takenAt.toUTC().toISO(), action: d.action, rule: d.rule, reason: d.reason })),
+    decisions: r.decisions.map((d) => ({
+      target: STACKGRAPH_TARGET,
+      name: d.name,
+      takenAt: d.takenAt.toUTC().toISO(),
+      action: d.action,
+      rule: d.rule,
+      reason: d.reason,
+    })),
     deleted: r.deleted,
     details: { retention: r.retention, minCount: r.minCount, leftovers: r.leftovers },
   };

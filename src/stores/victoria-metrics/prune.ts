@@ -41,7 +41,8 @@ export function validatePrune(raw: PruneRaw): PruneOptions {
     policy: tierPolicy(raw),
     dryRun: raw.dryRun === true,
     inUse: [],
-    storageDataPath: raw.storageDataPath === undefined ? undefined : dataPath(raw.storageDataPath, '--storage-data-path'),
+    storageDataPath:
+      raw.storageDataPath === undefined ? undefined : dataPath(raw.storageDataPath, '--storage-data-path'),
   };
 }
 
@@ -56,7 +57,11 @@ export interface PruneResult {
 
 export async function runPrune(options: PruneOptions, ctx: StoreContext): Promise<PruneResult> {
   const store = openStore(ctx.storage, options.bucket);
-  await ensureBucket(store, { create: false, bucketValue: 'victoria-metrics-N.backup.bucketName', scheduleValue: 'victoria-metrics-N.backup.enabled' });
+  await ensureBucket(store, {
+    create: false,
+    bucketValue: 'victoria-metrics-N.backup.bucketName',
+    scheduleValue: 'victoria-metrics-N.backup.enabled',
+  });
   const versions = await listVersions(store, options.instances);
   const inUse = new Set(options.inUse);
   if (options.storageDataPath !== undefined) {
@@ -66,7 +71,8 @@ export async function runPrune(options: PruneOptions, ctx: StoreContext): Promis
   const decisions = planVersionRetention(versions, options.policy, inUse, ctx.now());
   let deletedObjects = 0;
   const doomed = decisions.filter((d) => d.action === 'delete');
-  if (doomed.length > 0) section(`${options.dryRun ? 'Would delete' : 'Deleting'} ${doomed.length} version(s) of ${options.bucket}`);
+  if (doomed.length > 0)
+    section(`${options.dryRun ? 'Would delete' : 'Deleting'} ${doomed.length} version(s) of ${options.bucket}`);
   for (const d of doomed) {
     log(`${options.dryRun ? 'would delete' : 'deleting'} ${d.version}: ${d.reason}`);
     if (options.dryRun) continue;
@@ -79,5 +85,11 @@ export async function runPrune(options: PruneOptions, ctx: StoreContext): Promis
     await store.cleanupIncomplete(prefix, ctx.now().toJSDate());
     deletedObjects += keys.length;
   }
-  return { dryRun: options.dryRun, bucket: options.bucket, policy: `daily ${options.policy.keepDaily}, weekly ${options.policy.keepWeekly}`, decisions, deletedObjects };
+  return {
+    dryRun: options.dryRun,
+    bucket: options.bucket,
+    policy: `daily ${options.policy.keepDaily}, weekly ${options.policy.keepWeekly}`,
+    decisions,
+    deletedObjects,
+  };
 }

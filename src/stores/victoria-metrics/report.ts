@@ -29,7 +29,14 @@ export function victoriaMetricsPruneReport(r: PruneResult): PruneReport {
     store: 'victoria-metrics',
     dryRun: r.dryRun,
     policy: r.policy,
-    decisions: r.decisions.map((d) => ({ target: d.instance, name: d.version, takenAt: null, action: d.action, rule: d.rule, reason: d.reason })),
+    decisions: r.decisions.map((d) => ({
+      target: d.instance,
+      name: d.version,
+      takenAt: null,
+      action: d.action,
+      rule: d.rule,
+      reason: d.reason,
+    })),
     deleted: r.dryRun ? [] : r.decisions.filter((d) => d.action === 'delete').map((d) => d.version),
     details: { bucket: r.bucket, deletedObjects: r.deletedObjects },
   };

@@ -15,7 +15,14 @@ export function volumesBackupList(r: ListResult): BackupList {
   return {
     store: 'volumes',
     location: r.repository,
-    backups: r.snapshots.map((s) => ({ target: s.claim, name: s.shortId, takenAt: s.time, sizeBytes: null, complete: true, details: { id: s.id, owner: s.owner, host: s.host, paths: s.paths, tags: s.tags } })),
+    backups: r.snapshots.map((s) => ({
+      target: s.claim,
+      name: s.shortId,
+      takenAt: s.time,
+      sizeBytes: null,
+      complete: true,
+      details: { id: s.id, owner: s.owner, host: s.host, paths: s.paths, tags: s.tags },
+    })),
     incomplete: [],
   };
 }
@@ -24,9 +31,23 @@ export function volumesPruneReport(r: PruneResult): PruneReport {
   const decisions: PruneDecision[] = r.claims.flatMap((c) => [
     ...c.kept.map((id): PruneDecision => {
       const reasons = c.reasons[id.slice(0, 8)];
-      return { target: c.claim, name: id.slice(0, 8), takenAt: null, action: 'keep', rule: keepRule(reasons), reason: reasons?.join(', ') ?? `kept by ${c.policy}` };
+      return {
+        target: c.claim,
+        name: id.slice(0, 8),
+        takenAt: null,
+        action: 'keep',
+        rule: keepRule(reasons),
+        reason: reasons?.join(', ') ?? `kept by ${c.policy}`,
+      };
     }),
-    ...c.removed.map((id): PruneDecision => ({ target: c.claim, name: id.slice(0, 8), takenAt: null, action: 'delete', rule: 'beyond-policy', reason: `not kept by ${c.policy}` })),
+    ...c.removed.map((id): PruneDecision => ({
+      target: c.claim,
+      name: id.slice(0, 8),
+      takenAt: null,
+      action: 'delete',
+      rule: 'beyond-policy',
+      reason: `not kept by ${c.policy}`,
+    })),
   ]);
   return {
     store: 'volumes',
@@ -34,6 +55,10 @@ export function volumesPruneReport(r: PruneResult): PruneReport {
     policy: r.policy,
     decisions,
     deleted: r.dryRun ? [] : decisions.filter((d) => d.action === 'delete').map((d) => d.name),
-    details: { repository: r.repository, pruned: r.pruned, claims: r.claims.map((c) => ({ claim: c.claim, policy: c.policy })) },
+    details: {
+      repository: r.repository,
+      pruned: r.pruned,
+      claims: r.claims.map((c) => ({ claim: c.claim, policy: c.policy })),
+    },
   };
 }
