@@ -8,12 +8,12 @@
  * leaves the machine as it was (processes, cgroups, netns, mounts, sysctls, iptables).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../servers/kube-api.js';
-import { BRIDGE, BUSYBOX_IMAGE, KUBELET_SYSCTLS, NODE_NAME, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import { BRIDGE, BUSYBOX_IMAGE, cleanUpKilledRuns, KUBELET_SYSCTLS, NODE_NAME, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
 import { TOOLS_DIR } from '../servers/harness.js';
 
 let cluster: NodeCluster;
@@ -269,5 +269,48 @@ describe('real test node', () => {
         }
       });
     assert.deepEqual(leftovers, []);
+  });
+});
+
+describe('real test node of a killed test run', () => {
+  it('is cleaned up by the next start (cleanUpKilledRuns): containers, components, cgroups, netns, folder', async () => {
+    // A test process that starts the node and a pod, then is killed with SIGKILL (no exit handler runs).
+    const script = `
+      const m = await import(${JSON.stringify(new URL('../servers/node-cluster.js', import.meta.url).href)});
+      const c = await m.startNodeCluster();
+      await c.api.create('/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sleeper' },
+        spec: { containers: [{ name: 'main', image: m.BUSYBOX_IMAGE, command: ['sleep', '3600'] }] } });
+      for (;;) {
+        const p = await c.api.get('/api/v1/namespaces/default/pods/sleeper');
+        if (p.status?.phase === 'Running') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      console.log('UP ' + c.network.namespace);
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const netns = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /UP (\S+)/.exec(out);
+        if (m?.[1] !== undefined) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`the child run exited (${code}) before its node was up: ${out}`)));
+    });
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+    // Left running: the components and the container, its cgroups and the netns.
+    assert.ok(existsSync(join('/run/netns', netns)));
+    assert.ok(execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).trim() !== '', 'the killed run left its processes');
+    assert.ok(readdirSync('/sys/fs/cgroup').some((h) => existsSync(join('/sys/fs/cgroup', h, netns))));
+    const cleaned = cleanUpKilledRuns();
+    assert.deepEqual(cleaned, [netns]);
+    assert.ok(!existsSync(join('/run/netns', netns)));
+    for (const h of readdirSync('/sys/fs/cgroup')) assert.ok(!existsSync(join('/sys/fs/cgroup', h, netns)), `cgroup ${h}/${netns} left`);
+    const after_ = machineSnapshot();
+    assert.deepEqual(after_.sysctls, before_.sysctls);
+    assert.equal(after_.iptables, before_.iptables);
+    assert.deepEqual(after_.netns, before_.netns);
   });
 });
