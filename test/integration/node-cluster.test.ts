@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../servers/kube-api.js';
@@ -308,6 +309,7 @@ describe('real test node of a killed test run', () => {
     assert.deepEqual(cleaned, [netns]);
     assert.ok(!existsSync(join('/run/netns', netns)));
     for (const h of readdirSync('/sys/fs/cgroup')) assert.ok(!existsSync(join('/sys/fs/cgroup', h, netns)), `cgroup ${h}/${netns} left`);
+    assert.deepEqual(readdirSync(tmpdir()).filter((f) => /^stackbackup-(kubelet|containerd|coredns|kube-proxy|netns-forwarder)-log-/.test(f)), [], 'the killed run\'s log folders are removed');
     const after_ = machineSnapshot();
     assert.deepEqual(after_.sysctls, before_.sysctls);
     assert.equal(after_.iptables, before_.iptables);

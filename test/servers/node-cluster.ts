@@ -38,7 +38,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, st
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { apiserverArgs, controllerManagerArgs, etcdArgs, httpsOk, kubeconfigText, makeCertificates, runKubectl, schedulerArgs, type KubectlResult } from './control-plane.js';
@@ -97,8 +97,14 @@ export interface NodeCluster {
   createNamespace(name: string, labels?: Record<string, string>): Promise<void>;
   pauseControllers(): () => void;
   kubectl(args: string[], options?: { namespace?: string; input?: string }): Promise<KubectlResult>;
-  /** Imports an OCI (or docker) archive into the node's containerd (namespace k8s.io); returns the image names. */
-  importImage(archivePath: string): Promise<string[]>;
+  /**
+   * Imports an OCI (or docker) archive into the node's containerd (namespace k8s.io) with `ctr images
+   * import`; returns the image names. The name comes from the archive (io.containerd.image.name, or a
+   * full org.opencontainers.image.ref.name); for tag-only archives pass baseName (e.g.
+   * "stackbackup.local/job" names tag 1.0 "stackbackup.local/job:1.0"). Pods then use it with
+   * imagePullPolicy IfNotPresent (any tag but latest) or Never: nothing can be pulled.
+   */
+  importImage(archivePath: string, options?: { baseName?: string }): Promise<string[]>;
   /** Runs a command inside the node's network and mount namespaces (e.g. iptables-save, ip addr). */
   exec(command: string, args: string[]): Promise<string>;
   /** The folder of a provisioned claim's volume on the machine, once it is bound. */
@@ -118,6 +124,8 @@ interface NodeState {
   netns: string;
   cgroupName: string;
   dir: string;
+  /** The components' log folders (startProcess keeps them apart from dir). */
+  logDirs: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,12 +242,17 @@ function teardownSync(state: NodeState): string[] {
   const ourMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(state.dir));
   if (ourMounts.length > 0) problems.push(`mounts left under ${state.dir}: ${ourMounts.join('; ')}`);
   else rmSync(state.dir, { recursive: true, force: true });
+  for (const logDir of state.logDirs ?? []) rmSync(logDir, { recursive: true, force: true });
   try {
-    unlinkSync(join(STATE_DIR, `${state.ownerPid}-${state.netns}.json`));
+    unlinkSync(stateFile(state));
   } catch {
     // not recorded
   }
   return problems;
+}
+
+function stateFile(state: NodeState): string {
+  return join(STATE_DIR, `${state.ownerPid}-${state.netns}.json`);
 }
 
 function pidAlive(pid: number): boolean {
@@ -420,9 +433,9 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
   const cgroupName = `stackbackup-node-${process.pid}`;
   if (netnsExists(netns)) throw new Error(`network namespace ${netns} already exists: one test node per process; stop the other first`);
   const dir = await tempDir('node');
-  const state: NodeState = { ownerPid: process.pid, netns, cgroupName, dir };
+  const state: NodeState = { ownerPid: process.pid, netns, cgroupName, dir, logDirs: [] };
   mkdirSync(STATE_DIR, { recursive: true });
-  writeFileSync(join(STATE_DIR, `${process.pid}-${netns}.json`), JSON.stringify(state));
+  writeFileSync(stateFile(state), JSON.stringify(state));
   let tornDown = false;
   const emergency = () => {
     if (!tornDown) {
@@ -535,13 +548,19 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       holder?.on('error', reject);
     });
     mark('mountns');
+    const startComponent = async (options: Parameters<typeof startProcess>[0]): Promise<RunningProcess> => {
+      const proc = await startProcess(options);
+      state.logDirs.push(dirname(proc.logFile));
+      writeFileSync(stateFile(state), JSON.stringify(state));
+      return proc;
+    };
     const env = { PATH: `${join(NODE_TOOLS, 'bin')}:${join(TOOLS_DIR, 'bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: dir };
     const inNode = (command: string, args: string[]) => ({ command: 'nsenter', args: ['-t', String(holderPid), '-m', '-n', '--', command, ...args], env });
 
     // 4. The forwarder into the netns and the loopback port of the test process.
     const socketPath = join(dir, 'netns.sock');
     started.push(
-      await startProcess({
+      await startComponent({
         name: 'netns-forwarder',
         ...inNode(process.execPath, ['-e', FORWARDER, socketPath]),
         ready: async () => existsSync(socketPath),
@@ -572,7 +591,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
 
     // 5. etcd, kube-apiserver; containerd meanwhile.
     const containerdSocket = join(dir, 'containerd', 'containerd.sock');
-    const containerdStart = startProcess({
+    const containerdStart = startComponent({
       name: 'containerd',
       ...inNode(bin.containerd, ['--config', join(dir, 'containerd', 'config.toml')]),
       ready: async () => existsSync(containerdSocket) && (await run(bin.ctr, ['--address', containerdSocket, 'version']).then(() => true, () => false)),
@@ -580,7 +599,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     });
     containerdStart.catch(() => undefined);
     started.push(
-      await startProcess({
+      await startComponent({
         name: 'etcd',
         ...inNode(bin.etcd, etcdArgs(join(dir, 'etcd'), 'http://127.0.0.1:2379', 'http://127.0.0.1:2380')),
         ready: probe(2379, '/health', false),
@@ -592,7 +611,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     const importing = Promise.all([bin.pauseArchive, bin.busyboxArchive].map((a) => importInto(bin.ctr, containerdSocket, a)));
     importing.catch(() => undefined);
     started.push(
-      await startProcess({
+      await startComponent({
         name: 'kube-apiserver',
         ...inNode(bin.apiserver, apiserverArgs({ etcdUrl: 'http://127.0.0.1:2379', pki, bindAddress: '0.0.0.0', port: API_PORT, advertiseAddress: NODE_IP, endpointReconciler: 'lease' })),
         ready: () => httpsOk(`${apiUrl}/readyz`, ca),
@@ -603,19 +622,19 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
 
     // 6. Everything else at once.
     const [controllerManager] = await Promise.all([
-      startProcess({
+      startComponent({
         name: 'kube-controller-manager',
         ...inNode(bin.controllerManager, controllerManagerArgs(nodeKubeconfig, pki, join(dir, 'cm-certs'), '127.0.0.1', 10257)),
         ready: probe(10257, '/healthz', true),
         timeoutMs: 60_000,
       }),
-      startProcess({
+      startComponent({
         name: 'kube-scheduler',
         ...inNode(bin.scheduler, schedulerArgs(nodeKubeconfig, join(dir, 'scheduler-certs'), '127.0.0.1', 10259)),
         ready: probe(10259, '/healthz', true),
         timeoutMs: 60_000,
       }),
-      startProcess({
+      startComponent({
         name: 'kubelet',
         ...inNode(bin.kubelet, [
           `--config=${join(dir, 'kubelet.yaml')}`, `--kubeconfig=${nodeKubeconfig}`, `--root-dir=${join(dir, 'kubelet')}`,
@@ -624,13 +643,13 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
         ready: probe(10248, '/healthz', false),
         timeoutMs: 60_000,
       }),
-      startProcess({
+      startComponent({
         name: 'kube-proxy',
         ...inNode(bin.kubeProxy, [`--config=${join(dir, 'kube-proxy.yaml')}`, '--v=1']),
         ready: probe(10256, '/healthz', false),
         timeoutMs: 60_000,
       }),
-      startProcess({
+      startComponent({
         name: 'coredns',
         ...inNode(bin.coredns, ['-conf', join(dir, 'Corefile')]),
         ready: probe(8181, '/ready', false),
@@ -694,8 +713,8 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       kubectl(args, opts = {}) {
         return runKubectl(kubeconfig, args, opts);
       },
-      importImage(archivePath) {
-        return importInto(bin.ctr, containerdSocket, archivePath);
+      importImage(archivePath, opts = {}) {
+        return importInto(bin.ctr, containerdSocket, archivePath, opts.baseName);
       },
       exec(command, args) {
         return run('nsenter', ['-t', String(holderPid), '-m', '-n', '--', command, ...args]);
@@ -731,9 +750,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
-async function importInto(ctr: string, socket: string, archivePath: string): Promise<string[]> {
+async function importInto(ctr: string, socket: string, archivePath: string, baseName?: string): Promise<string[]> {
   if (!existsSync(archivePath)) throw new Error(`image archive ${archivePath} does not exist`);
-  const out = await run(ctr, ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', archivePath]).catch((err: Error) => {
+  const out = await run(ctr, ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', ...(baseName ? ['--base-name', baseName] : []), archivePath]).catch((err: Error) => {
     throw new Error(`ctr images import ${archivePath} failed: ${err.message}`);
   });
   const names = [...out.matchAll(/^unpacking (\S+) \(/gm)].map((m) => m[1] ?? '');
