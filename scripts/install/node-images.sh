@@ -35,8 +35,10 @@ oci_archive() {
   "$umoci" new --image "$layout:$tag"
   "$umoci" unpack --image "$layout:$tag" "$bundle" >/dev/null
   "$filler" "$bundle/rootfs"
-  "$umoci" repack --image "$layout:$tag" "$bundle" >/dev/null
-  "$umoci" config --image "$layout:$tag" --os linux --architecture amd64 --no-history "$@"
+  # Same sources, same archive: fixed times, no history.
+  find "$bundle/rootfs" -exec touch -h -d @0 {} +
+  "$umoci" repack --no-history --image "$layout:$tag" "$bundle" >/dev/null
+  "$umoci" config --image "$layout:$tag" --os linux --architecture amd64 --created 1970-01-01T00:00:00Z --no-history "$@"
   "$umoci" gc --layout "$layout"
   local ref="stackbackup.local/$name:$tag"
   sed -i "s|\"org.opencontainers.image.ref.name\":\"$tag\"|\"io.containerd.image.name\":\"$ref\",\"org.opencontainers.image.ref.name\":\"$tag\"|" "$layout/index.json"
