@@ -35,9 +35,9 @@ oci_archive() {
   "$umoci" new --image "$layout:$tag"
   "$umoci" unpack --image "$layout:$tag" "$bundle" >/dev/null
   "$filler" "$bundle/rootfs"
-  # Same sources, same archive: fixed times, no history.
+  # Same sources, same archive: fixed times.
   find "$bundle/rootfs" -exec touch -h -d @0 {} +
-  "$umoci" repack --no-history --image "$layout:$tag" "$bundle" >/dev/null
+  "$umoci" repack --history.created 1970-01-01T00:00:00Z --history.created_by "scripts/install/node-images.sh" --image "$layout:$tag" "$bundle" >/dev/null
   "$umoci" config --image "$layout:$tag" --os linux --architecture amd64 --created 1970-01-01T00:00:00Z --no-history "$@"
   "$umoci" gc --layout "$layout"
   local ref="stackbackup.local/$name:$tag"

@@ -517,7 +517,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       masks.push(`mount --bind ${file} /proc/sys/${name}`);
       masked.push(name.replaceAll('/', '.'));
     }
-    await writeConfigs(dir, pki, nodeKubeconfig, cgroupName, options);
+    await writeConfigs(dir, pki, nodeKubeconfig, cgroupName);
     mark('config');
 
     // 3. The mount namespace holder, inside the netns.
@@ -807,7 +807,7 @@ async function runProvisioner(api: KubeApi, volumesDir: string, signal: AbortSig
   }
 }
 
-async function writeConfigs(dir: string, pki: string, nodeKubeconfig: string, cgroupName: string, _options: NodeClusterOptions): Promise<void> {
+async function writeConfigs(dir: string, pki: string, nodeKubeconfig: string, cgroupName: string): Promise<void> {
   const containerdDir = join(dir, 'containerd');
   const cniConf = join(dir, 'cni', 'net.d');
   await mkdir(containerdDir, { recursive: true });
