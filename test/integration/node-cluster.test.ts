@@ -158,6 +158,22 @@ describe('real test node', () => {
     assert.match(out, /^Seccomp:\s+2$/m, 'seccomp filter mode (RuntimeDefault)');
   });
 
+  it('mounts a Secret with its defaultMode for the fsGroup, and pods reach the API server through the kubernetes Service', async () => {
+    await cluster.createNamespace('secrets');
+    await cluster.api.create('/api/v1/namespaces/secrets/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'sesame' } });
+    await cluster.api.create(
+      '/api/v1/namespaces/secrets/pods',
+      pod('reader', 'stat -L -c "%a %u %g" /creds/key; cat /creds/key; echo; grep " /creds " /proc/mounts | cut -d" " -f3; printf "x\\n" | nc -w 5 kubernetes.default.svc.cluster.local 443 >/dev/null && echo api-reachable', {
+        spec: { securityContext: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 }, volumes: [{ name: 'creds', secret: { secretName: 'creds', defaultMode: 0o440 } }] },
+        container: { volumeMounts: [{ name: 'creds', mountPath: '/creds', readOnly: true }] },
+      }),
+    );
+    const done = await podDone('secrets', 'reader');
+    const out = await logs('secrets', 'reader');
+    assert.equal(done.status?.phase, 'Succeeded', out);
+    assert.deepEqual(out.split('\n').slice(0, 5), ['440 0 65532', 'sesame', 'tmpfs', 'api-reachable', '']);
+  });
+
   it('binds a claim of the default StorageClass; data written by one pod is read by the next (fsGroup applied)', async () => {
     await cluster.createNamespace('storage');
     await cluster.api.create('/api/v1/namespaces/storage/persistentvolumeclaims', {
