@@ -26,6 +26,8 @@ export interface CertificateOptions {
   apiserverIps?: string[];
   /** IP addresses of the kubelet's serving certificate (default 127.0.0.1). */
   kubeletIps?: string[];
+  /** More client certificates: file name (NAME.crt, NAME.key) to subject, e.g. "/O=system:nodes/CN=system:node:x". */
+  clients?: Record<string, string>;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function makeCertificates(dir: string, options: CertificateOptions)
     ]),
     leaf('admin', '/O=system:masters/CN=stackbackup-test-admin', ['extendedKeyUsage=clientAuth']),
     leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', ['extendedKeyUsage=clientAuth']),
+    ...Object.entries(options.clients ?? {}).map(([name, subject]) => leaf(name, subject, ['extendedKeyUsage=clientAuth'])),
     leaf('kubelet', `/CN=${options.nodeName}`, [`subjectAltName=${kubeletIps},DNS:localhost,DNS:${options.nodeName}`, 'extendedKeyUsage=serverAuth']),
     (async () => {
       await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
@@ -101,6 +104,8 @@ export interface ApiserverArgs {
   advertiseAddress: string;
   /** 'none' keeps the kubernetes Service without endpoints (nothing can reach it); 'lease' publishes advertiseAddress. */
   endpointReconciler: 'none' | 'lease';
+  /** Node authorization and the NodeRestriction admission plugin for kubelets with node credentials (default off: RBAC only). */
+  nodeAuthorization?: boolean;
 }
 
 export function apiserverArgs(a: ApiserverArgs): string[] {
@@ -112,7 +117,7 @@ export function apiserverArgs(a: ApiserverArgs): string[] {
     '--kubelet-preferred-address-types=InternalIP',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${a.pki}/sa.pub`,
     `--service-account-signing-key-file=${a.pki}/sa.key`, '--api-audiences=https://kubernetes.default.svc.cluster.local',
-    '--authorization-mode=RBAC', '--allow-privileged=true', '--anonymous-auth=true', '--profiling=false', '--v=1',
+    `--authorization-mode=${a.nodeAuthorization ? 'Node,RBAC' : 'RBAC'}`, ...(a.nodeAuthorization ? ['--enable-admission-plugins=NodeRestriction'] : []), '--allow-privileged=true', '--anonymous-auth=true', '--profiling=false', '--v=1',
   ];
 }
 

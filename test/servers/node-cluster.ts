@@ -59,6 +59,7 @@ export const PAUSE_IMAGE = 'stackbackup.local/pause:3.10';
 export const BUSYBOX_IMAGE = 'stackbackup.local/busybox:1.35.0';
 
 const NODE_TOOLS = join(TOOLS_DIR, 'node');
+const COREDNS_USER = 'stackbackup-test:coredns';
 const STATE_DIR = join(tmpdir(), 'stackbackup-node-state');
 const API_PORT = 6443;
 
@@ -494,11 +495,25 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     // 2. Certificates, configuration files, the cgroup root.
     const pki = join(dir, 'pki');
     await mkdir(pki);
-    await makeCertificates(pki, { nodeName: NODE_NAME, apiserverIps: [NODE_IP], kubeletIps: [NODE_IP, '127.0.0.1'] });
+    // The kubelet, kube-proxy and CoreDNS with identities of their own (Node authorization and
+    // NodeRestriction for the kubelet, kube-proxy's built-in role, a role below for CoreDNS); the
+    // controller manager and the scheduler as admin, as in kubernetes.ts.
+    const identities = { 'kubelet-client': `/O=system:nodes/CN=system:node:${NODE_NAME}`, 'kube-proxy': '/CN=system:kube-proxy', coredns: `/CN=${COREDNS_USER}` };
+    await makeCertificates(pki, { nodeName: NODE_NAME, apiserverIps: [NODE_IP], kubeletIps: [NODE_IP, '127.0.0.1'], clients: identities });
     const read = (name: string) => readFile(join(pki, name), 'utf8');
     const [ca, adminCert, adminKey] = await Promise.all([read('ca.crt'), read('admin.crt'), read('admin.key')]);
-    const nodeKubeconfig = join(dir, 'node.kubeconfig');
-    await writeFile(nodeKubeconfig, kubeconfigText(`https://127.0.0.1:${API_PORT}`, ca, adminCert, adminKey, 'default'), { mode: 0o600 });
+    const inNetnsKubeconfig = async (file: string, cert: string) => {
+      const path = join(dir, file);
+      await writeFile(path, kubeconfigText(`https://127.0.0.1:${API_PORT}`, ca, await read(`${cert}.crt`), await read(`${cert}.key`), 'default'), { mode: 0o600 });
+      return path;
+    };
+    const kubeconfigs_ = {
+      admin: await inNetnsKubeconfig('node-admin.kubeconfig', 'admin'),
+      kubelet: await inNetnsKubeconfig('kubelet.kubeconfig', 'kubelet-client'),
+      kubeProxy: await inNetnsKubeconfig('kube-proxy.kubeconfig', 'kube-proxy'),
+      coredns: await inNetnsKubeconfig('coredns.kubeconfig', 'coredns'),
+    };
+    const nodeKubeconfig = kubeconfigs_.admin;
     for (const hierarchy of cgroupHierarchies(false)) {
       const path = join(hierarchy, cgroupName);
       mkdirSync(path, { recursive: true });
@@ -517,7 +532,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       masks.push(`mount --bind ${file} /proc/sys/${name}`);
       masked.push(name.replaceAll('/', '.'));
     }
-    await writeConfigs(dir, pki, nodeKubeconfig, cgroupName);
+    await writeConfigs(dir, pki, kubeconfigs_.kubeProxy, kubeconfigs_.coredns, cgroupName);
     mark('config');
 
     // 3. The mount namespace holder, inside the netns.
@@ -613,12 +628,30 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     started.push(
       await startComponent({
         name: 'kube-apiserver',
-        ...inNode(bin.apiserver, apiserverArgs({ etcdUrl: 'http://127.0.0.1:2379', pki, bindAddress: '0.0.0.0', port: API_PORT, advertiseAddress: NODE_IP, endpointReconciler: 'lease' })),
+        ...inNode(bin.apiserver, apiserverArgs({ etcdUrl: 'http://127.0.0.1:2379', pki, bindAddress: '0.0.0.0', port: API_PORT, advertiseAddress: NODE_IP, endpointReconciler: 'lease', nodeAuthorization: true })),
         ready: () => httpsOk(`${apiUrl}/readyz`, ca),
         timeoutMs: 120_000,
       }),
     );
     mark('kube-apiserver');
+
+    // CoreDNS reads Services, EndpointSlices, Pods and Namespaces (what CoreDNS's own manifests grant).
+    await api.create('/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'stackbackup-test:coredns' },
+      rules: [
+        { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+      ],
+    });
+    await api.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'stackbackup-test:coredns' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'stackbackup-test:coredns' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: COREDNS_USER }],
+    });
 
     // 6. Everything else at once.
     const [controllerManager] = await Promise.all([
@@ -637,7 +670,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       startComponent({
         name: 'kubelet',
         ...inNode(bin.kubelet, [
-          `--config=${join(dir, 'kubelet.yaml')}`, `--kubeconfig=${nodeKubeconfig}`, `--root-dir=${join(dir, 'kubelet')}`,
+          `--config=${join(dir, 'kubelet.yaml')}`, `--kubeconfig=${kubeconfigs_.kubelet}`, `--root-dir=${join(dir, 'kubelet')}`,
           `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, '--v=1',
         ]),
         ready: probe(10248, '/healthz', false),
@@ -807,7 +840,7 @@ async function runProvisioner(api: KubeApi, volumesDir: string, signal: AbortSig
   }
 }
 
-async function writeConfigs(dir: string, pki: string, nodeKubeconfig: string, cgroupName: string): Promise<void> {
+async function writeConfigs(dir: string, pki: string, kubeProxyKubeconfig: string, corednsKubeconfig: string, cgroupName: string): Promise<void> {
   const containerdDir = join(dir, 'containerd');
   const cniConf = join(dir, 'cni', 'net.d');
   await mkdir(containerdDir, { recursive: true });
@@ -913,7 +946,7 @@ async function writeConfigs(dir: string, pki: string, nodeKubeconfig: string, cg
     JSON.stringify({
       apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
       kind: 'KubeProxyConfiguration',
-      clientConnection: { kubeconfig: nodeKubeconfig },
+      clientConnection: { kubeconfig: kubeProxyKubeconfig },
       mode: 'iptables',
       hostnameOverride: NODE_NAME,
       bindAddress: NODE_IP,
@@ -937,7 +970,7 @@ async function writeConfigs(dir: string, pki: string, nodeKubeconfig: string, cg
       '    health 127.0.0.1:8080',
       '    cache 5',
       '    kubernetes cluster.local in-addr.arpa ip6.arpa {',
-      `        kubeconfig ${nodeKubeconfig} admin@stackbackup-test`,
+      `        kubeconfig ${corednsKubeconfig} admin@stackbackup-test`,
       '        pods insecure',
       '        ttl 5',
       '        fallthrough in-addr.arpa ip6.arpa',
