@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../servers/kube-api.js';
-import { BRIDGE, BUSYBOX_IMAGE, cleanUpKilledRuns, KUBELET_SYSCTLS, NODE_NAME, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import { BRIDGE, BUSYBOX_IMAGE, checkNetwork, cleanUpKilledRuns, KUBELET_SYSCTLS, NODE_NAME, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
 import { TOOLS_DIR } from '../servers/harness.js';
 
 let cluster: NodeCluster;
@@ -227,6 +227,9 @@ describe('real test node', () => {
       const p = await cluster.api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>('/api/v1/namespaces/net/pods/web');
       return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
     });
+    // kubectl exec goes API server -> kubelet -> containerd's stream server, all inside the netns.
+    const exec = await cluster.kubectl(['exec', 'web', '--', 'cat', '/tmp/www/index.html'], { namespace: 'net' });
+    assert.equal(exec.stdout, 'served by web\n', exec.stderr);
     const svc = await cluster.api.get<KubeObject & { spec: { clusterIP: string } }>('/api/v1/namespaces/net/services/web');
     const fqdn = 'web.net.svc.cluster.local';
     await cluster.api.create(
@@ -330,5 +333,30 @@ describe('real test node of a killed test run', () => {
     assert.deepEqual(after_.sysctls, before_.sysctls);
     assert.equal(after_.iptables, before_.iptables);
     assert.deepEqual(after_.netns, before_.netns);
+  });
+});
+
+describe('real test node network check', () => {
+  it('refuses a netns with a link or a route that could leave the machine', async () => {
+    const netns = `stackbackup-node-check-${process.pid}`;
+    const ip = (...args: string[]) => execFileSync('ip', ['-n', netns, ...args]);
+    execFileSync('ip', ['netns', 'add', netns]);
+    try {
+      ip('link', 'set', 'lo', 'up');
+      ip('link', 'add', BRIDGE, 'type', 'bridge');
+      ip('addr', 'add', '10.244.0.1/24', 'dev', BRIDGE);
+      ip('link', 'set', BRIDGE, 'up');
+      const ok = await checkNetwork(netns);
+      assert.deepEqual(ok.defaultRoutes, []);
+      // A default route (through the bridge's own subnet) is refused.
+      ip('route', 'add', 'default', 'via', '10.244.0.254', 'dev', BRIDGE);
+      await assert.rejects(checkNetwork(netns), /refusing to start the test node: .*default routes: default via 10\.244\.0\.254/);
+      ip('route', 'del', 'default');
+      // Any other link (here a veth pair, both ends inside this netns) is refused.
+      ip('link', 'add', 'sbcheck0', 'type', 'veth', 'peer', 'name', 'sbcheck1');
+      await assert.rejects(checkNetwork(netns), /links other than lo and the pod bridge sbnode0: sbcheck0, sbcheck1|links other than lo and the pod bridge sbnode0: sbcheck1, sbcheck0/);
+    } finally {
+      execFileSync('ip', ['netns', 'delete', netns]);
+    }
   });
 });

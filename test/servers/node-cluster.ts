@@ -361,7 +361,8 @@ interface IpLink {
   link_netnsid?: number;
 }
 
-async function checkNetwork(netns: string): Promise<NetworkCheck> {
+/** Checks that netns holds only lo and the pod bridge, with no default route and no gateway; throws otherwise. */
+export async function checkNetwork(netns: string): Promise<NetworkCheck> {
   const links = JSON.parse(await run('ip', ['-n', netns, '-d', '-j', 'link', 'show'])) as IpLink[];
   const routes = [
     ...(await run('ip', ['-n', netns, '-4', 'route', 'show', 'table', 'all'])).split('\n'),
