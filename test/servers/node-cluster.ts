@@ -246,8 +246,9 @@ function teardownSync(state: NodeState): string[] {
   for (const logDir of state.logDirs ?? []) rmSync(logDir, { recursive: true, force: true });
   try {
     unlinkSync(stateFile(state));
+    rmdirSync(STATE_DIR);
   } catch {
-    // not recorded
+    // not recorded, or another run's state is still there
   }
   return problems;
 }
