@@ -4,7 +4,9 @@ import { cpus } from 'node:os';
 
 /** Fields after "pid (comm) ": index 0 is field 3 (state); utime 14, stime 15, cutime 16, cstime 17. */
 function statFields(pid: number | 'self'): string[] {
-  return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
 }
 
 /** User + system CPU seconds of every child this process has waited for. */

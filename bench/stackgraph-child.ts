@@ -17,7 +17,15 @@ setQuiet(true);
 const started = process.hrtime.bigint();
 const result =
   verb === 'backup'
-    ? await runBackup(validateBackup({ bucket, exportCommand: tool('-export'), workDir, retention: 'days=30', minCount: 1 }), ctx)
-    : await runRestore(validateRestore({ bucket, name, countCommand: tool('-count'), importCommand: tool('-import'), workDir }), ctx);
+    ? await runBackup(
+        validateBackup({ bucket, exportCommand: tool('-export'), workDir, retention: 'days=30', minCount: 1 }),
+        ctx,
+      )
+    : await runRestore(
+        validateRestore({ bucket, name, countCommand: tool('-count'), importCommand: tool('-import'), workDir }),
+        ctx,
+      );
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-process.stdout.write(`${JSON.stringify({ name: result.name, seconds, bytes: result.size, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ name: result.name, seconds, bytes: result.size, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+);

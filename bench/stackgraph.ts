@@ -24,15 +24,26 @@ const work = join(REPO_ROOT, '.cache', `bench-stackgraph-${process.pid}`);
 await mkdir(work, { recursive: true });
 try {
   const url = new URL(minio.endpoint);
-  const env = { ...process.env, STACKBACKUP_STACKGRAPH_STANDIN: standin, STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey };
-  const mcEnv = { ...process.env, MC_HOST_bench: `http://${minio.accessKey}:${minio.secretKey}@${url.host}`, MC_CONFIG_DIR: join(work, 'mc') };
+  const env = {
+    ...process.env,
+    STACKBACKUP_STACKGRAPH_STANDIN: standin,
+    STACKBACKUP_S3_ENDPOINT: minio.endpoint,
+    STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
+    STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
+  };
+  const mcEnv = {
+    ...process.env,
+    MC_HOST_bench: `http://${minio.accessKey}:${minio.secretKey}@${url.host}`,
+    MC_CONFIG_DIR: join(work, 'mc'),
+  };
   execFileSync(mc, ['mb', '--quiet', 'bench/sts-stackgraph-backup'], { env: mcEnv });
   const time = (fn: () => void): number => {
     const t = process.hrtime.bigint();
     fn();
     return Number(process.hrtime.bigint() - t) / 1e9;
   };
-  const tool = (db: string, ...args: string[]) => execFileSync(standin, ['-db', db, ...args], { encoding: 'utf8', maxBuffer: 1024 * 1024 }).trim();
+  const tool = (db: string, ...args: string[]) =>
+    execFileSync(standin, ['-db', db, ...args], { encoding: 'utf8', maxBuffer: 1024 * 1024 }).trim();
   const ours = (args: string[]): { name: string; seconds: number; bytes: number; maxRssMiB: number } => {
     const r = spawnSync(process.execPath, [child, ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`our ${args[0]} failed: ${r.stderr}`);
@@ -71,8 +82,12 @@ try {
 
   const gib = (exportBytes / 1024 / MIB).toFixed(2);
   console.log(`stackgraph bench: ${gib} GiB export (${exportBytes} bytes), stand-in store, local MinIO`);
-  console.log(`backup   export + mc cp ${baseUp.toFixed(1)} s  ours ${up.seconds.toFixed(1)} s  ratio ${(baseUp / up.seconds).toFixed(2)}  our peak RSS ${up.maxRssMiB.toFixed(0)} MiB (target < 200 MiB)`);
-  console.log(`restore  mc cp + import ${baseDown.toFixed(1)} s  ours ${down.seconds.toFixed(1)} s  ratio ${(baseDown / down.seconds).toFixed(2)}  our peak RSS ${down.maxRssMiB.toFixed(0)} MiB (target < 200 MiB)`);
+  console.log(
+    `backup   export + mc cp ${baseUp.toFixed(1)} s  ours ${up.seconds.toFixed(1)} s  ratio ${(baseUp / up.seconds).toFixed(2)}  our peak RSS ${up.maxRssMiB.toFixed(0)} MiB (target < 200 MiB)`,
+  );
+  console.log(
+    `restore  mc cp + import ${baseDown.toFixed(1)} s  ours ${down.seconds.toFixed(1)} s  ratio ${(baseDown / down.seconds).toFixed(2)}  our peak RSS ${down.maxRssMiB.toFixed(0)} MiB (target < 200 MiB)`,
+  );
   console.log(`restored store identical to the source: ${same}`);
 } finally {
   await minio.stop();

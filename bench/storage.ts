@@ -30,14 +30,28 @@ const work = await tempDir('bench');
 try {
   const mc = toolPath('mc', 'minio');
   const url = new URL(minio.endpoint);
-  const mcEnv = { ...process.env, MC_HOST_bench: `http://${minio.accessKey}:${minio.secretKey}@${url.host}`, MC_CONFIG_DIR: join(work, 'mc') };
-  const ourEnv = { ...process.env, STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey };
+  const mcEnv = {
+    ...process.env,
+    MC_HOST_bench: `http://${minio.accessKey}:${minio.secretKey}@${url.host}`,
+    MC_CONFIG_DIR: join(work, 'mc'),
+  };
+  const ourEnv = {
+    ...process.env,
+    STACKBACKUP_S3_ENDPOINT: minio.endpoint,
+    STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
+    STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
+  };
   execFileSync(mc, ['mb', '--quiet', 'bench/bench'], { env: mcEnv });
   const source = join(work, 'source.bin');
   await writeRandomFile(source, sizeMiB * MIB);
 
   const minioPid = minio.process.child.pid ?? NaN;
-  const cpu = { mcDown: [] as number[], minioMcDown: [] as number[], oursDown: [] as number[], minioOursDown: [] as number[] };
+  const cpu = {
+    mcDown: [] as number[],
+    minioMcDown: [] as number[],
+    oursDown: [] as number[],
+    minioOursDown: [] as number[],
+  };
   const timeMc = (args: string[], cpuInto?: [number[], number[]]): number => {
     const [c0, s0] = [childrenCpuSeconds(), processCpuSeconds(minioPid)];
     const t = process.hrtime.bigint();
@@ -64,18 +78,29 @@ try {
   hasher.digest();
   const sha256MiBps = Math.min(sizeMiB, 1024) / (Number(process.hrtime.bigint() - hashStarted) / 1e9);
 
-  const results = { mcUp: [] as number[], oursUp: [] as number[], mcDown: [] as number[], oursDown: [] as number[], rss: [] as number[] };
+  const results = {
+    mcUp: [] as number[],
+    oursUp: [] as number[],
+    mcDown: [] as number[],
+    oursDown: [] as number[],
+    rss: [] as number[],
+  };
   for (let i = 0; i < rounds; i += 1) {
     // Alternate who goes first so page-cache warmth does not favour one side.
     const order = i % 2 === 0 ? ['mc', 'ours'] : ['ours', 'mc'];
     for (const who of order) {
       if (who === 'mc') {
         results.mcUp.push(timeMc(['cp', source, `bench/bench/mc-${i}.bin`]));
-        results.mcDown.push(timeMc(['cp', `bench/bench/mc-${i}.bin`, join(work, 'mc.back')], [cpu.mcDown, cpu.minioMcDown]));
+        results.mcDown.push(
+          timeMc(['cp', `bench/bench/mc-${i}.bin`, join(work, 'mc.back')], [cpu.mcDown, cpu.minioMcDown]),
+        );
         await rm(join(work, 'mc.back'));
       } else {
         const up = timeOurs(['upload', 'bench', `ours-${i}.bin`, source]);
-        const down = timeOurs(['download', 'bench', `ours-${i}.bin`, join(work, 'ours.back')], [cpu.oursDown, cpu.minioOursDown]);
+        const down = timeOurs(
+          ['download', 'bench', `ours-${i}.bin`, join(work, 'ours.back')],
+          [cpu.oursDown, cpu.minioOursDown],
+        );
         results.oursUp.push(up.seconds);
         results.oursDown.push(down.seconds);
         results.rss.push(up.maxRssMiB, down.maxRssMiB);
@@ -90,15 +115,25 @@ try {
   const downRatio = best(results.mcDown) / best(results.oursDown);
   const peak = Math.max(...results.rss);
   console.log(`storage bench: ${sizeMiB} MiB file, local MinIO, best of ${rounds}`);
-  console.log(`upload    mc cp ${rate(best(results.mcUp))}  ours ${rate(best(results.oursUp))}  ratio ${upRatio.toFixed(2)} (target >= 0.90)`);
-  console.log(`download  mc cp ${rate(best(results.mcDown))}  ours ${rate(best(results.oursDown))}  ratio ${downRatio.toFixed(2)} (target >= 0.90)`);
+  console.log(
+    `upload    mc cp ${rate(best(results.mcUp))}  ours ${rate(best(results.oursUp))}  ratio ${upRatio.toFixed(2)} (target >= 0.90)`,
+  );
+  console.log(
+    `download  mc cp ${rate(best(results.mcDown))}  ours ${rate(best(results.oursDown))}  ratio ${downRatio.toFixed(2)} (target >= 0.90)`,
+  );
   console.log(`our peak RSS ${peak.toFixed(0)} MiB (target < 200 MiB)`);
   const shaSeconds = sizeMiB / sha256MiBps;
   const needed = median(cpu.mcDown) + median(cpu.minioMcDown) + shaSeconds;
   const bound = best(results.mcDown) / (needed / CORES);
-  console.log(`download CPU (median): mc ${median(cpu.mcDown).toFixed(2)} s + MinIO ${median(cpu.minioMcDown).toFixed(2)} s; ours ${median(cpu.oursDown).toFixed(2)} s + MinIO ${median(cpu.minioOursDown).toFixed(2)} s`);
-  console.log(`SHA-256 here: ${sha256MiBps.toFixed(0)} MiB/s, ${shaSeconds.toFixed(2)} CPU-s for the file; mc cp + MinIO + one SHA-256 pass = ${needed.toFixed(2)} CPU-s on ${CORES} cores`);
-  console.log(`best download ratio a SHA-256-verifying client could reach on this machine: ${bound.toFixed(2)} (ours ${downRatio.toFixed(2)})`);
+  console.log(
+    `download CPU (median): mc ${median(cpu.mcDown).toFixed(2)} s + MinIO ${median(cpu.minioMcDown).toFixed(2)} s; ours ${median(cpu.oursDown).toFixed(2)} s + MinIO ${median(cpu.minioOursDown).toFixed(2)} s`,
+  );
+  console.log(
+    `SHA-256 here: ${sha256MiBps.toFixed(0)} MiB/s, ${shaSeconds.toFixed(2)} CPU-s for the file; mc cp + MinIO + one SHA-256 pass = ${needed.toFixed(2)} CPU-s on ${CORES} cores`,
+  );
+  console.log(
+    `best download ratio a SHA-256-verifying client could reach on this machine: ${bound.toFixed(2)} (ours ${downRatio.toFixed(2)})`,
+  );
 } finally {
   await minio.stop();
   await rm(work, { recursive: true, force: true });

@@ -11,6 +11,9 @@ const [verb, bucket = '', key = '', file = ''] = process.argv.slice(2);
 const store = openStore(loadStorageConfig(), bucket);
 const quiet = { progress: () => undefined };
 const started = process.hrtime.bigint();
-const result = verb === 'upload' ? await uploadFile(store, file, key, quiet) : await downloadFile(store, key, file, quiet);
+const result =
+  verb === 'upload' ? await uploadFile(store, file, key, quiet) : await downloadFile(store, key, file, quiet);
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-process.stdout.write(`${JSON.stringify({ seconds, bytes: result.size, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ seconds, bytes: result.size, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+);

@@ -73,7 +73,10 @@ class Target {
 
   static async start(): Promise<Target> {
     const target = new Target(await startMinio());
-    const init = spawnSync(process.execPath, [CLI, 'storage', 'init', '--bucket', bucket], { env: target.ourEnv(), encoding: 'utf8' });
+    const init = spawnSync(process.execPath, [CLI, 'storage', 'init', '--bucket', bucket], {
+      env: target.ourEnv(),
+      encoding: 'utf8',
+    });
     if (init.status !== 0) throw new Error(`storage init failed: ${init.stderr}`);
     return target;
   }
@@ -89,17 +92,59 @@ class Target {
   }
 
   plain(dst: string): PlainRun {
-    const r = time(tools.vmbackup, [
-      `-storageDataPath=${vm.dataDir}`, `-snapshot.createURL=${vm.url}/snapshot/create`, `-dst=s3://${bucket}/${dst}/`,
-      `-customS3Endpoint=${this.minio.endpoint}`, '-s3ForcePathStyle=true', '-httpListenAddr=127.0.0.1:0',
-    ], { ...process.env, AWS_ACCESS_KEY_ID: this.minio.accessKey, AWS_SECRET_ACCESS_KEY: this.minio.secretKey });
-    return { seconds: r.seconds, bytes: Number(/uploaded (\d+) bytes/.exec(r.out)?.[1] ?? 0), own: Number(/backed up \d+ bytes in ([0-9.]+) seconds/.exec(r.out)?.[1] ?? NaN) };
+    const r = time(
+      tools.vmbackup,
+      [
+        `-storageDataPath=${vm.dataDir}`,
+        `-snapshot.createURL=${vm.url}/snapshot/create`,
+        `-dst=s3://${bucket}/${dst}/`,
+        `-customS3Endpoint=${this.minio.endpoint}`,
+        '-s3ForcePathStyle=true',
+        '-httpListenAddr=127.0.0.1:0',
+      ],
+      { ...process.env, AWS_ACCESS_KEY_ID: this.minio.accessKey, AWS_SECRET_ACCESS_KEY: this.minio.secretKey },
+    );
+    return {
+      seconds: r.seconds,
+      bytes: Number(/uploaded (\d+) bytes/.exec(r.out)?.[1] ?? 0),
+      own: Number(/backed up \d+ bytes in ([0-9.]+) seconds/.exec(r.out)?.[1] ?? NaN),
+    };
   }
 
   ours(instance: string): OurRun {
-    const r = time(process.execPath, [CLI, 'victoria-metrics', 'backup', '--json', '--instance', instance, '--bucket', bucket, '--url', vm.url, '--storage-data-path', vm.dataDir], this.ourEnv());
-    const json = JSON.parse(r.stdout) as { wallSeconds: number; seconds: number; newVersion: boolean; version: string; uploadedBytes: number };
-    return { seconds: r.seconds, inProcess: json.wallSeconds, own: json.seconds, newVersion: json.newVersion, version: json.version, uploaded: json.uploadedBytes };
+    const r = time(
+      process.execPath,
+      [
+        CLI,
+        'victoria-metrics',
+        'backup',
+        '--json',
+        '--instance',
+        instance,
+        '--bucket',
+        bucket,
+        '--url',
+        vm.url,
+        '--storage-data-path',
+        vm.dataDir,
+      ],
+      this.ourEnv(),
+    );
+    const json = JSON.parse(r.stdout) as {
+      wallSeconds: number;
+      seconds: number;
+      newVersion: boolean;
+      version: string;
+      uploadedBytes: number;
+    };
+    return {
+      seconds: r.seconds,
+      inProcess: json.wallSeconds,
+      own: json.seconds,
+      newVersion: json.newVersion,
+      version: json.version,
+      uploaded: json.uploadedBytes,
+    };
   }
 
   stop(): Promise<void> {
@@ -108,7 +153,11 @@ class Target {
 }
 
 /** One round: a new MinIO, plain and ours in the given order, the MinIO (and its data) gone after. */
-async function round(order: readonly ('plain' | 'ours')[], plain: (t: Target) => PlainRun, ours: (t: Target) => OurRun): Promise<{ plain: PlainRun; ours: OurRun }> {
+async function round(
+  order: readonly ('plain' | 'ours')[],
+  plain: (t: Target) => PlainRun,
+  ours: (t: Target) => OurRun,
+): Promise<{ plain: PlainRun; ours: OurRun }> {
   const target = await Target.start();
   try {
     let p: PlainRun | undefined;
@@ -137,7 +186,13 @@ try {
     for (let i = from; i < to; i += 1) {
       const timestamps = Array.from({ length: samples }, (_, j) => start + j * 15_000);
       const values = Array.from({ length: samples }, () => Math.random() * 1e6);
-      lines.push(JSON.stringify({ metric: { __name__: 'bench_metric', series: String(i), host: `h${i % 100}` }, values, timestamps }));
+      lines.push(
+        JSON.stringify({
+          metric: { __name__: 'bench_metric', series: String(i), host: `h${i % 100}` },
+          values,
+          timestamps,
+        }),
+      );
     }
     const res = await fetch(`${vm.url}/api/v1/import`, { method: 'POST', body: lines.join('\n') });
     if (!res.ok) throw new Error(`import: ${res.status}`);
@@ -145,10 +200,15 @@ try {
   const t0 = Date.now();
   const per = 50;
   for (let i = 0; i < seriesCount; i += per * 2) {
-    await Promise.all([importBatch(i, Math.min(i + per, seriesCount)), importBatch(i + per, Math.min(i + 2 * per, seriesCount))]);
+    await Promise.all([
+      importBatch(i, Math.min(i + per, seriesCount)),
+      importBatch(i + per, Math.min(i + 2 * per, seriesCount)),
+    ]);
   }
   await flush(vm.url);
-  console.log(`victoria-metrics bench: ${seriesCount} series x ${samples} samples imported in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `victoria-metrics bench: ${seriesCount} series x ${samples} samples imported in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
 
   // 1. The scheduled run (what the CronJob does every hour): the instance's marker names its version,
   //    so vmbackup starts at once. The first backup (untimed) writes the marker; in each round's new
@@ -160,7 +220,11 @@ try {
   let bytes = 0;
   const scheduled = { plain: [] as number[], ours: [] as number[], ratios: [] as number[] };
   for (let i = 0; i < rounds; i += 1) {
-    const r = await round(orderOf(i), (t) => t.plain('plain'), (t) => t.ours(steady));
+    const r = await round(
+      orderOf(i),
+      (t) => t.plain('plain'),
+      (t) => t.ours(steady),
+    );
     if (r.ours.newVersion || r.ours.version !== version || r.ours.uploaded < r.plain.bytes * 0.9) {
       throw new Error(`the scheduled run did not do a full upload into ${version}`);
     }
@@ -172,10 +236,21 @@ try {
 
   // 2. The first backup of an instance (and the run after a wiped volume): a new version, so the
   //    bucket is checked and the instance's versions listed before vmbackup starts.
-  const fresh = { plain: [] as number[], ours: [] as number[], ratios: [] as number[], inProcess: [] as number[], ownPlain: [] as number[], ownOurs: [] as number[] };
+  const fresh = {
+    plain: [] as number[],
+    ours: [] as number[],
+    ratios: [] as number[],
+    inProcess: [] as number[],
+    ownPlain: [] as number[],
+    ownOurs: [] as number[],
+  };
   for (let i = 0; i < rounds; i += 1) {
     // A fresh instance name each round: its first backup is a full one, like plain vmbackup's.
-    const r = await round(orderOf(i), (t) => t.plain('plain'), (t) => t.ours(`victoria-metrics-${i}`));
+    const r = await round(
+      orderOf(i),
+      (t) => t.plain('plain'),
+      (t) => t.ours(`victoria-metrics-${i}`),
+    );
     if (!r.ours.newVersion) throw new Error('the first backup of an instance did not start a new version');
     fresh.plain.push(r.plain.seconds);
     fresh.ours.push(r.ours.seconds);
@@ -206,11 +281,17 @@ try {
   for (let i = 0; i < rounds; i += 1) startup.push(time(process.execPath, [CLI, '--help'], process.env).seconds);
 
   const where = memoryDir === 'disk' ? 'the temp folder (disk)' : `${memoryDir} (memory)`;
-  console.log(`full backups of ${(bytes / 1024 / 1024).toFixed(0)} MiB into an empty destination, a new local MinIO each round, data in ${where}, ${rounds} rounds; ratio = median of the rounds' ours/plain`);
+  console.log(
+    `full backups of ${(bytes / 1024 / 1024).toFixed(0)} MiB into an empty destination, a new local MinIO each round, data in ${where}, ${rounds} rounds; ratio = median of the rounds' ours/plain`,
+  );
   console.log(`scheduled run (marker names the version)  plain ${fmt(scheduled.plain)} | ours ${fmt(scheduled.ours)}`);
   console.log(`first backup (new version: bucket check, listing) plain ${fmt(fresh.plain)} | ours ${fmt(fresh.ours)}`);
-  console.log(`  vmbackup's own time (its summary line): plain ${median(fresh.ownPlain).toFixed(2)} s, under ours ${median(fresh.ownOurs).toFixed(2)} s; ours inside the process ${median(fresh.inProcess).toFixed(2)} s; starting the CLI (stackbackup --help) ${median(startup).toFixed(2)} s`);
-  console.log(`hourly run with nothing new to upload: plain ${fmt(idle.plain)} | ours ${fmt(idle.ours)}; our fixed cost ${(median(idle.ours) - median(idle.plain)).toFixed(2)} s a run`);
+  console.log(
+    `  vmbackup's own time (its summary line): plain ${median(fresh.ownPlain).toFixed(2)} s, under ours ${median(fresh.ownOurs).toFixed(2)} s; ours inside the process ${median(fresh.inProcess).toFixed(2)} s; starting the CLI (stackbackup --help) ${median(startup).toFixed(2)} s`,
+  );
+  console.log(
+    `hourly run with nothing new to upload: plain ${fmt(idle.plain)} | ours ${fmt(idle.ours)}; our fixed cost ${(median(idle.ours) - median(idle.plain)).toFixed(2)} s a run`,
+  );
   console.log(`ratio scheduled run ours/plain ${median(scheduled.ratios).toFixed(3)} (target <= 1.05)`);
   console.log(`ratio first backup ours/plain ${median(fresh.ratios).toFixed(3)}`);
 } finally {

@@ -48,13 +48,22 @@ const bucket = 'bench-volumes';
 const restic = join(TOOLS_DIR, 'bin', 'restic');
 const claimName = 'claim-bench';
 const tags = ['--tag', `claim=${claimName}`, '--tag', 'owner=bench'];
-const keep = ['--keep-last', String(DEFAULT_RETENTION.keepLast), '--keep-daily', String(DEFAULT_RETENTION.keepDaily), '--keep-weekly', String(DEFAULT_RETENTION.keepWeekly), '--keep-monthly', String(DEFAULT_RETENTION.keepMonthly)];
+const keep = [
+  '--keep-last',
+  String(DEFAULT_RETENTION.keepLast),
+  '--keep-daily',
+  String(DEFAULT_RETENTION.keepDaily),
+  '--keep-weekly',
+  String(DEFAULT_RETENTION.keepWeekly),
+  '--keep-monthly',
+  String(DEFAULT_RETENTION.keepMonthly),
+];
 
 /** A file of fresh random bytes (every chunk distinct, so restic finds nothing to deduplicate). */
 async function randomFile(path: string, bytes: number): Promise<void> {
   const out = createWriteStream(path);
   const chunk = Buffer.alloc(4 * MIB);
-  for (let written = 0; written < bytes; ) {
+  for (let written = 0; written < bytes;) {
     const size = Math.min(chunk.length, bytes - written);
     randomFillSync(chunk, 0, size);
     if (!out.write(Buffer.from(chunk.subarray(0, size)))) await once(out, 'drain');
@@ -68,7 +77,8 @@ async function randomFile(path: string, bytes: number): Promise<void> {
 async function makeHome(dir: string, total: number): Promise<{ files: number }> {
   let files = 0;
   await mkdir(join(dir, 'data'), { recursive: true });
-  for (let i = 0; i < 6; i += 1, files += 1) await randomFile(join(dir, 'data', `large-${i}.bin`), Math.floor((total * 0.6) / 6));
+  for (let i = 0; i < 6; i += 1, files += 1)
+    await randomFile(join(dir, 'data', `large-${i}.bin`), Math.floor((total * 0.6) / 6));
   await mkdir(join(dir, 'models'), { recursive: true });
   for (let left = total * 0.3, i = 0; left > 0; i += 1, files += 1) {
     const size = Math.min(left, (1 + (i % 4)) * MIB);
@@ -82,7 +92,10 @@ async function makeHome(dir: string, total: number): Promise<{ files: number }> 
     const size = Math.min(left, 2048 + ((i * 7919) % (60 * 1024)));
     randomFillSync(filler, 0, size);
     // Half notebooks (text), half binary bits: both kinds a home folder holds.
-    const body = i % 2 === 0 ? `{"cells": [${JSON.stringify(filler.toString('base64', 0, Math.floor(size * 0.75)))}]}\n` : filler.subarray(0, size);
+    const body =
+      i % 2 === 0
+        ? `{"cells": [${JSON.stringify(filler.toString('base64', 0, Math.floor(size * 0.75)))}]}\n`
+        : filler.subarray(0, size);
     await writeFile(join(sub, `f-${i}.${i % 2 === 0 ? 'ipynb' : 'dat'}`), body);
     left -= size;
   }
@@ -96,7 +109,13 @@ try {
   const made = await makeHome(claim, mib * MIB);
   const password = join(work, 'password');
   await writeFile(password, 'bench-password\n');
-  const storage: S3Config = { kind: 's3', endpoint: new URL(minio.endpoint), accessKey: minio.accessKey, secretKey: minio.secretKey, region: 'us-east-1' };
+  const storage: S3Config = {
+    kind: 's3',
+    endpoint: new URL(minio.endpoint),
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+    region: 'us-east-1',
+  };
   const store = openStore(storage, bucket);
   await store.createBucket();
   const env = {
@@ -108,22 +127,81 @@ try {
     RESTIC_PASSWORD_FILE: password,
     RESTIC_CACHE_DIR: join(work, 'cache'),
   };
-  const ourEnv = { ...env, STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey, STACKBACKUP_RESTIC_PASSWORD_FILE: password };
+  const ourEnv = {
+    ...env,
+    STACKBACKUP_S3_ENDPOINT: minio.endpoint,
+    STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
+    STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
+    STACKBACKUP_RESTIC_PASSWORD_FILE: password,
+  };
   const run = (command: string, args: string[], e: NodeJS.ProcessEnv, cwd?: string): Timing => {
     const cpuBefore = childrenCpuSeconds();
     const started = process.hrtime.bigint();
-    const r = spawnSync(command, args, { env: e, cwd, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * MIB });
-    if (r.status !== 0) throw new Error(`${command} ${args.slice(0, 4).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    const r = spawnSync(command, args, {
+      env: e,
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+      maxBuffer: 64 * MIB,
+    });
+    if (r.status !== 0)
+      throw new Error(`${command} ${args.slice(0, 4).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
     return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: childrenCpuSeconds() - cpuBefore };
   };
   const add = (a: Timing, b: Timing): Timing => ({ wall: a.wall + b.wall, cpu: a.cpu + b.cpu });
   const repoUrl = (prefix: string) => `s3:${minio.endpoint}/${bucket}/${prefix}`;
   const init = (prefix: string) => run(restic, ['-r', repoUrl(prefix), 'init'], env);
   const ours = (prefix: string, retention: boolean) =>
-    run(process.execPath, [CLI, 'volumes', 'backup', '--quiet', '--bucket', bucket, '--prefix', prefix, '--claim', claimName, '--path', claim, '--owner', 'bench', ...(retention ? [] : ['--no-prune'])], ourEnv);
+    run(
+      process.execPath,
+      [
+        CLI,
+        'volumes',
+        'backup',
+        '--quiet',
+        '--bucket',
+        bucket,
+        '--prefix',
+        prefix,
+        '--claim',
+        claimName,
+        '--path',
+        claim,
+        '--owner',
+        'bench',
+        ...(retention ? [] : ['--no-prune']),
+      ],
+      ourEnv,
+    );
   const plain = (prefix: string, retention: boolean): Timing => {
-    const backup = run(restic, ['-r', repoUrl(prefix), 'backup', '.', '--json', '--host', 'stackbackup', ...tags], env, claim);
-    return retention ? add(backup, run(restic, ['-r', repoUrl(prefix), 'forget', '--json', '--tag', `claim=${claimName}`, '--host', 'stackbackup', '--group-by', '', ...keep], env)) : backup;
+    const backup = run(
+      restic,
+      ['-r', repoUrl(prefix), 'backup', '.', '--json', '--host', 'stackbackup', ...tags],
+      env,
+      claim,
+    );
+    return retention
+      ? add(
+          backup,
+          run(
+            restic,
+            [
+              '-r',
+              repoUrl(prefix),
+              'forget',
+              '--json',
+              '--tag',
+              `claim=${claimName}`,
+              '--host',
+              'stackbackup',
+              '--group-by',
+              '',
+              ...keep,
+            ],
+            env,
+          ),
+        )
+      : backup;
   };
 
   // Warm-up (not timed): page cache, restic binary, MinIO.
@@ -131,7 +209,10 @@ try {
   plain('warmup', false);
   await store.delete((await store.list('warmup/')).map((o) => o.key));
 
-  const times = { step: { ours: [] as Timing[], plain: [] as Timing[] }, retention: { ours: [] as Timing[], plain: [] as Timing[] } };
+  const times = {
+    step: { ours: [] as Timing[], plain: [] as Timing[] },
+    retention: { ours: [] as Timing[], plain: [] as Timing[] },
+  };
   for (let round = 0; round < rounds; round += 1) {
     for (const kind of ['step', 'retention'] as const) {
       const retention = kind === 'retention';
@@ -139,9 +220,12 @@ try {
       init(prefixes.ours);
       init(prefixes.plain);
       const order = round % 2 === 0 ? (['ours', 'plain'] as const) : (['plain', 'ours'] as const);
-      for (const who of order) times[kind][who].push(who === 'ours' ? ours(prefixes.ours, retention) : plain(prefixes.plain, retention));
+      for (const who of order)
+        times[kind][who].push(who === 'ours' ? ours(prefixes.ours, retention) : plain(prefixes.plain, retention));
       const show = (t: Timing | undefined) => `${t?.wall.toFixed(2)} s (CPU ${t?.cpu.toFixed(2)} s)`;
-      process.stderr.write(`round ${round + 1} ${kind === 'step' ? 'backup step   ' : 'with retention'}: stackbackup ${show(times[kind].ours[round])}, plain restic ${show(times[kind].plain[round])} (${order.join(' first, ')} second)\n`);
+      process.stderr.write(
+        `round ${round + 1} ${kind === 'step' ? 'backup step   ' : 'with retention'}: stackbackup ${show(times[kind].ours[round])}, plain restic ${show(times[kind].plain[round])} (${order.join(' first, ')} second)\n`,
+      );
       await store.delete((await store.list(`r${round}-`)).map((o) => o.key));
     }
   }
@@ -157,7 +241,9 @@ try {
     );
     return ratio;
   };
-  console.log(`volumes bench: ${mib} MiB in ${made.files} files, full backups into fresh repositories on a local MinIO, ${rounds} rounds`);
+  console.log(
+    `volumes bench: ${mib} MiB in ${made.files} files, full backups into fresh repositories on a local MinIO, ${rounds} rounds`,
+  );
   const step = line('backup step    (--no-prune vs restic backup)          ', times.step);
   line('with retention (backup + retention vs backup + forget)', times.retention);
   if (step > 1.05) process.exitCode = 1;

@@ -28,7 +28,9 @@ await build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
   // CommonJS dependencies (minio, the Elasticsearch client) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __stackbackupRequire } from 'node:module'; const require = __stackbackupRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __stackbackupRequire } from 'node:module'; const require = __stackbackupRequire(import.meta.url);",
+  },
   legalComments: 'linked',
   sourcemap: 'linked',
   logLevel: 'warning',

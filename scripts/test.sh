@@ -4,6 +4,8 @@
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
+# The formatter's check (Prettier, .prettierrc.json): `npm run format` fixes what it reports.
+npm run --silent format:check || { echo "some sources are not formatted: run npm run format" >&2; exit 1; }
 filter="${1:-}"
 mapfile -t files < <(find dist/test -name '*.test.js' | sort | grep -- "$filter")
 [[ ${#files[@]} -gt 0 ]] || { echo "no test files match '$filter'" >&2; exit 1; }

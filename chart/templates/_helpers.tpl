@@ -265,10 +265,27 @@ and the credentials as paths of mounted Secret files, never as values.
 {{- end -}}
 
 {{/*
-A job container (name, image, command, storage env and mounts, resources, restricted securityContext).
+The identity a job runs as: podSecurity, or "runAs" (dict "uid" N "gid" N) of a job that must own the
+files it writes (the volume restores). Returns JSON: uid, gid, fsGroup, fsGroupChangePolicy.
+*/}}
+{{- define "stackbackup.job.identity" -}}
+{{- $p := .ctx.Values.podSecurity -}}
+{{- if .runAs -}}
+{{- toJson (dict "uid" .runAs.uid "gid" .runAs.gid "fsGroup" .runAs.gid "fsGroupChangePolicy" "OnRootMismatch") -}}
+{{- else -}}
+{{- toJson (dict "uid" $p.runAsUser "gid" $p.runAsGroup "fsGroup" $p.fsGroup "fsGroupChangePolicy" "") -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A job-image container running `stackbackup ARGS`: the one container shape of every job.
 Usage: include "stackbackup.job.container" (dict "ctx" $ "name" "bucket-init" "args" (list "storage" "init"))
+Optional: "env" and "volumeMounts" (lists, after the storage ones); "storage" false: no S3 endpoint or
+credentials, only /tmp; "runAs" (dict "uid" N "gid" N) instead of podSecurity.
 */}}
 {{- define "stackbackup.job.container" -}}
+{{- $storage := ne (toString .storage) "false" -}}
+{{- $id := include "stackbackup.job.identity" . | fromJson -}}
 - name: {{ .name }}
   image: {{ include "stackbackup.job.image" .ctx | quote }}
   imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
@@ -276,26 +293,59 @@ Usage: include "stackbackup.job.container" (dict "ctx" $ "name" "bucket-init" "a
     - stackbackup
   args:
     {{- toYaml .args | nindent 4 }}
+  {{- if or $storage .env }}
   env:
+    {{- if $storage }}
     {{- include "stackbackup.job.storageEnv" .ctx | nindent 4 }}
+    {{- end }}
+    {{- with .env }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
   volumeMounts:
+    {{- if $storage }}
     {{- include "stackbackup.job.storageVolumeMounts" .ctx | nindent 4 }}
+    {{- else }}
+    - name: tmp
+      mountPath: /tmp
+    {{- end }}
+    {{- with .volumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- with .ctx.Values.jobs.resources }}
   resources:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   securityContext:
-    {{- include "stackbackup.container.securityContext" .ctx | nindent 4 }}
+    runAsNonRoot: true
+    runAsUser: {{ $id.uid }}
+    runAsGroup: {{ $id.gid }}
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    capabilities:
+      drop:
+        - ALL
+    seccompProfile:
+      type: RuntimeDefault
 {{- end -}}
 
 {{/*
-A job's pod template (metadata and spec). Usage:
-include "stackbackup.job.podTemplate" (dict "ctx" $ "component" "bucket-init" "kind" "init" "containers" (list (dict "name" .. "args" ..)))
+A job's pod template (metadata and spec): the one pod shape of every job of every store.
+Usage: include "stackbackup.job.podTemplate" (dict "ctx" $ "component" "bucket-init" "kind" "init" "containers" (list (dict "name" .. "args" ..)))
+"containers": dicts for stackbackup.job.container (given "ctx", "storage" and "runAs" of the pod), or rendered YAML.
+Optional: "labels" (dict), "initContainers" (YAML), "volumes" (list, after the storage ones), "storage"
+false, "token" true (mount the ServiceAccount token), "runAs" (dict "uid" N "gid" N), "placement" (YAML
+instead of jobs.nodeSelector/tolerations/affinity).
 */}}
 {{- define "stackbackup.job.podTemplate" -}}
+{{- $storage := ne (toString .storage) "false" -}}
+{{- $id := include "stackbackup.job.identity" . | fromJson -}}
 metadata:
   labels:
     {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+    {{- with .labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
     {{- with .ctx.Values.jobs.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -305,17 +355,87 @@ metadata:
   {{- end }}
 spec:
   serviceAccountName: {{ include "stackbackup.serviceAccountName" (dict "ctx" .ctx "kind" .kind) }}
-  automountServiceAccountToken: {{ eq .kind "restore" }}
+  automountServiceAccountToken: {{ .token | default false }}
   restartPolicy: Never
   securityContext:
-    {{- include "stackbackup.pod.securityContext" .ctx | nindent 4 }}
-  {{- with (include "stackbackup.pod.placement" (dict "ctx" .ctx "from" .ctx.Values.jobs) | trim) }}
+    runAsNonRoot: true
+    runAsUser: {{ $id.uid }}
+    runAsGroup: {{ $id.gid }}
+    fsGroup: {{ $id.fsGroup }}
+    {{- with $id.fsGroupChangePolicy }}
+    fsGroupChangePolicy: {{ . }}
+    {{- end }}
+    seccompProfile:
+      type: RuntimeDefault
+  {{- with (.placement | default (include "stackbackup.pod.placement" (dict "ctx" .ctx "from" .ctx.Values.jobs)) | trim) }}
   {{- . | nindent 2 }}
   {{- end }}
+  {{- with .initContainers }}
+  initContainers:
+    {{- . | nindent 4 }}
+  {{- end }}
   containers:
+    {{- if kindIs "string" .containers }}
+    {{- .containers | nindent 4 }}
+    {{- else }}
     {{- range $c := .containers }}
-    {{- include "stackbackup.job.container" (dict "ctx" $.ctx "name" $c.name "args" $c.args) | nindent 4 }}
+    {{- include "stackbackup.job.container" (merge (dict "ctx" $.ctx "storage" $.storage "runAs" $.runAs) $c) | nindent 4 }}
+    {{- end }}
     {{- end }}
   volumes:
+    {{- if $storage }}
     {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
+    {{- else }}
+    - name: tmp
+      emptyDir:
+        medium: Memory
+        sizeLimit: 64Mi
+    {{- end }}
+    {{- with .volumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}
+
+{{/*
+A Job template in a ConfigMap: the one shape every store's list and restore Jobs (and the volume
+dispatcher's backup Job) come from. restore/lib/job.sh finds a template by the labels
+app.kubernetes.io/part-of=stackbackup and stackbackup.io/job-template=TEMPLATE and reads its data key
+job.yaml; the volume dispatcher reads job.json from the ConfigMap it is given by name.
+Usage: include "stackbackup.jobTemplate" (dict "ctx" $ "store" "stackgraph" "template" "stackgraph-list" "pod" "<yaml>")
+Optional: "data" (dict KEY VALUE) more data keys, "annotations" (dict), "activeDeadlineSeconds" N,
+"key" "job.json" with "name" CONFIGMAP (the dispatcher's template).
+*/}}
+{{- define "stackbackup.jobTemplate" -}}
+{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template | trunc 63 | trimSuffix "-" -}}
+{{- $labels := include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml -}}
+{{- $spec := dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml) -}}
+{{- if .activeDeadlineSeconds }}{{ $_ := set $spec "activeDeadlineSeconds" (int .activeDeadlineSeconds) }}{{ end -}}
+{{- $job := dict "apiVersion" "batch/v1" "kind" "Job" "metadata" (dict "name" $name "labels" $labels) "spec" $spec -}}
+{{- $key := .key | default "job.yaml" -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .name | default (printf "%s-job" $name | trunc 63 | trimSuffix "-") }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- toYaml $labels | nindent 4 }}
+    {{- if eq $key "job.yaml" }}
+    stackbackup.io/job-template: {{ .template }}
+    {{- end }}
+    stackbackup.io/store: {{ required "internal: stackbackup.jobTemplate needs a store" .store }}
+  {{- $annotations := merge (dict) (.annotations | default (dict)) (.ctx.Values.commonAnnotations | default (dict)) }}
+  {{- with $annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+data:
+  {{- if eq $key "job.yaml" }}
+  job.yaml: |
+    {{- toYaml $job | nindent 4 }}
+  {{- else }}
+  job.json: {{ toJson $job | quote }}
+  {{- end }}
+  {{- range $k, $v := .data }}
+  {{ $k }}: {{ $v | quote }}
+  {{- end }}
 {{- end -}}

@@ -82,7 +82,7 @@ declare -A SB_EXPLAIN=(
   [claim-name]='lower-case letters, digits, hyphens and dots, at most 253 characters'
   [release]='a Helm release name: lower-case letters, digits and hyphens, at most 53 characters'
   [backup-name]='letters, digits, dots, underscores and hyphens, as printed by the list script'
-  [bucket]='3-63 characters: lower-case letters, digits, dots and hyphens'
+  [bucket]='3-63 characters: lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, no ".."'
   [index-list]='comma-separated index names or patterns: lower-case letters, digits and . * _ + -'
   [snapshot-id]='a snapshot ID as printed by the list script (8 or 64 hexadecimal characters), or "latest"'
   [seconds]='a whole number of seconds from 1 to 999999'
@@ -96,7 +96,10 @@ declare -A SB_EXPLAIN=(
 sb_is_valid() {
   local pattern="${SB_PATTERNS[$1]:-}"
   [[ -n "$pattern" ]] || sb_die "internal: unknown validation kind $1"
-  [[ "$2" =~ $pattern ]]
+  [[ "$2" =~ $pattern ]] || return 1
+  # What bash's regular expressions cannot say (the CLI's src/config/names.ts does): S3 refuses
+  # bucket names with ".." or starting with "xn--".
+  if [[ "$1" == bucket ]]; then [[ "$2" != *..* && "$2" != xn--* ]]; fi
 }
 
 # sb_validate KIND VALUE WHAT: exits 2 with the allowed form when VALUE does not match KIND.

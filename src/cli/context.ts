@@ -1,7 +1,7 @@
 /** What every command's run() gets: storage configuration, the printer and a clock (tests pin it). */
 import { DateTime } from 'luxon';
 import { loadStorageConfig } from '../config/storage.js';
-import type { StoreContext } from '../stores/types.js';
+import type { StoreContext, Verb } from '../stores/types.js';
 import { makePrinter, type Printer } from './output.js';
 
 /** A store verb's context plus the printer that only the CLI uses. */
@@ -21,3 +21,25 @@ export interface GlobalOptions {
 
 /** Runs one command: validate (no side effects), then run with a context. Provided by main. */
 export type Exec = <O>(validate: () => O, run: (options: O, ctx: CommandContext) => Promise<unknown>) => Promise<void>;
+
+/** How a command shows a verb's result: `json` (default: the result itself) under --json, `text` otherwise. */
+export interface Shown<T> {
+  json?: (result: T) => unknown;
+  text: (result: T) => string;
+}
+
+/** The handler of a command that runs one store verb: validate, run, show. */
+export function runs<Raw, Options, Result>(
+  exec: Exec,
+  verb: Verb<Raw, Options, Result>,
+  shown: Shown<Result>,
+): (raw: Raw) => Promise<void> {
+  return (raw) =>
+    exec(
+      () => verb.validate(raw),
+      async (options, ctx) => {
+        const result = await verb.run(options, ctx);
+        ctx.printer.result(shown.json === undefined ? result : shown.json(result), () => shown.text(result));
+      },
+    );
+}

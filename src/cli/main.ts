@@ -11,29 +11,16 @@ import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
 import { text, wholeNumber } from '../config/options.js';
 import { setQuiet } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
+import { documented } from './help.js';
+import { GROUPS, type Group } from './groups.js';
 import type { DemoOptions } from '../demo/run.js';
 import { reportError } from './output.js';
 
 /** The demo's default work folder (relative to where it runs; the demo makes it absolute). */
 const DEMO_WORK_DIR = '.stackbackup/demo';
 
-type Register = (yargs: Argv, exec: Exec) => Argv;
-
-/**
- * The command groups (names and aliases), each module loaded only when one of its commands runs, or for
- * --help and unknown commands: a job running `stackbackup volumes backup` does not spend seconds of its
- * start-up loading the Elasticsearch client.
- */
-const GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
-  { names: ['storage'], load: async () => (await import('./storage.js')).registerStorage },
-  { names: ['stackgraph'], load: async () => (await import('./stackgraph.js')).registerStackGraph },
-  { names: ['elasticsearch', 'es'], load: async () => (await import('./elasticsearch.js')).registerElasticsearch },
-  { names: ['victoria-metrics', 'vm'], load: async () => (await import('./victoria-metrics.js')).registerVictoriaMetrics },
-  { names: ['volumes'], load: async () => (await import('./volumes.js')).registerVolumes },
-];
-
 /** The groups argv needs: the one it names, none for demo, all otherwise. */
-function groupsFor(argv: readonly string[]): typeof GROUPS {
+function groupsFor(argv: readonly string[]): readonly Group[] {
   const command = argv.find((a) => !a.startsWith('-'));
   if (command === 'demo') return [];
   const named = GROUPS.filter((g) => command !== undefined && g.names.includes(command));
@@ -45,7 +32,10 @@ export interface CliResult {
 }
 
 /** Runs the CLI with argv (without node and script); returns the exit code instead of exiting. */
-export async function main(argv: readonly string[], makeContext: (json: boolean) => CommandContext = defaultContext): Promise<ExitCodeValue> {
+export async function main(
+  argv: readonly string[],
+  makeContext: (json: boolean) => CommandContext = defaultContext,
+): Promise<ExitCodeValue> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   let exitCode: ExitCodeValue = ExitCode.ok;
@@ -64,11 +54,27 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress or log lines' })
     .middleware((a) => setQuiet(a.quiet === true))
-    .command('demo', 'back up and restore sample data on the local default storage', (c) =>
-      c.option('work-dir', { type: 'string', default: DEMO_WORK_DIR }).option('size-mib', { type: 'string', default: 32 }), (a) =>
-      exec(() => {
-        return { workDir: text(a.workDir, '--work-dir', DEMO_WORK_DIR), sizeMiB: wholeNumber(a.sizeMib, '--size-mib', 1, 4096, 32) };
-      }, async (o: DemoOptions, ctx) => (await import('../demo/run.js')).runDemo(o, ctx)))
+    .command(
+      'demo',
+      'back up and restore sample data on the local default storage',
+      (c) =>
+        documented(
+          c
+            .option('work-dir', { type: 'string', default: DEMO_WORK_DIR })
+            .option('size-mib', { type: 'string', default: 32 }),
+          'demo',
+        ),
+      (a) =>
+        exec(
+          () => {
+            return {
+              workDir: text(a.workDir, '--work-dir', DEMO_WORK_DIR),
+              sizeMiB: wholeNumber(a.sizeMib, '--size-mib', 1, 4096, 32),
+            };
+          },
+          async (o: DemoOptions, ctx) => (await import('../demo/run.js')).runDemo(o, ctx),
+        ),
+    )
     .demandCommand(1, 'name a command; see stackbackup --help')
     .strict()
     .recommendCommands()
@@ -91,7 +97,9 @@ export async function main(argv: readonly string[], makeContext: (json: boolean)
 
 const isEntryPoint = (() => {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

@@ -11,7 +11,10 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
   const text = rows.map((r) => r.map((c) => String(c)));
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...text.map(line)].join('\n');
 }
 
@@ -32,10 +35,16 @@ export function makePrinter(json: boolean, write: (text: string) => void = (t) =
 }
 
 /** Prints an error for a user and returns the exit code to use. */
-export function reportError(err: unknown, options: { json: boolean; debug: boolean }, write: (text: string) => void = (t) => process.stderr.write(t)): ExitCodeValue {
+export function reportError(
+  err: unknown,
+  options: { json: boolean; debug: boolean },
+  write: (text: string) => void = (t) => process.stderr.write(t),
+): ExitCodeValue {
   if (isStackbackupError(err)) {
     if (options.json) {
-      write(`${redact(JSON.stringify({ error: { message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }))}\n`);
+      write(
+        `${redact(JSON.stringify({ error: { message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }))}\n`,
+      );
     } else {
       write(redact(`Error: ${err.message}\n${err.hint ? `Next: ${err.hint}\n` : ''}`));
       if (options.debug && err.stack) write(`${redact(err.stack)}\n`);
@@ -44,7 +53,9 @@ export function reportError(err: unknown, options: { json: boolean; debug: boole
   }
   const message = err instanceof Error ? err.message : String(err);
   if (options.json) {
-    write(`${redact(JSON.stringify({ error: { message: `unexpected: ${message}`, hint: 'rerun with --debug and report it', exitCode: 1 } }))}\n`);
+    write(
+      `${redact(JSON.stringify({ error: { message: `unexpected: ${message}`, hint: 'rerun with --debug and report it', exitCode: 1 } }))}\n`,
+    );
   } else {
     write(redact(`Error (unexpected): ${message}\nNext: rerun with --debug for details and report it.\n`));
     if (options.debug && err instanceof Error && err.stack) write(`${redact(err.stack)}\n`);

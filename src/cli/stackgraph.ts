@@ -9,14 +9,11 @@ import {
   DEFAULT_FORCE_FLAG,
   DEFAULT_MIN_COUNT,
   DEFAULT_RETENTION,
-  runBackup,
   runList,
-  runPrune,
-  runRestore,
-  validateBackup,
+  stackGraphBackupList,
+  stackGraphPruneReport,
+  stackGraphStore,
   validateList,
-  validatePrune,
-  validateRestore,
   type BackupResult,
   type ListResult,
   type PruneResult,
@@ -25,14 +22,18 @@ import {
 import { usageError } from '../util/errors.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
-import type { CommandContext, Exec } from './context.js';
+import { type CommandContext, type Exec, type Shown, runs } from './context.js';
+import { documented } from './help.js';
+import { groupNames } from './groups.js';
+import { storeEntry } from '../stores/registry.js';
 import { renderTable } from './output.js';
 
 export type ListFormat = 'table' | 'names';
 
 function listFormat(raw: unknown): ListFormat {
   const value = raw === undefined || raw === '' ? 'table' : String(raw);
-  if (value !== 'table' && value !== 'names') throw usageError(`--format must be "table" or "names", got ${JSON.stringify(value)}`);
+  if (value !== 'table' && value !== 'names')
+    throw usageError(`--format must be "table" or "names", got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -41,8 +42,16 @@ function age(now: DateTime, then: DateTime): string {
 }
 
 function pruneLines(result: PruneResult): string {
-  const rows = result.decisions.map((d) => [d.name, d.takenAt.toUTC().toFormat("yyyy-MM-dd HH:mm 'UTC'"), d.action === 'delete' ? (result.dryRun ? 'would delete' : 'deleted') : 'keep', d.reason]);
-  const table = rows.length === 0 ? 'no StackGraph backups in the bucket' : renderTable(['NAME', 'TAKEN', 'ACTION', 'REASON'], rows);
+  const rows = result.decisions.map((d) => [
+    d.name,
+    d.takenAt.toUTC().toFormat("yyyy-MM-dd HH:mm 'UTC'"),
+    d.action === 'delete' ? (result.dryRun ? 'would delete' : 'deleted') : 'keep',
+    d.reason,
+  ]);
+  const table =
+    rows.length === 0
+      ? 'no StackGraph backups in the bucket'
+      : renderTable(['NAME', 'TAKEN', 'ACTION', 'REASON'], rows);
   const doomed = result.decisions.filter((d) => d.action === 'delete').length;
   const summary = result.dryRun
     ? `dry run: ${doomed} of ${result.decisions.length} would be deleted (retention ${result.retention}, at least ${result.minCount} kept); nothing was deleted`
@@ -50,93 +59,170 @@ function pruneLines(result: PruneResult): string {
   return [table, summary, ...result.leftovers.map((l) => `removed ${l}`)].join('\n');
 }
 
-export async function printBackup(result: BackupResult, ctx: CommandContext): Promise<void> {
-  ctx.printer.result(
-    { ...result, retention: { ...result.retention, decisions: result.retention.decisions.map((d) => ({ ...d, takenAt: d.takenAt.toISO() })) } },
-    () =>
-      [
-        `backed up StackGraph as ${result.name} in bucket "${result.bucket}": ${formatBytes(result.size)}, sha256 ${result.sha256}`,
-        `export ${formatSeconds(result.exportSeconds)}, upload ${formatSeconds(result.uploadSeconds)}`,
-        result.retention.deleted.length === 0 ? 'retention: nothing to delete' : `retention deleted: ${result.retention.deleted.join(', ')}`,
-      ].join('\n'),
-  );
-}
+export const backupShown: Shown<BackupResult> = {
+  json: (result) => ({ ...result, retention: stackGraphPruneReport(result.retention) }),
+  text: (result) =>
+    [
+      `backed up StackGraph as ${result.name} in bucket "${result.bucket}": ${formatBytes(result.size)}, sha256 ${result.sha256}`,
+      `export ${formatSeconds(result.exportSeconds)}, upload ${formatSeconds(result.uploadSeconds)}`,
+      result.retention.deleted.length === 0
+        ? 'retention: nothing to delete'
+        : `retention deleted: ${result.retention.deleted.join(', ')}`,
+    ].join('\n'),
+};
 
 export function printList(result: ListResult, format: ListFormat, ctx: CommandContext): void {
   const now = ctx.now();
-  const rows = result.backups.map((b) => ({
-    name: b.name,
-    size: b.size,
-    takenAt: b.takenAt.toUTC().toISO(),
-    ageSeconds: Math.max(0, Math.round(now.diff(b.takenAt).as('seconds'))),
-    lastModified: b.lastModified.toISOString(),
-  }));
-  ctx.printer.result(rows, () => {
+  ctx.printer.result(stackGraphBackupList(result), () => {
     if (format === 'names') return result.backups.map((b) => b.name).join('\n');
     if (result.backups.length === 0) return `no StackGraph backups in bucket "${result.bucket}"`;
     return renderTable(
       ['NAME', 'SIZE', 'AGE', 'TAKEN'],
-      result.backups.map((b) => [b.name, formatBytes(b.size), age(now, b.takenAt), b.takenAt.toUTC().toFormat("yyyy-MM-dd HH:mm 'UTC'")]),
+      result.backups.map((b) => [
+        b.name,
+        formatBytes(b.size),
+        age(now, b.takenAt),
+        b.takenAt.toUTC().toFormat("yyyy-MM-dd HH:mm 'UTC'"),
+      ]),
     );
   });
 }
 
-function printRestore(result: RestoreResult, ctx: CommandContext): void {
-  ctx.printer.result(result, (r) => {
-    if (!r.imported) return `verified ${r.name} (${formatBytes(r.size)}, sha256 ${r.sha256}) and left it at ${r.file} for the import step`;
-    const after = r.elementsAfter === undefined ? '' : `; StackGraph now holds ${r.elementsAfter} elements`;
-    return `restored StackGraph from ${r.name} (${formatBytes(r.size)}, sha256 verified before import)${after}`;
-  });
+function restoreText(r: RestoreResult): string {
+  if (!r.imported)
+    return `verified ${r.name} (${formatBytes(r.size)}, sha256 ${r.sha256}) and left it at ${r.file} for the import step`;
+  const after = r.elementsAfter === undefined ? '' : `; StackGraph now holds ${r.elementsAfter} elements`;
+  return `restored StackGraph from ${r.name} (${formatBytes(r.size)}, sha256 verified before import)${after}`;
 }
 
 export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
-  const bucket = { type: 'string', default: DEFAULT_BUCKET, describe: 'bucket of the StackGraph backups (backup.stackGraph.bucketName)' } as const;
-  const retention = { type: 'string', default: DEFAULT_RETENTION, describe: 'keep backups this long, Python timedelta syntax (backupRetentionTimeDelta)' } as const;
-  const minCount = { type: 'string', default: DEFAULT_MIN_COUNT, describe: 'complete backups always kept, whatever their age' } as const;
-  return yargs.command('stackgraph', 'StackGraph: full exports, list, restore, retention', (y) =>
+  const bucket = {
+    type: 'string',
+    default: DEFAULT_BUCKET,
+    describe: 'bucket of the StackGraph backups (backup.stackGraph.bucketName)',
+  } as const;
+  const retention = {
+    type: 'string',
+    default: DEFAULT_RETENTION,
+    describe: 'keep backups this long, Python timedelta syntax (backupRetentionTimeDelta)',
+  } as const;
+  const minCount = {
+    type: 'string',
+    default: DEFAULT_MIN_COUNT,
+    describe: 'complete backups always kept, whatever their age',
+  } as const;
+  return yargs.command(groupNames('stackgraph'), storeEntry('stackgraph').summary, (y) =>
     y
       // StackState's `-force` is one word, not the short flags -f -o -r -c -e.
       .parserConfiguration({ 'short-option-groups': false })
-      .command('backup', 'export StackGraph, upload it as sts-backup-YYYYMMDD-HHMM.graph, apply retention', (c) =>
-        c
-          .option('bucket', bucket)
-          .option('export-command', { type: 'string', describe: 'run this export tool here: JSON array or words; {file} marks the export file (else appended)' })
-          .option('from-file', { type: 'string', describe: 'upload this export, written by another container (the chart\'s CronJob)' })
-          .option('work-dir', { type: 'string', default: '.', describe: 'folder the export command writes into' })
-          .option('retention', retention)
-          .option('min-count', minCount), (a) =>
-        exec(() => validateBackup(a), async (o, ctx) => printBackup(await runBackup(o, ctx), ctx)))
-      .command('list', 'list the complete StackGraph backups, newest first', (c) =>
-        c.option('bucket', bucket).option('format', { choices: ['table', 'names'], default: 'table', describe: 'table (name, size, age) or names (one a line, as StackState prints them)' }), (a) =>
-        exec(
-          () => ({ ...validateList(a), format: listFormat(a.format) }),
-          async (o, ctx) => {
-            section(`Listing StackGraph backups in bucket "${o.bucket}"...`);
-            const result = await runList(o, ctx);
-            if (result.incomplete.length > 0) {
-              section(`${result.incomplete.length} incomplete upload(s) not listed (cut-off runs, not restorable; retention removes them): ${result.incomplete.join(', ')}`);
-            }
-            printList(result, o.format, ctx);
-          },
-        ))
-      .command('restore <name>', 'restore a backup: verify its checksum, refuse a non-empty StackGraph unless -force, import', (c) =>
-        c
-          .positional('name', { type: 'string', describe: 'backup name, as printed by list' })
-          .option('bucket', bucket)
-          .option('force', { type: 'boolean', default: false, describe: 'replace a non-empty StackGraph (also -force)' })
-          .option('count-command', { type: 'string', describe: 'prints the number of elements StackGraph holds (emptiness check)' })
-          .option('count-file', { type: 'string', describe: 'file holding that number, written by another container' })
-          .option('import-command', { type: 'string', describe: 'run this import tool here: JSON array or words; {file} marks the backup file (else appended)' })
-          .option('force-flag', { type: 'string', default: DEFAULT_FORCE_FLAG, describe: 'appended to the import command with -force' })
-          .option('download-to', { type: 'string', describe: 'only download and verify to this file; another container imports it' })
-          .option('work-dir', { type: 'string', default: '.', describe: 'folder the backup is downloaded into before the import command runs' }), (a) =>
-        exec(() => validateRestore(a), async (o, ctx) => printRestore(await runRestore(o, ctx), ctx)))
-      .command('prune', 'apply retention now (what every scheduled backup does after uploading)', (c) =>
-        c.option('bucket', bucket).option('retention', retention).option('min-count', minCount).option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), (a) =>
-        exec(() => validatePrune(a), async (o, ctx) => {
-          const result = await runPrune(o, ctx);
-          ctx.printer.result({ ...result, decisions: result.decisions.map((d) => ({ ...d, takenAt: d.takenAt.toISO() })) }, () => pruneLines(result));
-        }))
+      .command(
+        'backup',
+        'export StackGraph, upload it as sts-backup-YYYYMMDD-HHMM.graph, apply retention',
+        (c) =>
+          documented(
+            c
+              .option('bucket', bucket)
+              .option('export-command', {
+                type: 'string',
+                describe:
+                  'run this export tool here: JSON array or words; {file} marks the export file (else appended)',
+              })
+              .option('from-file', {
+                type: 'string',
+                describe: "upload this export, written by another container (the chart's CronJob)",
+              })
+              .option('work-dir', { type: 'string', default: '.', describe: 'folder the export command writes into' })
+              .option('retention', retention)
+              .option('min-count', minCount),
+            'stackgraph backup',
+          ),
+        (a) => runs(exec, stackGraphStore.backup, backupShown)(a),
+      )
+      .command(
+        'list',
+        'list the complete StackGraph backups, newest first',
+        (c) =>
+          documented(
+            c.option('bucket', bucket).option('format', {
+              choices: ['table', 'names'],
+              default: 'table',
+              describe: 'table (name, size, age) or names (one a line, as StackState prints them)',
+            }),
+            'stackgraph list',
+          ),
+        (a) =>
+          exec(
+            () => ({ ...validateList(a), format: listFormat(a.format) }),
+            async (o, ctx) => {
+              section(`Listing StackGraph backups in bucket "${o.bucket}"...`);
+              const result = await runList(o, ctx);
+              if (result.incomplete.length > 0) {
+                section(
+                  `${result.incomplete.length} incomplete upload(s) not listed (cut-off runs, not restorable; retention removes them): ${result.incomplete.join(', ')}`,
+                );
+              }
+              printList(result, o.format, ctx);
+            },
+          ),
+      )
+      .command(
+        'restore <name>',
+        'restore a backup: verify its checksum, refuse a non-empty StackGraph unless -force, import',
+        (c) =>
+          documented(
+            c
+              .positional('name', { type: 'string', describe: 'backup name, as printed by list' })
+              .option('bucket', bucket)
+              .option('force', {
+                type: 'boolean',
+                default: false,
+                describe: 'replace a non-empty StackGraph (also -force)',
+              })
+              .option('count-command', {
+                type: 'string',
+                describe: 'prints the number of elements StackGraph holds (emptiness check)',
+              })
+              .option('count-file', {
+                type: 'string',
+                describe: 'file holding that number, written by another container',
+              })
+              .option('import-command', {
+                type: 'string',
+                describe:
+                  'run this import tool here: JSON array or words; {file} marks the backup file (else appended)',
+              })
+              .option('force-flag', {
+                type: 'string',
+                default: DEFAULT_FORCE_FLAG,
+                describe: 'appended to the import command with -force',
+              })
+              .option('download-to', {
+                type: 'string',
+                describe: 'only download and verify to this file; another container imports it',
+              })
+              .option('work-dir', {
+                type: 'string',
+                default: '.',
+                describe: 'folder the backup is downloaded into before the import command runs',
+              }),
+            'stackgraph restore',
+          ),
+        (a) => runs(exec, stackGraphStore.restore, { text: restoreText })(a),
+      )
+      .command(
+        'prune',
+        'apply retention now (what every scheduled backup does after uploading)',
+        (c) =>
+          documented(
+            c
+              .option('bucket', bucket)
+              .option('retention', retention)
+              .option('min-count', minCount)
+              .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }),
+            'stackgraph prune',
+          ),
+        (a) => runs(exec, stackGraphStore.prune, { json: stackGraphPruneReport, text: pruneLines })(a),
+      )
       .demandCommand(1, 'name a stackgraph command: backup, list, restore or prune'),
   );
 }

@@ -11,8 +11,16 @@ import { usageError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { assertAllExist, checkBuckets, type BucketCheck } from '../storage/check.js';
 import { ensureBucket, openStore } from '../storage/open.js';
-import { deleteBackups, downloadFile, listBackups, uploadFile, type BackupObject, type TransferResult } from '../storage/publish.js';
+import {
+  deleteBackups,
+  downloadFile,
+  listBackups,
+  uploadFile,
+  type BackupObject,
+  type TransferResult,
+} from '../storage/publish.js';
 import type { CommandContext, Exec } from './context.js';
+import { documented } from './help.js';
 import { renderTable } from './output.js';
 
 export interface BucketsOptions {
@@ -28,7 +36,13 @@ export function validateBuckets(raw: { bucket?: unknown }): BucketsOptions {
 export async function runCheck(options: BucketsOptions, ctx: CommandContext): Promise<BucketCheck[]> {
   const results = await checkBuckets(options.buckets.map((b) => openStore(ctx.storage, b)));
   ctx.printer.result(results, (rs) =>
-    [`endpoint ${describeConfig(ctx.storage)}: reachable, credentials accepted`, renderTable(['BUCKET', 'STATUS'], rs.map((r) => [r.bucket, r.exists ? 'ok' : 'MISSING']))].join('\n'),
+    [
+      `endpoint ${describeConfig(ctx.storage)}: reachable, credentials accepted`,
+      renderTable(
+        ['BUCKET', 'STATUS'],
+        rs.map((r) => [r.bucket, r.exists ? 'ok' : 'MISSING']),
+      ),
+    ].join('\n'),
   );
   assertAllExist(results);
   return results;
@@ -63,8 +77,17 @@ export async function runList(options: ListOptions, ctx: CommandContext): Promis
   await ensureBucket(store, { create: false, bucketValue: 'the bucketName value', scheduleValue: 'scheduled backups' });
   const objects = await listBackups(store, options.prefix);
   ctx.printer.result(
-    objects.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified.toISOString(), complete: o.complete })),
-    (rows) => renderTable(['NAME', 'SIZE', 'MODIFIED', 'STATE'], rows.map((o) => [o.key, formatBytes(o.size), o.lastModified, o.complete ? 'complete' : 'INCOMPLETE'])),
+    objects.map((o) => ({
+      key: o.key,
+      size: o.size,
+      lastModified: o.lastModified.toISOString(),
+      complete: o.complete,
+    })),
+    (rows) =>
+      renderTable(
+        ['NAME', 'SIZE', 'MODIFIED', 'STATE'],
+        rows.map((o) => [o.key, formatBytes(o.size), o.lastModified, o.complete ? 'complete' : 'INCOMPLETE']),
+      ),
   );
   return objects;
 }
@@ -78,7 +101,11 @@ export interface TransferOptions {
 export function validateTransfer(raw: { bucket?: unknown; key?: unknown; file?: unknown }): TransferOptions {
   const file = String(raw.file ?? '');
   if (file === '') throw usageError('no local file given');
-  return { bucket: checkName('bucket', String(raw.bucket ?? ''), '--bucket'), key: checkName('objectKey', String(raw.key ?? ''), 'KEY'), file };
+  return {
+    bucket: checkName('bucket', String(raw.bucket ?? ''), '--bucket'),
+    key: checkName('objectKey', String(raw.key ?? ''), 'KEY'),
+    file,
+  };
 }
 
 export async function runUpload(options: TransferOptions, ctx: CommandContext): Promise<TransferResult> {
@@ -105,7 +132,11 @@ export interface CleanupOptions {
 
 export function validateCleanup(raw: { bucket?: unknown; olderThan?: unknown; dryRun?: unknown }): CleanupOptions {
   const olderThan = parseTimedelta(String(raw.olderThan ?? 'hours=24'), '--older-than');
-  return { bucket: checkName('bucket', String(raw.bucket ?? ''), '--bucket'), olderThanMs: olderThan.as('milliseconds'), dryRun: raw.dryRun === true };
+  return {
+    bucket: checkName('bucket', String(raw.bucket ?? ''), '--bucket'),
+    olderThanMs: olderThan.as('milliseconds'),
+    dryRun: raw.dryRun === true,
+  };
 }
 
 export async function runCleanup(options: CleanupOptions, ctx: CommandContext): Promise<string[]> {
@@ -114,10 +145,16 @@ export async function runCleanup(options: CleanupOptions, ctx: CommandContext): 
   const before = new Date(ctx.now().toMillis() - options.olderThanMs);
   const leftovers = (await listBackups(store)).filter((o) => !o.complete && o.lastModified < before);
   const removed = options.dryRun ? [] : await store.cleanupIncomplete('', before);
-  if (!options.dryRun) await deleteBackups(store, leftovers.map((o) => o.key));
+  if (!options.dryRun)
+    await deleteBackups(
+      store,
+      leftovers.map((o) => o.key),
+    );
   const report = [...removed, ...leftovers.map((o) => `unpublished object ${o.key} (no checksum)`)];
   ctx.printer.result({ dryRun: options.dryRun, removed: report }, (r) =>
-    r.removed.length === 0 ? 'nothing to clean up' : r.removed.map((line) => `${r.dryRun ? 'would remove' : 'removed'} ${line}`).join('\n'),
+    r.removed.length === 0
+      ? 'nothing to clean up'
+      : r.removed.map((line) => `${r.dryRun ? 'would remove' : 'removed'} ${line}`).join('\n'),
   );
   return report;
 }
@@ -126,24 +163,73 @@ export function registerStorage(yargs: Argv, exec: Exec): Argv {
   const bucketOpt = { type: 'string', array: true, demandOption: true, describe: 'bucket name (repeatable)' } as const;
   return yargs.command('storage', 'inspect and manage the backup endpoint', (y) =>
     y
-      .command('check', 'check reachability, credentials and buckets', (c) => c.option('bucket', bucketOpt), (a) =>
-        exec(() => validateBuckets(a), runCheck))
-      .command('init', 'create missing buckets (safe to rerun)', (c) => c.option('bucket', bucketOpt), (a) =>
-        exec(() => validateBuckets(a), runInit))
-      .command('ls', 'list objects with size, time and completeness', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true }).option('prefix', { type: 'string', default: '' }), (a) =>
-        exec(() => validateList(a), runList))
-      .command('upload <file> <key>', 'upload a file with a published SHA-256 checksum', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true }).positional('file', { type: 'string' }).positional('key', { type: 'string' }), (a) =>
-        exec(() => validateTransfer(a), runUpload))
-      .command('download <key> <file>', 'download an object, verifying its checksum', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true }).positional('key', { type: 'string' }).positional('file', { type: 'string' }), (a) =>
-        exec(() => validateTransfer(a), runDownload))
-      .command('cleanup', 'remove leftovers of cut-off uploads', (c) =>
-        c.option('bucket', { type: 'string', demandOption: true })
-          .option('older-than', { type: 'string', default: 'hours=24', describe: 'only leftovers older than this (timedelta syntax)' })
-          .option('dry-run', { type: 'boolean', default: false }), (a) =>
-        exec(() => validateCleanup(a), runCleanup))
+      .command(
+        'check',
+        'check reachability, credentials and buckets',
+        (c) => documented(c.option('bucket', bucketOpt), 'storage check'),
+        (a) => exec(() => validateBuckets(a), runCheck),
+      )
+      .command(
+        'init',
+        'create missing buckets (safe to rerun)',
+        (c) => documented(c.option('bucket', bucketOpt), 'storage init'),
+        (a) => exec(() => validateBuckets(a), runInit),
+      )
+      .command(
+        'ls',
+        'list objects with size, time and completeness',
+        (c) =>
+          documented(
+            c
+              .option('bucket', { type: 'string', demandOption: true })
+              .option('prefix', { type: 'string', default: '' }),
+            'storage ls',
+          ),
+        (a) => exec(() => validateList(a), runList),
+      )
+      .command(
+        'upload <file> <key>',
+        'upload a file with a published SHA-256 checksum',
+        (c) =>
+          documented(
+            c
+              .option('bucket', { type: 'string', demandOption: true })
+              .positional('file', { type: 'string' })
+              .positional('key', { type: 'string' }),
+            'storage upload',
+          ),
+        (a) => exec(() => validateTransfer(a), runUpload),
+      )
+      .command(
+        'download <key> <file>',
+        'download an object, verifying its checksum',
+        (c) =>
+          documented(
+            c
+              .option('bucket', { type: 'string', demandOption: true })
+              .positional('key', { type: 'string' })
+              .positional('file', { type: 'string' }),
+            'storage download',
+          ),
+        (a) => exec(() => validateTransfer(a), runDownload),
+      )
+      .command(
+        'cleanup',
+        'remove leftovers of cut-off uploads',
+        (c) =>
+          documented(
+            c
+              .option('bucket', { type: 'string', demandOption: true })
+              .option('older-than', {
+                type: 'string',
+                default: 'hours=24',
+                describe: 'only leftovers older than this (timedelta syntax)',
+              })
+              .option('dry-run', { type: 'boolean', default: false }),
+            'storage cleanup',
+          ),
+        (a) => exec(() => validateCleanup(a), runCleanup),
+      )
       .demandCommand(1, 'name a storage command, e.g. "stackbackup storage check --bucket sts-stackgraph-backup"'),
   );
 }

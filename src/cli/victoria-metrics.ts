@@ -11,20 +11,17 @@ import {
   DEFAULT_BUCKET,
   DEFAULT_KEEP_DAILY,
   DEFAULT_KEEP_WEEKLY,
-  runBackup,
-  runCheck,
-  runList,
-  runPrune,
-  runRestore,
-  validateBackup,
-  validateCheck,
-  validateList,
-  validatePrune,
-  validateRestore,
+  victoriaMetricsBackupList,
+  victoriaMetricsPruneReport,
+  victoriaMetricsStore,
+  type BackupResult,
   type ListedVersion,
   type PruneResult,
 } from '../stores/victoria-metrics/index.js';
-import type { CommandContext, Exec } from './context.js';
+import { type CommandContext, type Exec, runs } from './context.js';
+import { documented } from './help.js';
+import { groupNames } from './groups.js';
+import { storeEntry } from '../stores/registry.js';
 import { renderTable } from './output.js';
 
 const time = (iso: string): string => victoriaMetricsListTime(DateTime.fromISO(iso, { zone: 'utc' }));
@@ -41,81 +38,168 @@ export function renderVersions(rows: readonly ListedVersion[]): string {
     .join('\n');
 }
 
+function renderBackup(x: BackupResult): string {
+  return [
+    `${x.instance}: backed up into ${x.newVersion ? 'new ' : ''}version ${x.version} (${x.reason})`,
+    `${formatBytes(x.backedUpBytes)} in the version, ${formatBytes(x.uploadedBytes)} uploaded, ${formatBytes(x.copiedBytes)} copied server-side, ${formatBytes(x.deletedBytes)} deleted, in ${formatSeconds(x.wallSeconds)}`,
+    ...(x.prune === null ? [] : [renderPrune(x.prune)]),
+  ].join('\n');
+}
+
 function renderPrune(r: PruneResult): string {
   if (r.decisions.length === 0) return 'No versions.';
   const verb = (a: string): string => (a === 'delete' ? (r.dryRun ? 'would delete' : 'deleted') : 'keep');
-  return renderTable(['INSTANCE', 'VERSION', 'ACTION', 'REASON'], r.decisions.map((d) => [d.instance, d.version, verb(d.action), d.reason]));
-}
-
-async function list(options: ReturnType<typeof validateList>, ctx: CommandContext): Promise<ListedVersion[]> {
-  const rows = await runList(options, ctx);
-  ctx.printer.result(rows, renderVersions);
-  return rows;
+  return renderTable(
+    ['INSTANCE', 'VERSION', 'ACTION', 'REASON'],
+    r.decisions.map((d) => [d.instance, d.version, verb(d.action), d.reason]),
+  );
 }
 
 export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
-  const bucket = { type: 'string', default: DEFAULT_BUCKET, describe: 'bucket of the instance\'s backups (victoria-metrics-N.backup.bucketName)' } as const;
+  const bucket = {
+    type: 'string',
+    default: DEFAULT_BUCKET,
+    describe: "bucket of the instance's backups (victoria-metrics-N.backup.bucketName)",
+  } as const;
   const tiers = (c: Argv) =>
     c
-      .option('keep-daily', { type: 'string', default: DEFAULT_KEEP_DAILY, describe: 'keep the newest version of each of this many last days' })
-      .option('keep-weekly', { type: 'string', default: DEFAULT_KEEP_WEEKLY, describe: 'keep the newest version of each of this many last weeks' });
-  return yargs.command(['victoria-metrics', 'vm'], 'back up and restore Victoria Metrics instances (vmbackup/vmrestore)', (y) =>
+      .option('keep-daily', {
+        type: 'string',
+        default: DEFAULT_KEEP_DAILY,
+        describe: 'keep the newest version of each of this many last days',
+      })
+      .option('keep-weekly', {
+        type: 'string',
+        default: DEFAULT_KEEP_WEEKLY,
+        describe: 'keep the newest version of each of this many last weeks',
+      });
+  return yargs.command(groupNames('victoria-metrics'), storeEntry('victoria-metrics').summary, (y) =>
     y
-      .command('backup', 'incremental backup of a running instance into its current version', (c) =>
-        tiers(c)
-          .option('instance', { type: 'string', demandOption: true, describe: 'instance name, e.g. victoria-metrics-0' })
-          .option('bucket', bucket)
-          .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address, e.g. http://victoria-metrics-0:8428' })
-          .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
-          .option('max-bytes-per-second', { type: 'string', describe: 'limit upload speed (vmbackup -maxBytesPerSecond)' })
-          .option('prune', { type: 'boolean', default: true, describe: 'apply retention after the first backup of each UTC day and when a new version starts (--no-prune: never)' })
-          .option('wait-seconds', { type: 'string', default: 60, describe: 'how long to wait for the instance to answer' }), (a) =>
-        exec(() => validateBackup(a), async (o, ctx) => {
-          const r = await runBackup(o, ctx);
-          ctx.printer.result(r, (x) =>
-            [
-              `${x.instance}: backed up into ${x.newVersion ? 'new ' : ''}version ${x.version} (${x.reason})`,
-              `${formatBytes(x.backedUpBytes)} in the version, ${formatBytes(x.uploadedBytes)} uploaded, ${formatBytes(x.copiedBytes)} copied server-side, ${formatBytes(x.deletedBytes)} deleted, in ${formatSeconds(x.wallSeconds)}`,
-              ...(x.prune === null ? [] : [renderPrune(x.prune)]),
-            ].join('\n'),
-          );
-        }))
-      .command('list', 'list versions: instance, version, last completed backup time', (c) =>
-        c
-          .option('bucket', bucket)
-          .option('instance', { type: 'string', array: true, describe: 'only these instances (repeatable; default: all in the bucket)' })
-          .option('target', { type: 'string', array: true, describe: 'INSTANCE=BUCKET, for instances with their own buckets (repeatable)' }), (a) =>
-        exec(() => validateList(a), list))
-      .command('restore <instance> <version>', 'vmrestore a complete version into the (stopped) instance\'s data folder', (c) =>
-        c
-          .positional('instance', { type: 'string' })
-          .positional('version', { type: 'string' })
-          .option('bucket', bucket)
-          .option('storage-data-path', { type: 'string', demandOption: true, describe: 'the instance\'s -storageDataPath, mounted here' })
-          .option('url', { type: 'string', describe: 'the instance\'s HTTP address: refuse to restore while it answers' }), (a) =>
-        exec(() => validateRestore(a), async (o, ctx) => {
-          const r = await runRestore(o, ctx);
-          ctx.printer.result(r, (x) =>
-            `restored ${x.instance} from ${x.version} (last completed backup "${time(x.lastCompletedBackup)}"): ${formatBytes(x.restoredBytes)}, ${formatBytes(x.downloadedBytes)} downloaded, in ${formatSeconds(x.wallSeconds)}`);
-        }))
-      .command('prune', 'delete versions beyond the daily and weekly tiers (never the one in use)', (c) =>
-        tiers(c)
-          .option('bucket', bucket)
-          .option('instance', { type: 'string', array: true, describe: 'only these instances (repeatable; default: all in the bucket)' })
-          .option('storage-data-path', { type: 'string', describe: 'a mounted data folder: the version its marker names is in use' })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }), (a) =>
-        exec(() => validatePrune(a), async (o, ctx) => {
-          const r = await runPrune(o, ctx);
-          ctx.printer.result(r, renderPrune);
-        }))
-      .command('check', 'wait until an instance answers and report its series count', (c) =>
-        c
-          .option('url', { type: 'string', demandOption: true, describe: 'the instance\'s HTTP address' })
-          .option('timeout-seconds', { type: 'string', default: 300 }), (a) =>
-        exec(() => validateCheck(a), async (o, ctx) => {
-          const r = await runCheck(o, ctx);
-          ctx.printer.result(r, (x) => `${x.url} answers: ${x.series} series`);
-        }))
+      .command(
+        'backup',
+        'incremental backup of a running instance into its current version',
+        (c) =>
+          documented(
+            tiers(c)
+              .option('instance', {
+                type: 'string',
+                demandOption: true,
+                describe: 'instance name, e.g. victoria-metrics-0',
+              })
+              .option('bucket', bucket)
+              .option('url', {
+                type: 'string',
+                demandOption: true,
+                describe: "the instance's HTTP address, e.g. http://victoria-metrics-0:8428",
+              })
+              .option('storage-data-path', {
+                type: 'string',
+                demandOption: true,
+                describe: "the instance's -storageDataPath, mounted here",
+              })
+              .option('max-bytes-per-second', {
+                type: 'string',
+                describe: 'limit upload speed (vmbackup -maxBytesPerSecond)',
+              })
+              .option('prune', {
+                type: 'boolean',
+                default: true,
+                describe:
+                  'apply retention after the first backup of each UTC day and when a new version starts (--no-prune: never)',
+              })
+              .option('wait-seconds', {
+                type: 'string',
+                default: 60,
+                describe: 'how long to wait for the instance to answer',
+              }),
+            'victoria-metrics backup',
+          ),
+        (a) =>
+          runs(exec, victoriaMetricsStore.backup, {
+            json: (r) => ({ ...r, prune: r.prune === null ? null : victoriaMetricsPruneReport(r.prune) }),
+            text: renderBackup,
+          })(a),
+      )
+      .command(
+        'list',
+        'list versions: instance, version, last completed backup time',
+        (c) =>
+          documented(
+            c
+              .option('bucket', bucket)
+              .option('instance', {
+                type: 'string',
+                array: true,
+                describe: 'only these instances (repeatable; default: all in the bucket)',
+              })
+              .option('target', {
+                type: 'string',
+                array: true,
+                describe: 'INSTANCE=BUCKET, for instances with their own buckets (repeatable)',
+              }),
+            'victoria-metrics list',
+          ),
+        (a) => runs(exec, victoriaMetricsStore.list, { json: victoriaMetricsBackupList, text: renderVersions })(a),
+      )
+      .command(
+        'restore <instance> <version>',
+        "vmrestore a complete version into the (stopped) instance's data folder",
+        (c) =>
+          documented(
+            c
+              .positional('instance', { type: 'string' })
+              .positional('version', { type: 'string' })
+              .option('bucket', bucket)
+              .option('storage-data-path', {
+                type: 'string',
+                demandOption: true,
+                describe: "the instance's -storageDataPath, mounted here",
+              })
+              .option('url', {
+                type: 'string',
+                describe: "the instance's HTTP address: refuse to restore while it answers",
+              }),
+            'victoria-metrics restore',
+          ),
+        (a) =>
+          runs(exec, victoriaMetricsStore.restore, {
+            text: (x) =>
+              `restored ${x.instance} from ${x.version} (last completed backup "${time(x.lastCompletedBackup)}"): ${formatBytes(x.restoredBytes)}, ${formatBytes(x.downloadedBytes)} downloaded, in ${formatSeconds(x.wallSeconds)}`,
+          })(a),
+      )
+      .command(
+        'prune',
+        'delete versions beyond the daily and weekly tiers (never the one in use)',
+        (c) =>
+          documented(
+            tiers(c)
+              .option('bucket', bucket)
+              .option('instance', {
+                type: 'string',
+                array: true,
+                describe: 'only these instances (repeatable; default: all in the bucket)',
+              })
+              .option('storage-data-path', {
+                type: 'string',
+                describe: 'a mounted data folder: the version its marker names is in use',
+              })
+              .option('dry-run', { type: 'boolean', default: false, describe: 'only show what would be deleted' }),
+            'victoria-metrics prune',
+          ),
+        (a) => runs(exec, victoriaMetricsStore.prune, { json: victoriaMetricsPruneReport, text: renderPrune })(a),
+      )
+      .command(
+        'check',
+        'wait until an instance answers and report its series count',
+        (c) =>
+          documented(
+            c
+              .option('url', { type: 'string', demandOption: true, describe: "the instance's HTTP address" })
+              .option('timeout-seconds', { type: 'string', default: 300 }),
+            'victoria-metrics check',
+          ),
+        (a) => runs(exec, victoriaMetricsStore.check, { text: (x) => `${x.url} answers: ${x.series} series` })(a),
+      )
       .demandCommand(1, 'name a victoria-metrics command, e.g. "stackbackup victoria-metrics list"'),
   );
 }

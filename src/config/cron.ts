@@ -27,11 +27,12 @@ function checkValue(token: string, field: Field): boolean {
 
 function checkField(text: string, field: Field, extra: RegExp | undefined): string | undefined {
   for (const part of text.split(',')) {
-    if (part === '' ) return `empty list item in ${field.name}`;
+    if (part === '') return `empty list item in ${field.name}`;
     if (extra?.test(part)) continue;
     const [range = '', step, ...rest] = part.split('/');
     if (rest.length > 0) return `"${part}" in ${field.name} has two steps`;
-    if (step !== undefined && !/^[1-9][0-9]*$/.test(step)) return `step "${step}" in ${field.name} must be a positive number`;
+    if (step !== undefined && !/^[1-9][0-9]*$/.test(step))
+      return `step "${step}" in ${field.name} must be a positive number`;
     if (range === '*') continue;
     const bounds = range.split('-');
     if (bounds.length > 2) return `"${range}" in ${field.name} is not a range`;
@@ -57,7 +58,9 @@ export function checkKubernetesCron(schedule: string, valueName: string): string
   const fields = text.split(/\s+/);
   const example = 'for example "0 3 * * *" (03:00 every day)';
   if (fields.length !== 5) {
-    throw usageError(`${valueName} "${schedule}" has ${fields.length} fields; a Kubernetes cron schedule has 5 (minute hour day-of-month month day-of-week), ${example}`);
+    throw usageError(
+      `${valueName} "${schedule}" has ${fields.length} fields; a Kubernetes cron schedule has 5 (minute hour day-of-month month day-of-week), ${example}`,
+    );
   }
   fields.forEach((f, i) => {
     const problem = checkField(f, K8S_FIELDS[i] as Field, undefined);
@@ -82,7 +85,9 @@ export function checkElasticsearchCron(schedule: string, valueName: string): str
   const fields = text.split(/\s+/);
   const example = 'for example "0 0 3 * * ?" (03:00:00 every day)';
   if (fields.length !== 6 && fields.length !== 7) {
-    throw usageError(`${valueName} "${schedule}" has ${fields.length} fields; an Elasticsearch cron schedule has 6 or 7 (seconds minutes hours day-of-month month day-of-week [year]), ${example}`);
+    throw usageError(
+      `${valueName} "${schedule}" has ${fields.length} fields; an Elasticsearch cron schedule has 6 or 7 (seconds minutes hours day-of-month month day-of-week [year]), ${example}`,
+    );
   }
   const dom = fields[3] ?? '';
   const dow = fields[5] ?? '';

@@ -22,7 +22,9 @@ export function parseTimedelta(text: string, valueName = 'backupRetentionTimeDel
     const piece = raw.trim();
     const match = /^([a-z]+)\s*=\s*([0-9]+(?:\.[0-9]+)?)$/.exec(piece);
     if (!match) {
-      throw usageError(`${valueName} "${text}": cannot read "${piece}"; use keyword=number pairs separated by commas, ${example}`);
+      throw usageError(
+        `${valueName} "${text}": cannot read "${piece}"; use keyword=number pairs separated by commas, ${example}`,
+      );
     }
     const [, keyword = '', amount = ''] = match;
     if (!isKeyword(keyword)) {
@@ -42,23 +44,31 @@ export function parseTimedelta(text: string, valueName = 'backupRetentionTimeDel
   };
   // Only the units given, so that messages read "30 days", not "0 weeks, 30 days, 0 hours...".
   const duration = Duration.fromObject(Object.fromEntries(Object.entries(units).filter(([, v]) => v !== 0)));
-  if (duration.as('milliseconds') <= 0) throw usageError(`${valueName} "${text}" is zero; a retention of nothing would delete every backup`);
+  if (duration.as('milliseconds') <= 0)
+    throw usageError(`${valueName} "${text}" is zero; a retention of nothing would delete every backup`);
   return duration;
 }
 
 /** Elasticsearch time units (`30d`, `12h`, `90m`), used by snapshotRetentionExpireAfter. */
 export function parseElasticsearchTime(text: string, valueName = 'snapshotRetentionExpireAfter'): Duration {
   const match = /^([0-9]+)(d|h|m|s|ms|micros|nanos)$/.exec(text.trim());
-  if (!match) throw usageError(`${valueName} "${text}" is not an Elasticsearch time unit; use for example "30d", "12h" or "90m"`);
+  if (!match)
+    throw usageError(`${valueName} "${text}" is not an Elasticsearch time unit; use for example "30d", "12h" or "90m"`);
   const amount = Number(match[1]);
   const unit = match[2];
   const ms =
-    unit === 'd' ? amount * 86_400_000
-    : unit === 'h' ? amount * 3_600_000
-    : unit === 'm' ? amount * 60_000
-    : unit === 's' ? amount * 1000
-    : unit === 'ms' ? amount
-    : unit === 'micros' ? amount / 1000
-    : amount / 1_000_000;
+    unit === 'd'
+      ? amount * 86_400_000
+      : unit === 'h'
+        ? amount * 3_600_000
+        : unit === 'm'
+          ? amount * 60_000
+          : unit === 's'
+            ? amount * 1000
+            : unit === 'ms'
+              ? amount
+              : unit === 'micros'
+                ? amount / 1000
+                : amount / 1_000_000;
   return Duration.fromObject({ milliseconds: ms });
 }

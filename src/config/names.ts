@@ -15,7 +15,8 @@ const RULES = {
   bucket: {
     what: 'bucket name',
     pattern: /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-    explain: '3-63 characters: lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit',
+    explain:
+      '3-63 characters: lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit',
   },
   objectKey: {
     what: 'object name',
@@ -25,7 +26,8 @@ const RULES = {
   kubernetesName: {
     what: 'Kubernetes name',
     pattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
-    explain: 'lower-case letters, digits and hyphens, at most 63 characters, starting and ending with a letter or digit',
+    explain:
+      'lower-case letters, digits and hyphens, at most 63 characters, starting and ending with a letter or digit',
   },
   backupName: {
     what: 'backup name',

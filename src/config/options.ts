@@ -13,8 +13,12 @@ export function isBlank(raw: unknown): boolean {
 }
 
 function blankError(source: string, fallback: string | number | undefined): Error {
-  const leave = fallback === undefined ? 'leave the option out' : `leave the option out to use the default (${String(fallback)})`;
-  return usageError(`${source} is empty (an empty value is never read as the default)`, `Give it a value, or ${leave}. Nothing was changed.`);
+  const leave =
+    fallback === undefined ? 'leave the option out' : `leave the option out to use the default (${String(fallback)})`;
+  return usageError(
+    `${source} is empty (an empty value is never read as the default)`,
+    `Give it a value, or ${leave}. Nothing was changed.`,
+  );
 }
 
 /** Refuses an explicitly blank value; returns the value given (undefined when left out). */
@@ -47,7 +51,8 @@ export function wholeNumber(raw: unknown, source: string, min: number, max: numb
   }
   const shown = String(value).trim();
   const n = /^-?[0-9]+$/.test(shown) ? Number(shown) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw usageError(`${source} must be a whole number from ${min} to ${max}, got ${JSON.stringify(String(value))}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw usageError(`${source} must be a whole number from ${min} to ${max}, got ${JSON.stringify(String(value))}`);
   return n;
 }
 
@@ -55,6 +60,9 @@ export function wholeNumber(raw: unknown, source: string, min: number, max: numb
 export function listOption(raw: unknown, source: string): string[] {
   if (raw === undefined) return [];
   const items = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim());
-  if (items.some((v) => v === '')) throw usageError(`${source} has an empty name (${JSON.stringify((Array.isArray(raw) ? raw : [raw]).map(String).join(','))}); give names separated by commas, or leave the option out`);
+  if (items.some((v) => v === ''))
+    throw usageError(
+      `${source} has an empty name (${JSON.stringify((Array.isArray(raw) ? raw : [raw]).map(String).join(','))}); give names separated by commas, or leave the option out`,
+    );
   return items;
 }

@@ -53,17 +53,26 @@ export function parseEndpoint(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw usageError(`STACKBACKUP_S3_ENDPOINT "${text}" is not a URL`, 'Use the form http://host:port, for example http://stackbackup-minio:9000.');
+    throw usageError(
+      `STACKBACKUP_S3_ENDPOINT "${text}" is not a URL`,
+      'Use the form http://host:port, for example http://stackbackup-minio:9000.',
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw usageError(`STACKBACKUP_S3_ENDPOINT "${text}" must start with http:// or https://`);
   }
   if (url.username !== '' || url.password !== '') {
     registerSecret(url.password);
-    throw usageError('STACKBACKUP_S3_ENDPOINT must not carry credentials', 'Put them in STACKBACKUP_S3_ACCESS_KEY_FILE and STACKBACKUP_S3_SECRET_KEY_FILE.');
+    throw usageError(
+      'STACKBACKUP_S3_ENDPOINT must not carry credentials',
+      'Put them in STACKBACKUP_S3_ACCESS_KEY_FILE and STACKBACKUP_S3_SECRET_KEY_FILE.',
+    );
   }
   if (url.pathname !== '/' && url.pathname !== '') {
-    throw usageError(`STACKBACKUP_S3_ENDPOINT "${text}" must not have a path`, 'Buckets are configured separately (the bucketName Helm values).');
+    throw usageError(
+      `STACKBACKUP_S3_ENDPOINT "${text}" must not have a path`,
+      'Buckets are configured separately (the bucketName Helm values).',
+    );
   }
   return url;
 }
@@ -83,7 +92,13 @@ export function loadStorageConfig(env: Env = process.env): StorageConfig {
       hint: 'Set STACKBACKUP_S3_ACCESS_KEY_FILE and STACKBACKUP_S3_SECRET_KEY_FILE (the chart mounts them from the minio Secret).',
     });
   }
-  return { kind: 's3', endpoint: parseEndpoint(endpoint), accessKey, secretKey, region: env.STACKBACKUP_S3_REGION || 'us-east-1' };
+  return {
+    kind: 's3',
+    endpoint: parseEndpoint(endpoint),
+    accessKey,
+    secretKey,
+    region: env.STACKBACKUP_S3_REGION || 'us-east-1',
+  };
 }
 
 export function describeConfig(config: StorageConfig): string {

@@ -24,6 +24,7 @@ import {
   validateList,
   validateRestore,
 } from '../stores/elasticsearch/index.js';
+import { ELASTICSEARCH_REPOSITORY } from '../storage/layout.js';
 import { ExitCode, StackbackupError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { log, section } from '../util/log.js';
@@ -91,22 +92,45 @@ async function placement(workDir: string): Promise<Placement> {
 async function startElasticsearch(workDir: string): Promise<{ url: string; child: ChildProcess; staged?: string }> {
   const installed = elasticsearchHome();
   if (!existsSync(join(installed, 'bin', 'elasticsearch'))) {
-    throw new StackbackupError(`Elasticsearch is not installed at ${installed}`, { hint: 'Run the demo through scripts/demo.sh, which installs it (scripts/install/elasticsearch.sh).' });
+    throw new StackbackupError(`Elasticsearch is not installed at ${installed}`, {
+      hint: 'Run the demo through scripts/demo.sh, which installs it (scripts/install/elasticsearch.sh).',
+    });
   }
-  const java = process.env.ES_JAVA_HOME ?? dirname(dirname(realpathSync((await run('sh', ['-c', 'command -v java'], { logOutput: false, hint: 'Install Java 17+.' })).stdout.trim())));
+  const java =
+    process.env.ES_JAVA_HOME ??
+    dirname(
+      dirname(
+        realpathSync(
+          (await run('sh', ['-c', 'command -v java'], { logOutput: false, hint: 'Install Java 17+.' })).stdout.trim(),
+        ),
+      ),
+    );
   const { home, dir, staged } = await placement(workDir);
   const conf = join(dir, 'config');
   await cp(join(home, 'config'), conf, { recursive: true });
   for (const sub of ['data', 'logs', 'tmp', 'repo']) await mkdir(join(dir, sub), { recursive: true });
-  const jvm = readFileSync(join(home, 'config', 'jvm.options'), 'utf8').split('\n').filter((l) => !/Xlog|HeapDump|ErrorFile/.test(l));
-  await writeFile(join(conf, 'jvm.options'), [...jvm, '-Xms256m', '-Xmx512m', '-XX:TieredStopAtLevel=1', ''].join('\n'));
+  const jvm = readFileSync(join(home, 'config', 'jvm.options'), 'utf8')
+    .split('\n')
+    .filter((l) => !/Xlog|HeapDump|ErrorFile/.test(l));
+  await writeFile(
+    join(conf, 'jvm.options'),
+    [...jvm, '-Xms256m', '-Xmx512m', '-XX:TieredStopAtLevel=1', ''].join('\n'),
+  );
   const port = await freeLoopbackPort();
   await writeFile(
     join(conf, 'elasticsearch.yml'),
     [
-      'cluster.name: stackbackup-demo', 'network.host: 127.0.0.1', `http.port: ${port}`, `transport.port: ${await freeLoopbackPort()}`, 'discovery.type: single-node',
-      `path.data: ${join(dir, 'data')}`, `path.logs: ${join(dir, 'logs')}`, `path.repo: ["${join(dir, 'repo')}"]`,
-      'xpack.security.enabled: false', 'cluster.routing.allocation.disk.threshold_enabled: false', '',
+      'cluster.name: stackbackup-demo',
+      'network.host: 127.0.0.1',
+      `http.port: ${port}`,
+      `transport.port: ${await freeLoopbackPort()}`,
+      'discovery.type: single-node',
+      `path.data: ${join(dir, 'data')}`,
+      `path.logs: ${join(dir, 'logs')}`,
+      `path.repo: ["${join(dir, 'repo')}"]`,
+      'xpack.security.enabled: false',
+      'cluster.routing.allocation.disk.threshold_enabled: false',
+      '',
     ].join('\n'),
   );
   const asRoot = process.getuid?.() === 0;
@@ -116,18 +140,31 @@ async function startElasticsearch(workDir: string): Promise<{ url: string; child
   }
   const bin = join(home, 'bin', 'elasticsearch');
   const [command, args] = asRoot ? ['setpriv', [...AS_NOBODY.slice(1), bin]] : [bin, []];
-  const child = spawn(command, args, { env: { ...process.env, ES_PATH_CONF: conf, ES_TMPDIR: join(dir, 'tmp'), ES_JAVA_HOME: java, ES_JAVA_OPTS: '' }, cwd: dir, stdio: 'ignore', detached: true });
+  const child = spawn(command, args, {
+    env: { ...process.env, ES_PATH_CONF: conf, ES_TMPDIR: join(dir, 'tmp'), ES_JAVA_HOME: java, ES_JAVA_OPTS: '' },
+    cwd: dir,
+    stdio: 'ignore',
+    detached: true,
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 300_000;
   log(`starting Elasticsearch ${VERSION} on ${url} (data in ${dir})`);
   for (;;) {
     if (child.exitCode !== null) {
-      throw new StackbackupError(`Elasticsearch exited (code ${child.exitCode}) before it answered; see ${join(dir, 'logs')}`, {
-        hint: asRoot ? `It runs as the user nobody (Elasticsearch refuses root): that user must be able to read ${home} and write ${dir}.` : undefined,
-      });
+      throw new StackbackupError(
+        `Elasticsearch exited (code ${child.exitCode}) before it answered; see ${join(dir, 'logs')}`,
+        {
+          hint: asRoot
+            ? `It runs as the user nobody (Elasticsearch refuses root): that user must be able to read ${home} and write ${dir}.`
+            : undefined,
+        },
+      );
     }
-    const health = await fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? (r.json() as Promise<{ status?: string }>) : undefined)).catch(() => undefined);
-    if (health?.status === 'green' || health?.status === 'yellow') return { url, child, ...(staged === undefined ? {} : { staged }) };
+    const health = await fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ status?: string }>) : undefined))
+      .catch(() => undefined);
+    if (health?.status === 'green' || health?.status === 'yellow')
+      return { url, child, ...(staged === undefined ? {} : { staged }) };
     if (Date.now() > deadline) throw new StackbackupError('Elasticsearch did not answer within 300 s');
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -143,7 +180,9 @@ async function stopElasticsearch(child: ChildProcess): Promise<void> {
 
 async function documents(client: Client): Promise<string> {
   const answer = await client.search({ index: INDEX, size: 10_000, query: { match_all: {} } });
-  return JSON.stringify(answer.hits.hits.map((h) => [h._id, h._source]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+  return JSON.stringify(
+    answer.hits.hits.map((h) => [h._id, h._source]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+  );
 }
 
 export async function elasticsearchDemoStep(options: DemoOptions, ctx: CommandContext): Promise<DemoStepResult> {
@@ -154,18 +193,27 @@ export async function elasticsearchDemoStep(options: DemoOptions, ctx: CommandCo
     const url = server.url;
     const count = 2000;
     await client.indices.create({ index: INDEX, settings: { number_of_shards: 1, number_of_replicas: 0 } });
-    const operations = Array.from({ length: count }, (_, i) => [{ index: { _index: INDEX, _id: `event-${i}` } }, { n: i, message: `demo event ${i}`, level: i % 7 === 0 ? 'warn' : 'info' }]).flat();
+    const operations = Array.from({ length: count }, (_, i) => [
+      { index: { _index: INDEX, _id: `event-${i}` } },
+      { n: i, message: `demo event ${i}`, level: i % 7 === 0 ? 'warn' : 'info' },
+    ]).flat();
     await client.bulk({ operations, refresh: true });
     const before = await documents(client);
-    await runConfigure(validateConfigure({ url, repositoryType: 'fs', location: 'sts-backup', engine: 'cronjob' }), ctx);
+    await runConfigure(
+      validateConfigure({ url, repositoryType: 'fs', location: 'demo-repository', engine: 'cronjob' }),
+      ctx,
+    );
     const snapshot = await runBackup(validateBackup({ url, indices: 'sts*' }), ctx);
     const listed = await runList(validateList({ url }), ctx);
-    log(`snapshots in "sts-backup": ${listed.snapshots.map((s) => `${s.name} (${s.state}, ${s.indices.length} index)`).join(', ')}`);
+    log(
+      `snapshots in "${ELASTICSEARCH_REPOSITORY}": ${listed.snapshots.map((s) => `${s.name} (${s.state}, ${s.indices.length} index)`).join(', ')}`,
+    );
 
     await client.indices.delete({ index: INDEX });
     log(`deleted index ${INDEX}`);
     const restored = await runRestore(validateRestore({ url, name: snapshot.name, indices: INDEX }), ctx);
-    if ((await documents(client)) !== before) throw new StackbackupError('demo: the restored index differs from the original');
+    if ((await documents(client)) !== before)
+      throw new StackbackupError('demo: the restored index differs from the original');
     log(`restored ${INDEX}: all ${count} documents equal`);
 
     await client.index({ index: INDEX, id: 'written-after-the-snapshot', document: { message: 'new' }, refresh: true });
@@ -179,7 +227,8 @@ export async function elasticsearchDemoStep(options: DemoOptions, ctx: CommandCo
     if (refused === '') throw new StackbackupError('demo: a restore over an open index was not refused');
     log(`without -force: ${refused}`);
     await runRestore(validateRestore({ url, name: snapshot.name, indices: INDEX, force: true }), ctx);
-    if ((await documents(client)) !== before) throw new StackbackupError('demo: the index restored with -force differs from the snapshot');
+    if ((await documents(client)) !== before)
+      throw new StackbackupError('demo: the index restored with -force differs from the snapshot');
     return {
       step: 'elasticsearch',
       summary:

@@ -49,10 +49,19 @@ const storageStep: DemoStep = async (options, ctx) => {
   await downloadFile(store, key, restored);
   const same = sha256(await readFile(restored)) === sha256(data);
   if (!same) throw new StackbackupError('demo: the restored file differs from the original');
-  return { step: 'storage', summary: `backed up ${formatBytes(up.size)} as ${key} in ${store.location}, restored it, sha256 ${up.sha256.slice(0, 12)}... identical` };
+  return {
+    step: 'storage',
+    summary: `backed up ${formatBytes(up.size)} as ${key} in ${store.location}, restored it, sha256 ${up.sha256.slice(0, 12)}... identical`,
+  };
 };
 
-export const DEMO_STEPS: DemoStep[] = [storageStep, stackGraphDemoStep, victoriaMetricsDemoStep, elasticsearchDemoStep, volumesDemoStep];
+export const DEMO_STEPS: DemoStep[] = [
+  storageStep,
+  stackGraphDemoStep,
+  victoriaMetricsDemoStep,
+  elasticsearchDemoStep,
+  volumesDemoStep,
+];
 
 export async function runDemo(given: DemoOptions, ctx: CommandContext): Promise<DemoStepResult[]> {
   // The default --work-dir is relative to where the demo runs; the steps hand it to programs and
@@ -62,6 +71,8 @@ export async function runDemo(given: DemoOptions, ctx: CommandContext): Promise<
   await mkdir(options.workDir, { recursive: true });
   const results: DemoStepResult[] = [];
   for (const step of DEMO_STEPS) results.push(await step(options, ctx));
-  ctx.printer.result(results, (rs) => ['', '=== What the demo did', ...rs.map((r) => `- ${r.step}: ${r.summary}`)].join('\n'));
+  ctx.printer.result(results, (rs) =>
+    ['', '=== What the demo did', ...rs.map((r) => `- ${r.step}: ${r.summary}`)].join('\n'),
+  );
   return results;
 }

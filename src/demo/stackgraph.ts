@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { openStore } from '../storage/open.js';
 import { deleteBackups } from '../storage/publish.js';
 import { stackGraphBackupName } from '../storage/layout.js';
-import { runBackup, runList, runRestore, validateBackup, validateList, validateRestore } from '../stores/stackgraph/index.js';
+import {
+  runBackup,
+  runList,
+  runRestore,
+  validateBackup,
+  validateList,
+  validateRestore,
+} from '../stores/stackgraph/index.js';
 import { ExitCode, StackbackupError, isStackbackupError } from '../util/errors.js';
 import { run } from '../util/exec.js';
 import { formatBytes } from '../util/format.js';
@@ -34,15 +41,29 @@ export async function stackGraphDemoStep(options: DemoOptions, ctx: CommandConte
   // The demo's bucket may hold this minute's backup from an earlier run: replace it.
   const bucket = openStore(ctx.storage, BUCKET);
   if (await bucket.bucketExists()) await deleteBackups(bucket, [stackGraphBackupName(ctx.now())]);
-  const backup = await runBackup(validateBackup({ bucket: BUCKET, exportCommand: tool(source, '-export'), workDir: dir }), ctx);
+  const backup = await runBackup(
+    validateBackup({ bucket: BUCKET, exportCommand: tool(source, '-export'), workDir: dir }),
+    ctx,
+  );
   const listed = await runList(validateList({ bucket: BUCKET }), ctx);
   log(`listed: ${listed.backups.map((b) => b.name).join(', ')}`);
 
   const restore = (db: string, force: boolean) =>
-    runRestore(validateRestore({ bucket: BUCKET, name: backup.name, force, countCommand: tool(db, '-count'), importCommand: tool(db, '-import'), workDir: dir }), ctx);
+    runRestore(
+      validateRestore({
+        bucket: BUCKET,
+        name: backup.name,
+        force,
+        countCommand: tool(db, '-count'),
+        importCommand: tool(db, '-import'),
+        workDir: dir,
+      }),
+      ctx,
+    );
   const empty = join(dir, 'restored.db');
   const restored = await restore(empty, false);
-  if ((await digest(empty)) !== sourceDigest) throw new StackbackupError('demo: the restored graph differs from the original');
+  if ((await digest(empty)) !== sourceDigest)
+    throw new StackbackupError('demo: the restored graph differs from the original');
 
   const busy = join(dir, 'busy.db');
   await run(STANDIN, ['-db', busy, '-seed', '10'], { logOutput: false });
@@ -56,7 +77,8 @@ export async function stackGraphDemoStep(options: DemoOptions, ctx: CommandConte
   }
   if (!refused) throw new StackbackupError('demo: a non-empty store was not refused without -force');
   await restore(busy, true);
-  if ((await digest(busy)) !== sourceDigest) throw new StackbackupError('demo: the -force restore differs from the original');
+  if ((await digest(busy)) !== sourceDigest)
+    throw new StackbackupError('demo: the -force restore differs from the original');
 
   return {
     step: 'stackgraph',

@@ -23,9 +23,19 @@ async function startServer(dataDir: string): Promise<{ url: URL; child: ChildPro
   const SERVER = process.env.STACKBACKUP_VICTORIA_METRICS || 'victoria-metrics';
   const port = await freeLoopbackPort();
   const url = new URL(`http://127.0.0.1:${port}`);
-  const child = spawn(SERVER, [`-storageDataPath=${dataDir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-loggerLevel=ERROR'], { stdio: 'ignore' });
+  const child = spawn(
+    SERVER,
+    [`-storageDataPath=${dataDir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-loggerLevel=ERROR'],
+    { stdio: 'ignore' },
+  );
   const failed = new Promise<never>((_, reject) => {
-    child.once('error', () => reject(new StackbackupError(`cannot start ${SERVER}`, { hint: 'Run the demo through scripts/demo.sh, which installs victoria-metrics and puts it on PATH.' })));
+    child.once('error', () =>
+      reject(
+        new StackbackupError(`cannot start ${SERVER}`, {
+          hint: 'Run the demo through scripts/demo.sh, which installs victoria-metrics and puts it on PATH.',
+        }),
+      ),
+    );
     child.once('exit', (code) => reject(new StackbackupError(`${SERVER} exited (code ${code}) before it answered`)));
   });
   failed.catch(() => undefined);
@@ -54,7 +64,10 @@ function series(count: number, samples: number, start: number, name: string): Se
   return Array.from({ length: count }, (_, i) => ({
     metric: { __name__: name, host: `host-${i}` },
     timestamps: Array.from({ length: samples }, (_, j) => start + j * 60_000),
-    values: Array.from({ length: samples }, (_, j) => Math.round(Math.abs(Math.sin(i * 7919 + j * 104_729)) * 1e6) / 100),
+    values: Array.from(
+      { length: samples },
+      (_, j) => Math.round(Math.abs(Math.sin(i * 7919 + j * 104_729)) * 1e6) / 100,
+    ),
   }));
 }
 
@@ -66,7 +79,10 @@ async function post(url: URL, path: string, body?: string): Promise<string> {
 
 /** Every sample as sorted `name host ts value` lines. */
 async function samples(url: URL): Promise<string[]> {
-  const text = await post(url, `/api/v1/export?${new URLSearchParams({ 'match[]': '{__name__=~"demo_.*"}', start: '0' }).toString()}`);
+  const text = await post(
+    url,
+    `/api/v1/export?${new URLSearchParams({ 'match[]': '{__name__=~"demo_.*"}', start: '0' }).toString()}`,
+  );
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')
@@ -82,28 +98,53 @@ export async function victoriaMetricsDemoStep(options: DemoOptions, ctx: Command
   const dataDir = join(options.workDir, 'victoria-metrics-data');
   const restoredDir = join(options.workDir, 'victoria-metrics-restored');
   const start = DateTime.utc().minus({ days: 40 }).startOf('day').toMillis();
-  const backupOptions = (url: URL) => ({ instance: INSTANCE, bucket: BUCKET, url, storageDataPath: dataDir, maxBytesPerSecond: undefined, prune: undefined, waitMs: 30_000 });
+  const backupOptions = (url: URL) => ({
+    instance: INSTANCE,
+    bucket: BUCKET,
+    url,
+    storageDataPath: dataDir,
+    maxBytesPerSecond: undefined,
+    prune: undefined,
+    waitMs: 30_000,
+  });
   let server = await startServer(dataDir);
   let expected: string[];
   let first;
   let second;
   try {
-    await post(server.url, '/api/v1/import', series(200, 1440, start, 'demo_temperature').map((s) => JSON.stringify(s)).join('\n'));
+    await post(
+      server.url,
+      '/api/v1/import',
+      series(200, 1440, start, 'demo_temperature')
+        .map((s) => JSON.stringify(s))
+        .join('\n'),
+    );
     await post(server.url, '/internal/force_flush');
     first = await runBackup(backupOptions(server.url), ctx);
-    await post(server.url, '/api/v1/import', series(20, 30, Date.now() - 3_600_000, 'demo_recent').map((s) => JSON.stringify(s)).join('\n'));
+    await post(
+      server.url,
+      '/api/v1/import',
+      series(20, 30, Date.now() - 3_600_000, 'demo_recent')
+        .map((s) => JSON.stringify(s))
+        .join('\n'),
+    );
     await post(server.url, '/internal/force_flush');
     second = await runBackup(backupOptions(server.url), ctx);
     expected = await samples(server.url);
   } finally {
     await stopServer(server.child);
   }
-  const restored = await runRestore({ instance: INSTANCE, version: second.version, bucket: BUCKET, storageDataPath: restoredDir, url: undefined }, ctx);
+  const restored = await runRestore(
+    { instance: INSTANCE, version: second.version, bucket: BUCKET, storageDataPath: restoredDir, url: undefined },
+    ctx,
+  );
   server = await startServer(restoredDir);
   try {
     const got = await samples(server.url);
     if (got.length !== expected.length || got.some((line, i) => line !== expected[i])) {
-      throw new StackbackupError(`demo: the restored instance holds ${got.length} samples, the original ${expected.length}`);
+      throw new StackbackupError(
+        `demo: the restored instance holds ${got.length} samples, the original ${expected.length}`,
+      );
     }
     log(`restored instance holds all ${got.length} samples`);
   } finally {

@@ -25,7 +25,8 @@ const OWNER = 'demo';
 async function makeSample(dir: string): Promise<void> {
   await mkdir(join(dir, 'notebooks'), { recursive: true });
   await mkdir(join(dir, 'data'), { recursive: true });
-  for (let i = 0; i < 20; i += 1) await writeFile(join(dir, 'notebooks', `analysis-${i}.ipynb`), `{"cells": [{"source": "print(${i})"}]}\n`);
+  for (let i = 0; i < 20; i += 1)
+    await writeFile(join(dir, 'notebooks', `analysis-${i}.ipynb`), `{"cells": [{"source": "print(${i})"}]}\n`);
   await writeFile(join(dir, 'data', 'measurements.bin'), randomBytes(1024 * 1024));
   await writeFile(join(dir, '.ssh-key'), `demo key ${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
   await writeFile(join(dir, 'run.sh'), '#!/bin/sh\necho analysis\n');
@@ -45,7 +46,10 @@ async function describe(root: string): Promise<{ entries: Map<string, string>; b
       else {
         const data = await readFile(full);
         bytes += data.length;
-        entries.set(path, `${(st.mode & 0o7777).toString(8)} ${data.length} ${createHash('sha256').update(data).digest('hex')}`);
+        entries.set(
+          path,
+          `${(st.mode & 0o7777).toString(8)} ${data.length} ${createHash('sha256').update(data).digest('hex')}`,
+        );
       }
     }
   };
@@ -68,12 +72,23 @@ export async function volumesDemoStep(options: DemoOptions, ctx: CommandContext)
   if (await store.bucketExists()) await store.delete((await store.list(`${PREFIX}/`)).map((o) => o.key));
 
   const repository = { bucket: BUCKET, prefix: PREFIX, passwordFile };
-  const backup = await runBackup(validateBackup({ ...repository, claim: CLAIM, path: home, owner: OWNER, prune: false }), ctx);
-  const restored = await runRestore(validateRestore({ ...repository, claim: CLAIM, snapshot: 'latest', path: target, targetClaim: 'claim-demo-copy' }), ctx);
+  const backup = await runBackup(
+    validateBackup({ ...repository, claim: CLAIM, path: home, owner: OWNER, prune: false }),
+    ctx,
+  );
+  const restored = await runRestore(
+    validateRestore({ ...repository, claim: CLAIM, snapshot: 'latest', path: target, targetClaim: 'claim-demo-copy' }),
+    ctx,
+  );
 
   const [original, copy] = await Promise.all([describe(home), describe(target)]);
-  const differing = [...new Set([...original.entries.keys(), ...copy.entries.keys()])].filter((p) => original.entries.get(p) !== copy.entries.get(p));
-  if (differing.length > 0) throw new StackbackupError(`demo: the restored folder differs from the original in ${differing.slice(0, 5).join(', ')}`);
+  const differing = [...new Set([...original.entries.keys(), ...copy.entries.keys()])].filter(
+    (p) => original.entries.get(p) !== copy.entries.get(p),
+  );
+  if (differing.length > 0)
+    throw new StackbackupError(
+      `demo: the restored folder differs from the original in ${differing.slice(0, 5).join(', ')}`,
+    );
   log(`restored folder: ${copy.entries.size} files, ${copy.bytes} bytes, equal to the original (content, size, mode)`);
   return {
     step: 'volumes',

@@ -31,7 +31,8 @@ export class FilesystemStore implements ObjectStore {
 
   private path(key: string): string {
     checkName('objectKey', key);
-    if (key === INCOMPLETE || key.startsWith(`${INCOMPLETE}/`)) throw new StackbackupError(`object name ${key} is reserved`);
+    if (key === INCOMPLETE || key.startsWith(`${INCOMPLETE}/`))
+      throw new StackbackupError(`object name ${key} is reserved`);
     return join(this.dir, ...key.split('/'));
   }
 
@@ -91,7 +92,8 @@ export class FilesystemStore implements ObjectStore {
       const handle = await open(path, 'r');
       return handle.createReadStream({ highWaterMark: 1024 * 1024 });
     } catch (err) {
-      if (codeOf(err) === 'ENOENT') throw new StackbackupError(`${key} not found in ${this.location}`, { exitCode: ExitCode.notFound });
+      if (codeOf(err) === 'ENOENT')
+        throw new StackbackupError(`${key} not found in ${this.location}`, { exitCode: ExitCode.notFound });
       throw fileError('reading', path, err);
     }
   }
@@ -141,7 +143,8 @@ export class FilesystemStore implements ObjectStore {
       await rename(tmp, to);
     } catch (err) {
       await rm(tmp, { force: true });
-      if (codeOf(err) === 'ENOENT') throw new StackbackupError(`${fromKey} not found in ${this.location}`, { exitCode: ExitCode.notFound });
+      if (codeOf(err) === 'ENOENT')
+        throw new StackbackupError(`${fromKey} not found in ${this.location}`, { exitCode: ExitCode.notFound });
       throw fileError('copying', from, err);
     }
   }

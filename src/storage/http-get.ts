@@ -145,13 +145,25 @@ export function httpGet(url: URL, options: { idleTimeoutMs?: number } = {}): Pro
       },
     });
     socket.setNoDelay(true);
-    socket.setTimeout(idleTimeoutMs, () => fail(failure(`no data from the server for ${Math.round(idleTimeoutMs / 1000)} s`, 'ETIMEDOUT')));
+    socket.setTimeout(idleTimeoutMs, () =>
+      fail(failure(`no data from the server for ${Math.round(idleTimeoutMs / 1000)} s`, 'ETIMEDOUT')),
+    );
     socket.once('connect', () => {
-      socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: stackbackup\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n`);
+      socket.write(
+        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: stackbackup\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n`,
+      );
     });
     socket.once('error', (err) => fail(err));
     socket.once('close', () => {
-      if (!done) fail(failure(body === undefined ? 'the server closed the connection before answering' : `the connection closed after ${received} of ${length} bytes`, 'ECONNRESET'));
+      if (!done)
+        fail(
+          failure(
+            body === undefined
+              ? 'the server closed the connection before answering'
+              : `the connection closed after ${received} of ${length} bytes`,
+            'ECONNRESET',
+          ),
+        );
     });
   });
 }

@@ -22,6 +22,9 @@ export function dataKeyOf(checksum: string): string {
 // StackGraph: sts-backup-YYYYMMDD-HHMM.graph, one full export each.
 const STACKGRAPH_PATTERN = /^sts-backup-([0-9]{8})-([0-9]{4})\.graph$/;
 
+/** The file a StackGraph export is written to before its upload (local, never an object key). */
+export const STACKGRAPH_EXPORT_FILE = 'stackgraph-export.graph';
+
 /** Every StackGraph backup key starts with this (list them by prefix). */
 export const STACKGRAPH_BACKUP_PREFIX = 'sts-backup-';
 
@@ -69,7 +72,9 @@ export function victoriaMetricsCompleteKey(instance: string, version: string): s
 }
 
 /** Splits a key of the Victoria Metrics bucket into instance, version and the path inside the version. */
-export function parseVictoriaMetricsKey(key: string): { instance: string; version: string; path: string; takenAt: DateTime } | undefined {
+export function parseVictoriaMetricsKey(
+  key: string,
+): { instance: string; version: string; path: string; takenAt: DateTime } | undefined {
   const [instance = '', version = '', ...rest] = key.split('/');
   if (instance === '' || rest.length === 0) return undefined;
   const takenAt = parseVictoriaMetricsVersion(instance, version);
@@ -81,7 +86,12 @@ export function parseVictoriaMetricsKey(key: string): { instance: string; versio
  * `fs:///<root>/<bucket>/<instance>/<version>/` on the filesystem backend (the same folders
  * FilesystemStore reads).
  */
-export function victoriaMetricsRemoteUrl(target: { kind: 's3' } | { kind: 'filesystem'; root: string }, bucket: string, instance: string, version: string): string {
+export function victoriaMetricsRemoteUrl(
+  target: { kind: 's3' } | { kind: 'filesystem'; root: string },
+  bucket: string,
+  instance: string,
+  version: string,
+): string {
   const prefix = victoriaMetricsVersionPrefix(instance, version);
   if (target.kind === 's3') return `s3://${bucket}/${prefix}`;
   return `fs://${target.root.replace(/\/+$/, '')}/${bucket}/${prefix}`;
@@ -143,7 +153,11 @@ export function resticLocksPrefix(prefix: string): string {
  * restic's repository address: `s3:<endpoint>/<bucket>/<prefix>` on S3 (what the plain restic CLI takes
  * with -r), or the local folder `<root>/<bucket>/<prefix>` on the filesystem backend.
  */
-export function resticRepositoryUrl(target: { kind: 's3'; endpoint: URL } | { kind: 'filesystem'; root: string }, bucket: string, prefix: string): string {
+export function resticRepositoryUrl(
+  target: { kind: 's3'; endpoint: URL } | { kind: 'filesystem'; root: string },
+  bucket: string,
+  prefix: string,
+): string {
   const path = `${bucket}/${resticRepositoryPrefix(prefix)}`;
   if (target.kind === 's3') return `s3:${target.endpoint.origin}/${path}`;
   return `${target.root.replace(/\/+$/, '')}/${path}`;
@@ -162,7 +176,10 @@ export function resticOwnerTag(owner: string): string {
 }
 
 /** The claim and owner a snapshot's tags name (undefined when absent). */
-export function parseResticTags(tags: readonly string[] | null | undefined): { claim: string | undefined; owner: string | undefined } {
+export function parseResticTags(tags: readonly string[] | null | undefined): {
+  claim: string | undefined;
+  owner: string | undefined;
+} {
   const find = (prefix: string) => tags?.find((t) => t.startsWith(prefix))?.slice(prefix.length);
   return { claim: find(RESTIC_CLAIM_TAG), owner: find(RESTIC_OWNER_TAG) };
 }

@@ -70,7 +70,12 @@ function hashing(hash: HashWorker): Transform {
 }
 
 /** Uploads a local file as key, verifies it, then publishes its checksum. */
-export async function uploadFile(store: ObjectStore, path: string, key: string, options: TransferOptions = {}): Promise<TransferResult> {
+export async function uploadFile(
+  store: ObjectStore,
+  path: string,
+  key: string,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
   let size: number;
   try {
     const info = await statFile(path);
@@ -114,7 +119,10 @@ export async function uploadStream(
     await store.delete([key]);
     throw new StackbackupError(
       `upload of ${key} did not verify: sent ${sent} bytes${size === undefined ? '' : ` of ${size}`}, store holds ${landed?.size ?? 'nothing'}`,
-      { exitCode: ExitCode.integrity, hint: 'The source changed or the endpoint lost data; run the backup again. Nothing was published.' },
+      {
+        exitCode: ExitCode.integrity,
+        hint: 'The source changed or the endpoint lost data; run the backup again. Nothing was published.',
+      },
     );
   }
   await store.put(checksumKey(key), Readable.from([Buffer.from(`${sha256}  ${basename(key)}\n`)]));
@@ -132,7 +140,12 @@ export async function readChecksum(store: ObjectStore, key: string): Promise<str
 }
 
 /** Downloads key to path: checksum verified before path appears; a mismatch leaves nothing behind. */
-export async function downloadFile(store: ObjectStore, key: string, path: string, options: TransferOptions = {}): Promise<TransferResult> {
+export async function downloadFile(
+  store: ObjectStore,
+  key: string,
+  path: string,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
   const started = Date.now();
   const info = await store.stat(key);
   if (info === undefined) {
@@ -140,13 +153,21 @@ export async function downloadFile(store: ObjectStore, key: string, path: string
   }
   const expected = await readChecksum(store, key);
   if (expected === undefined) {
-    throw new StackbackupError(`${key} is incomplete: it has no published checksum (the run that wrote it was cut off)`, {
-      exitCode: ExitCode.integrity,
-      hint: 'Pick another backup from the list command; retention removes incomplete leftovers.',
-    });
+    throw new StackbackupError(
+      `${key} is incomplete: it has no published checksum (the run that wrote it was cut off)`,
+      {
+        exitCode: ExitCode.integrity,
+        hint: 'Pick another backup from the list command; retention removes incomplete leftovers.',
+      },
+    );
   }
   const hash = new HashWorker();
-  const progress = new Progress(`download ${key}`, info.size, options.progress ?? logProgress, options.progressIntervalMs);
+  const progress = new Progress(
+    `download ${key}`,
+    info.size,
+    options.progress ?? logProgress,
+    options.progressIntervalMs,
+  );
   const partial = `${path}.partial`;
   try {
     await pipeline(await store.get(key), hashing(hash), progress.meter(), createWriteStream(partial));

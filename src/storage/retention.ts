@@ -26,14 +26,23 @@ export interface RetentionPolicy {
   incompleteGrace: Duration;
 }
 
+/** Why a backup is kept or deleted, for machines (`--json`, alerts); `reason` says it for people. */
+export type RetentionRule =
+  'newest' | 'min-count' | 'max-count' | 'expired' | 'within-time' | 'incomplete-expired' | 'incomplete-recent';
+
 export interface RetentionDecision {
   name: string;
   takenAt: DateTime;
   action: 'keep' | 'delete';
+  rule: RetentionRule;
   reason: string;
 }
 
-export function planRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: DateTime): RetentionDecision[] {
+export function planRetention(
+  candidates: readonly RetentionCandidate[],
+  policy: RetentionPolicy,
+  now: DateTime,
+): RetentionDecision[] {
   const minCount = Math.max(1, policy.minCount);
   const maxCount = policy.maxCount === undefined ? Infinity : Math.max(minCount, policy.maxCount);
   const cutoff = now.minus(policy.maxAge);
@@ -44,14 +53,17 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
     const base = { name: c.name, takenAt: c.takenAt };
     if (!c.complete) {
       return c.takenAt < graceCutoff
-        ? { ...base, action: 'delete', reason: 'incomplete leftover of a cut-off run' }
-        : { ...base, action: 'keep', reason: 'incomplete, may still be running' };
+        ? { ...base, action: 'delete', rule: 'incomplete-expired', reason: 'incomplete leftover of a cut-off run' }
+        : { ...base, action: 'keep', rule: 'incomplete-recent', reason: 'incomplete, may still be running' };
     }
     completeSeen += 1;
-    if (completeSeen === 1) return { ...base, action: 'keep', reason: 'newest complete backup' };
-    if (completeSeen > maxCount) return { ...base, action: 'delete', reason: `beyond the maximum count of ${maxCount}` };
-    if (completeSeen <= minCount) return { ...base, action: 'keep', reason: `within the minimum count of ${minCount}` };
-    if (c.takenAt < cutoff) return { ...base, action: 'delete', reason: `older than ${policy.maxAge.toHuman()}` };
-    return { ...base, action: 'keep', reason: 'within the retention time' };
+    if (completeSeen === 1) return { ...base, action: 'keep', rule: 'newest', reason: 'newest complete backup' };
+    if (completeSeen > maxCount)
+      return { ...base, action: 'delete', rule: 'max-count', reason: `beyond the maximum count of ${maxCount}` };
+    if (completeSeen <= minCount)
+      return { ...base, action: 'keep', rule: 'min-count', reason: `within the minimum count of ${minCount}` };
+    if (c.takenAt < cutoff)
+      return { ...base, action: 'delete', rule: 'expired', reason: `older than ${policy.maxAge.toHuman()}` };
+    return { ...base, action: 'keep', rule: 'within-time', reason: 'within the retention time' };
   });
 }

@@ -1,13 +1,30 @@
 /** Turns S3 client and network failures into operator-facing errors, without secrets. */
 import { ExitCode, StackbackupError, codeOf, messageOf } from '../util/errors.js';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET']);
-const CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+]);
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidToken',
+  'ExpiredToken',
+]);
 
 export function isTransientS3Error(err: unknown): boolean {
   const code = codeOf(err);
   if (code !== undefined && NETWORK_CODES.has(code)) return true;
-  if (code === 'SlowDown' || code === 'InternalError' || code === 'ServiceUnavailable' || code === 'RequestTimeout') return true;
+  if (code === 'SlowDown' || code === 'InternalError' || code === 'ServiceUnavailable' || code === 'RequestTimeout')
+    return true;
   return /socket hang up|Retryable HTTP status/i.test(messageOf(err));
 }
 
@@ -15,11 +32,14 @@ export function translateS3Error(err: unknown, action: string, location: string)
   if (err instanceof StackbackupError) return err;
   const code = codeOf(err);
   if ((code !== undefined && NETWORK_CODES.has(code)) || /socket hang up/i.test(messageOf(err))) {
-    return new StackbackupError(`cannot reach the backup endpoint ${location} while ${action} (${code ?? 'connection failed'})`, {
-      exitCode: ExitCode.unreachable,
-      cause: err,
-      hint: 'Check that MinIO (or the S3 gateway) is running and that STACKBACKUP_S3_ENDPOINT points at it: kubectl get pods,svc -l app.kubernetes.io/name=stackbackup',
-    });
+    return new StackbackupError(
+      `cannot reach the backup endpoint ${location} while ${action} (${code ?? 'connection failed'})`,
+      {
+        exitCode: ExitCode.unreachable,
+        cause: err,
+        hint: 'Check that MinIO (or the S3 gateway) is running and that STACKBACKUP_S3_ENDPOINT points at it: kubectl get pods,svc -l app.kubernetes.io/name=stackbackup',
+      },
+    );
   }
   if (code !== undefined && CREDENTIAL_CODES.has(code)) {
     return new StackbackupError(`the backup endpoint ${location} refused our credentials while ${action} (${code})`, {
@@ -36,14 +56,25 @@ export function translateS3Error(err: unknown, action: string, location: string)
     });
   }
   if (code === 'NoSuchKey' || code === 'NotFound') {
-    return new StackbackupError(`not found at ${location} while ${action}`, { exitCode: ExitCode.notFound, cause: err });
+    return new StackbackupError(`not found at ${location} while ${action}`, {
+      exitCode: ExitCode.notFound,
+      cause: err,
+    });
   }
-  if (code === 'EntityTooLarge' || code === 'XMinioStorageFull' || code === 'StorageFull' || /storage full|no space/i.test(messageOf(err))) {
+  if (
+    code === 'EntityTooLarge' ||
+    code === 'XMinioStorageFull' ||
+    code === 'StorageFull' ||
+    /storage full|no space/i.test(messageOf(err))
+  ) {
     return new StackbackupError(`the backup endpoint ${location} is out of space while ${action}`, {
       exitCode: ExitCode.noSpace,
       cause: err,
       hint: 'Grow the MinIO volume (minio.persistence.size) or delete old backups; nothing was published.',
     });
   }
-  return new StackbackupError(`S3 request failed while ${action} at ${location}: ${code ?? ''} ${messageOf(err)}`.replace(/\s+/g, ' '), { cause: err });
+  return new StackbackupError(
+    `S3 request failed while ${action} at ${location}: ${code ?? ''} ${messageOf(err)}`.replace(/\s+/g, ' '),
+    { cause: err },
+  );
 }

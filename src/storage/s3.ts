@@ -90,7 +90,8 @@ export class S3Store implements ObjectStore {
         attempts: this.attempts,
         baseDelayMs: this.baseDelayMs,
         isTransient: isTransientS3Error,
-        onRetry: (_err, attempt, delayMs) => log(`retrying ${action} in ${delayMs} ms (attempt ${attempt + 1} of ${this.attempts})`),
+        onRetry: (_err, attempt, delayMs) =>
+          log(`retrying ${action} in ${delayMs} ms (attempt ${attempt + 1} of ${this.attempts})`),
       });
     } catch (err) {
       throw translateS3Error(err, action, this.location);
@@ -135,7 +136,10 @@ export class S3Store implements ObjectStore {
     let failure: unknown;
     const send = (number: number, part: Part): void => {
       const task = this.call(`${action} (part ${number})`, () =>
-        this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: escapedId, partNumber: number, headers: {} }, part.data),
+        this.client.uploadPart(
+          { bucketName: this.bucket, objectName: key, uploadID: escapedId, partNumber: number, headers: {} },
+          part.data,
+        ),
       ).then(
         (res) => {
           etags.push({ part: number, etag: res.etag });
@@ -166,7 +170,9 @@ export class S3Store implements ObjectStore {
       await Promise.all(inFlight);
       if (failure !== undefined) throw failure;
       etags.sort((a, b) => a.part - b.part);
-      await this.call(`${action} (completing)`, () => this.client.completeMultipartUpload(this.bucket, key, uploadId, etags));
+      await this.call(`${action} (completing)`, () =>
+        this.client.completeMultipartUpload(this.bucket, key, uploadId, etags),
+      );
     } catch (err) {
       await Promise.allSettled(inFlight);
       await this.client.abortMultipartUpload(this.bucket, key, escapedId).catch(() => undefined);
@@ -226,9 +232,15 @@ export class S3Store implements ObjectStore {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       const results = await this.call('deleting objects', () => this.client.removeObjects(this.bucket, [...batch]));
-      const failed = results.filter((r) => r !== null && r !== undefined && ('Error' in r || (r as { Code?: string }).Code !== undefined));
+      const failed = results.filter(
+        (r) => r !== null && r !== undefined && ('Error' in r || (r as { Code?: string }).Code !== undefined),
+      );
       if (failed.length > 0) {
-        throw translateS3Error(new Error(JSON.stringify(failed.slice(0, 3))), `deleting ${failed.length} objects`, this.location);
+        throw translateS3Error(
+          new Error(JSON.stringify(failed.slice(0, 3))),
+          `deleting ${failed.length} objects`,
+          this.location,
+        );
       }
     }
   }
@@ -250,7 +262,10 @@ export class S3Store implements ObjectStore {
   }
 
   /** Aborts the incomplete multipart uploads under prefix that match; returns what it removed. */
-  private async abortUploads(prefix: string, matches: (upload: { key: string; initiated: Date }) => boolean): Promise<string[]> {
+  private async abortUploads(
+    prefix: string,
+    matches: (upload: { key: string; initiated: Date }) => boolean,
+  ): Promise<string[]> {
     const removed: string[] = [];
     let keyMarker = '';
     let uploadIdMarker = '';

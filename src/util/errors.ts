@@ -74,7 +74,10 @@ export function fileError(action: string, path: string, err: unknown): Stackback
     });
   }
   if (code === 'ENOENT') {
-    return new StackbackupError(`${path} does not exist (while ${action})`, { exitCode: ExitCode.notFound, cause: err });
+    return new StackbackupError(`${path} does not exist (while ${action})`, {
+      exitCode: ExitCode.notFound,
+      cause: err,
+    });
   }
   if (code === 'EACCES' || code === 'EPERM') {
     return new StackbackupError(`permission denied while ${action} ${path}`, {

@@ -58,7 +58,9 @@ export async function run(program: string, args: readonly string[], options: Run
     timeout: options.timeoutMs,
     reject: false,
     stripFinalNewline: true,
-    ...(logOutput || onLine !== undefined ? { stdout: ['pipe', lines('stdout')], stderr: ['pipe', lines('stderr')] } : {}),
+    ...(logOutput || onLine !== undefined
+      ? { stdout: ['pipe', lines('stdout')], stderr: ['pipe', lines('stderr')] }
+      : {}),
   });
   const result = await child;
   if (result.failed && result.exitCode === undefined) {
@@ -68,7 +70,9 @@ export async function run(program: string, args: readonly string[], options: Run
         hint: 'It is part of the stackbackup job image; outside the image run scripts/setup.sh and put .cache/tools/bin on PATH.',
       });
     }
-    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : redact(result.shortMessage ?? 'unknown error');
+    const why = result.timedOut
+      ? `timed out after ${options.timeoutMs} ms`
+      : redact(result.shortMessage ?? 'unknown error');
     throw new StackbackupError(`${program} could not run: ${why}`, { hint: options.hint });
   }
   const out: RunResult = {
@@ -76,12 +80,43 @@ export async function run(program: string, args: readonly string[], options: Run
     stdout: String(result.stdout ?? ''),
     stderr: String(result.stderr ?? ''),
   };
-  if (out.exitCode !== 0 && !(options.returnExitCodes ?? []).includes(out.exitCode)) throw exitFailure(program, args, out, options.hint);
+  if (out.exitCode !== 0 && !(options.returnExitCodes ?? []).includes(out.exitCode))
+    throw exitFailure(program, args, out, options.hint);
   return out;
 }
 
+/**
+ * A program that ran and exited non-zero: its name and exit code as fields, so that callers decide on
+ * them (restic's 3 = "some files could not be read") instead of reading the message.
+ */
+export class ProgramFailure extends StackbackupError {
+  constructor(
+    readonly program: string,
+    readonly programExitCode: number,
+    message: string,
+    hint: string | undefined,
+  ) {
+    super(message, { hint });
+    this.name = 'ProgramFailure';
+  }
+}
+
+export function isProgramFailure(err: unknown): err is ProgramFailure {
+  return err instanceof ProgramFailure;
+}
+
 /** The error of a program that exited non-zero: its exit code and the last lines it printed. */
-export function exitFailure(program: string, args: readonly string[], result: RunResult, hint?: string): StackbackupError {
+export function exitFailure(
+  program: string,
+  args: readonly string[],
+  result: RunResult,
+  hint?: string,
+): ProgramFailure {
   const tail = redact((result.stderr || result.stdout).split('\n').slice(-5).join('\n'));
-  return new StackbackupError(`${program} ${args[0] ?? ''} exited with code ${result.exitCode}${tail ? `:\n${tail}` : ''}`, { hint });
+  return new ProgramFailure(
+    program,
+    result.exitCode,
+    `${program} ${args[0] ?? ''} exited with code ${result.exitCode}${tail ? `:\n${tail}` : ''}`,
+    hint,
+  );
 }

@@ -8,9 +8,16 @@
 import { Worker } from 'node:worker_threads';
 
 /** Atomics.waitAsync (Node 16+); TypeScript types it only with the ES2024 library. */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(array: BigInt64Array, index: number, value: bigint, timeoutMs: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      array: BigInt64Array,
+      index: number,
+      value: bigint,
+      timeoutMs: number,
+    ): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
 
 // ctl[0]: bytes written, ctl[1]: bytes hashed, ctl[2]: 1 once the digest is requested.
 const WORKER_SOURCE = `
@@ -73,7 +80,7 @@ export class HashWorker {
 
   /** Copies chunk into the ring for hashing; waits while the ring is full. */
   async update(chunk: Uint8Array): Promise<void> {
-    for (let start = 0; start < chunk.byteLength; ) {
+    for (let start = 0; start < chunk.byteLength;) {
       const at = Number(this.written % BigInt(this.ringBytes));
       // A piece never wraps around the ring's end, so the worker always hashes one contiguous view.
       const length = Math.min(this.ringBytes / 4, chunk.byteLength - start, this.ringBytes - at);

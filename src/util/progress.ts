@@ -22,7 +22,10 @@ export type ProgressReporter = (snapshot: ProgressSnapshot) => void;
 export function formatProgress(p: ProgressSnapshot): string {
   const rate = `${formatBytes(p.bytesPerSecond)}/s`;
   if (p.done) return `${p.label}: ${formatBytes(p.bytes)} in ${formatSeconds(p.elapsedSeconds)} (${rate})`;
-  const of = p.total === undefined ? '' : ` of ${formatBytes(p.total)} (${((100 * p.bytes) / Math.max(p.total, 1)).toFixed(1)}%)`;
+  const of =
+    p.total === undefined
+      ? ''
+      : ` of ${formatBytes(p.total)} (${((100 * p.bytes) / Math.max(p.total, 1)).toFixed(1)}%)`;
   const eta = p.etaSeconds === undefined ? '' : `, ETA ${formatSeconds(p.etaSeconds)}`;
   return `${p.label}: ${formatBytes(p.bytes)}${of} at ${rate}${eta}`;
 }
@@ -79,8 +82,18 @@ export class Progress {
     const elapsedSeconds = Math.max((Date.now() - this.started) / 1000, 0.001);
     const bytesPerSecond = this.bytes / elapsedSeconds;
     const etaSeconds =
-      this.total !== undefined && bytesPerSecond > 0 ? Math.max(this.total - this.bytes, 0) / bytesPerSecond : undefined;
-    return { label: this.label, bytes: this.bytes, total: this.total, elapsedSeconds, bytesPerSecond, etaSeconds, done };
+      this.total !== undefined && bytesPerSecond > 0
+        ? Math.max(this.total - this.bytes, 0) / bytesPerSecond
+        : undefined;
+    return {
+      label: this.label,
+      bytes: this.bytes,
+      total: this.total,
+      elapsedSeconds,
+      bytesPerSecond,
+      etaSeconds,
+      done,
+    };
   }
 
   /** A pass-through stream that counts what flows through it. */

@@ -29,8 +29,15 @@ export interface HelmResult {
   stderr: string;
 }
 
-export function helm(args: string[], env: Record<string, string> = {}): Promise<HelmResult> {
-  const bin = toolPath('helm', 'helm');
+/** The Helm builds the chart is tested with (scripts/install/helm.sh): Helm 4 as `helm`, the last approved Helm 3 as `helm3`. */
+export const HELM_BUILDS = [
+  { binary: 'helm', name: 'Helm 4', version: 'v4.3.2' },
+  { binary: 'helm3', name: 'Helm 3', version: 'v3.21.4' },
+] as const;
+export type HelmBinary = (typeof HELM_BUILDS)[number]['binary'];
+
+export function helm(args: string[], env: Record<string, string> = {}, binary: HelmBinary = 'helm'): Promise<HelmResult> {
+  const bin = toolPath(binary, 'helm');
   return new Promise((resolve) => {
     execFile(bin, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
@@ -165,15 +172,15 @@ function parseManifests(text: string): Manifest[] {
 }
 
 /** Renders the chart; fails the test with Helm's message when rendering fails. */
-export async function render(options: RenderOptions = {}): Promise<Manifest[]> {
-  const r = await helm(templateArgs(options));
+export async function render(options: RenderOptions = {}, binary: HelmBinary = 'helm'): Promise<Manifest[]> {
+  const r = await helm(templateArgs(options), {}, binary);
   assert.equal(r.code, 0, `helm template failed:\n${r.stderr}`);
   return parseManifests(r.stdout);
 }
 
 /** Renders the chart expecting a failure; returns Helm's error output. */
-export async function renderError(options: RenderOptions): Promise<string> {
-  const r = await helm(templateArgs(options));
+export async function renderError(options: RenderOptions, binary: HelmBinary = 'helm'): Promise<string> {
+  const r = await helm(templateArgs(options), {}, binary);
   assert.notEqual(r.code, 0, `helm template should have failed, but rendered:\n${r.stdout.slice(0, 2000)}`);
   return r.stderr;
 }

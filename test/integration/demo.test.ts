@@ -30,7 +30,10 @@ function userEnv(): Record<string, string> {
     if (v !== undefined && !k.startsWith('STACKBACKUP_') && !k.startsWith('NODE_TEST')) env[k] = v;
   }
   const toolBins = [join(TOOLS_DIR, 'bin'), join(REPO_ROOT, '.cache', 'tools', 'bin')];
-  env.PATH = (env.PATH ?? '').split(delimiter).filter((p) => p !== '' && !toolBins.includes(p)).join(delimiter);
+  env.PATH = (env.PATH ?? '')
+    .split(delimiter)
+    .filter((p) => p !== '' && !toolBins.includes(p))
+    .join(delimiter);
   return env;
 }
 
@@ -41,15 +44,23 @@ function run(command: string, args: string[], cwd: string): Promise<Run> {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 })));
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 })),
+  );
 }
 
 function assertSummary(demo: Run): void {
   const summary = demo.stdout.slice(demo.stdout.indexOf('=== What the demo did'));
   assert.match(summary, /^=== What the demo did/, `no summary; exit ${demo.code}\n${demo.stderr.slice(-3000)}`);
-  assert.match(summary, /\n- storage: backed up 32\.0 MiB as demo-backup-\d{8}-\d{6}\.tar in .*\.stackbackup\/storage.*identical/);
+  assert.match(
+    summary,
+    /\n- storage: backed up 32\.0 MiB as demo-backup-\d{8}-\d{6}\.tar in .*\.stackbackup\/storage.*identical/,
+  );
   assert.match(summary, /\n- stackgraph: exported \d+ elements as sts-backup-\d{8}-\d{4}\.graph .* replaced with it/);
-  assert.match(summary, /\n- victoria-metrics: backed up victoria-metrics-0 into victoria-metrics-0-\d{14} .* read back equal/);
+  assert.match(
+    summary,
+    /\n- victoria-metrics: backed up victoria-metrics-0 into victoria-metrics-0-\d{14} .* read back equal/,
+  );
   assert.match(summary, /\n- elasticsearch: snapshot sts-backup-\S+ of 2000 documents .* replaced with -force/);
   assert.match(summary, /\n- volumes: backed up 23 files \(1\.0 MiB\) of claim-demo with restic .* identical/);
 }
@@ -80,6 +91,10 @@ describe('./scripts/demo.sh on a fresh clone (the README Quick start, verbatim)'
     console.log(`second ./scripts/demo.sh: exit ${demo.code} after ${demo.seconds.toFixed(1)} s`);
     assertSummary(demo);
     assert.equal(demo.code, 0, demo.stderr.slice(-3000));
-    assert.doesNotMatch(demo.stderr, /^\[install\] (fetching|building|installing)/m, 'the second run installed something again');
+    assert.doesNotMatch(
+      demo.stderr,
+      /^\[install\] (fetching|building|installing)/m,
+      'the second run installed something again',
+    );
   });
 });

@@ -14,7 +14,15 @@ import { stringify } from 'yaml';
 import { NAMESPACE, render } from '../chart/helm.js';
 import { startElasticsearch, type ElasticsearchServer } from '../servers/elasticsearch.js';
 import { tempDir } from '../servers/harness.js';
-import { kubectlOk, runScript, scaleStates, scriptLeftovers, untouchedStates, until, type ScriptRun } from '../support/operator.js';
+import {
+  kubectlOk,
+  runScript,
+  scaleStates,
+  scriptLeftovers,
+  untouchedStates,
+  until,
+  type ScriptRun,
+} from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 
 /** The address the chart renders; the pod runner maps it to the test Elasticsearch. */
@@ -30,7 +38,8 @@ let work: string;
 let scheduled: string;
 let original: { id: string; source: unknown }[];
 const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
-const script = (name: string, args: string[], namespace?: string): Promise<ScriptRun> => runScript(cluster, name, args, namespace);
+const script = (name: string, args: string[], namespace?: string): Promise<ScriptRun> =>
+  runScript(cluster, name, args, namespace);
 
 async function documents(index: string): Promise<{ id: string; source: unknown }[]> {
   const answer = await client.search({ index, size: 10_000, query: { match_all: {} } });
@@ -39,7 +48,10 @@ async function documents(index: string): Promise<{ id: string; source: unknown }
 
 async function seed(index: string, count: number): Promise<void> {
   await client.indices.create({ index, settings: { number_of_shards: 1, number_of_replicas: 0 } });
-  const operations = Array.from({ length: count }, (_, i) => [{ index: { _index: index, _id: `e-${i}` } }, { n: i, message: `event ${i}` }]).flat();
+  const operations = Array.from({ length: count }, (_, i) => [
+    { index: { _index: index, _id: `e-${i}` } },
+    { n: i, message: `event ${i}` },
+  ]).flat();
   assert.equal((await client.bulk({ operations, refresh: true })).errors, false);
 }
 
@@ -51,30 +63,77 @@ const leftovers = (): Promise<string> => scriptLeftovers(cluster);
 async function finishedJob(component: string, timeoutMs: number): Promise<string> {
   let name = '';
   const deadline = Date.now() + timeoutMs;
-  await until(`a finished ${component} Job`, async () => {
-    if (Date.now() > deadline) {
-      const pods = (await kubectl(['get', 'pods', '--selector', `app.kubernetes.io/component=${component}`, '--output', 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.phase}{"\\n"}{end}'])).trim();
-      const events = (await kubectl(['get', 'events', '--output', 'jsonpath={range .items[*]}{.involvedObject.name}{": "}{.reason}{": "}{.message}{"\\n"}{end}'])).trim();
-      const logs = pods.split('\n').map((line) => cluster.runner.logOf(NAMESPACE, line.split(' ')[0] ?? '', component.replace('elasticsearch-', '')) ?? '(no log)');
-      assert.fail(`no finished ${component} Job:\npods:\n${pods}\nevents:\n${events}\nlogs:\n${logs.join('\n')}`);
-    }
-    const out = JSON.parse(await kubectl(['get', 'jobs', '--selector', `app.kubernetes.io/component=${component}`, '--output', 'json'])) as {
-      items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-    };
-    const done = out.items.find((j) => j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
-    if (done === undefined) return false;
-    name = done.metadata.name;
-    if (!done.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
-      const pods = (await kubectl(['get', 'pods', '--selector', `job-name=${name}`, '--output', 'jsonpath={.items[*].metadata.name}'])).trim().split(' ');
-      assert.fail(`${component} Job ${name} failed:\n${pods.map((p) => cluster.runner.logOf(NAMESPACE, p, component.replace('elasticsearch-', '')) ?? '(no log)').join('\n')}`);
-    }
-    return true;
-  }, timeoutMs + 5000);
+  await until(
+    `a finished ${component} Job`,
+    async () => {
+      if (Date.now() > deadline) {
+        const pods = (
+          await kubectl([
+            'get',
+            'pods',
+            '--selector',
+            `app.kubernetes.io/component=${component}`,
+            '--output',
+            'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.phase}{"\\n"}{end}',
+          ])
+        ).trim();
+        const events = (
+          await kubectl([
+            'get',
+            'events',
+            '--output',
+            'jsonpath={range .items[*]}{.involvedObject.name}{": "}{.reason}{": "}{.message}{"\\n"}{end}',
+          ])
+        ).trim();
+        const logs = pods
+          .split('\n')
+          .map(
+            (line) =>
+              cluster.runner.logOf(NAMESPACE, line.split(' ')[0] ?? '', component.replace('elasticsearch-', '')) ??
+              '(no log)',
+          );
+        assert.fail(`no finished ${component} Job:\npods:\n${pods}\nevents:\n${events}\nlogs:\n${logs.join('\n')}`);
+      }
+      const out = JSON.parse(
+        await kubectl(['get', 'jobs', '--selector', `app.kubernetes.io/component=${component}`, '--output', 'json']),
+      ) as {
+        items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+      };
+      const done = out.items.find((j) =>
+        j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'),
+      );
+      if (done === undefined) return false;
+      name = done.metadata.name;
+      if (!done.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
+        const pods = (
+          await kubectl([
+            'get',
+            'pods',
+            '--selector',
+            `job-name=${name}`,
+            '--output',
+            'jsonpath={.items[*].metadata.name}',
+          ])
+        )
+          .trim()
+          .split(' ');
+        assert.fail(
+          `${component} Job ${name} failed:\n${pods.map((p) => cluster.runner.logOf(NAMESPACE, p, component.replace('elasticsearch-', '')) ?? '(no log)').join('\n')}`,
+        );
+      }
+      return true;
+    },
+    timeoutMs + 5000,
+  );
   return name;
 }
 
 async function logOf(job: string, container: string): Promise<string> {
-  const pods = (await kubectl(['get', 'pods', '--selector', `job-name=${job}`, '--output', 'jsonpath={.items[*].metadata.name}'])).trim().split(' ');
+  const pods = (
+    await kubectl(['get', 'pods', '--selector', `job-name=${job}`, '--output', 'jsonpath={.items[*].metadata.name}'])
+  )
+    .trim()
+    .split(' ');
   return pods.map((p) => cluster.runner.logOf(NAMESPACE, p, container) ?? '').join('\n');
 }
 
@@ -99,7 +158,13 @@ before(async () => {
         url: IN_CLUSTER_ES,
         // Relative to the node's path.repo (the pod runner would rewrite a path under /tmp, a mount path).
         repository: { type: 'fs', location: 'sts-backup' },
-        scheduled: { engine: 'cronjob', cronJobSchedule: '* * * * *', indices: '["sts*"]', snapshotRetentionMinCount: 1, snapshotRetentionMaxCount: 10 },
+        scheduled: {
+          engine: 'cronjob',
+          cronJobSchedule: '* * * * *',
+          indices: '["sts*"]',
+          snapshotRetentionMinCount: 1,
+          snapshotRetentionMaxCount: 10,
+        },
         restore: { scaleDownLabelSelector: SELECTOR },
       },
     },
@@ -109,15 +174,12 @@ before(async () => {
   await writeFile(valuesFile, stringify(values));
   const docs = await render({ files: [valuesFile] });
   const mine = docs.filter((d) => d.metadata.name.includes('elasticsearch'));
-  assert.deepEqual(
-    mine.map((d) => `${d.kind}/${d.metadata.name}`).sort(),
-    [
-      'ConfigMap/sb-stackbackup-elasticsearch-list-job-template',
-      'ConfigMap/sb-stackbackup-elasticsearch-restore-job-template',
-      'CronJob/sb-stackbackup-elasticsearch-backup',
-      'Job/sb-stackbackup-elasticsearch-configure',
-    ],
-  );
+  assert.deepEqual(mine.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'ConfigMap/sb-stackbackup-elasticsearch-list-job',
+    'ConfigMap/sb-stackbackup-elasticsearch-restore-job',
+    'CronJob/sb-stackbackup-elasticsearch-backup',
+    'Job/sb-stackbackup-elasticsearch-configure',
+  ]);
   const accounts = docs.filter((d) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind));
   await kubectl(['apply', '--filename', '-'], accounts.map((d) => JSON.stringify(d)).join('\n'));
   // The configure hook first (Helm runs it after install), then the CronJob and the templates.
@@ -127,21 +189,48 @@ before(async () => {
     metadata: { labels: { app } },
     spec: {
       securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{ name: 'writer', image: 'registry.example/stackstate-correlate:1.0', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      containers: [
+        {
+          name: 'writer',
+          image: 'registry.example/stackstate-correlate:1.0',
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
     },
   });
-  await kubectl(['apply', '--filename', '-'], [
-    ...Object.entries(WRITERS).map(([w, replicas]) => {
-      const name = w.split('/')[1] ?? '';
-      return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels }, spec: { replicas, selector: { matchLabels: { app: name } }, template: podSpec(name) } };
-    }),
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'unrelated' }, spec: { replicas: 1, selector: { matchLabels: { app: 'unrelated' } }, template: podSpec('unrelated') } },
-  ].map((o) => JSON.stringify(o)).join('\n'));
+  await kubectl(
+    ['apply', '--filename', '-'],
+    [
+      ...Object.entries(WRITERS).map(([w, replicas]) => {
+        const name = w.split('/')[1] ?? '';
+        return {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name, labels },
+          spec: { replicas, selector: { matchLabels: { app: name } }, template: podSpec(name) },
+        };
+      }),
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'unrelated' },
+        spec: { replicas: 1, selector: { matchLabels: { app: 'unrelated' } }, template: podSpec('unrelated') },
+      },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  );
   const configure = await finishedJob('elasticsearch-configure', 180_000);
   const log = await logOf(configure, 'configure');
   assert.match(log, /repository "sts-backup" verified by 1 node\(s\): node-0/);
   assert.match(log, /this Elasticsearch has no SLM: nothing to remove/);
-  await kubectl(['apply', '--filename', '-'], mine.filter((d) => d.kind !== 'Job').map((d) => JSON.stringify(d)).join('\n'));
+  await kubectl(
+    ['apply', '--filename', '-'],
+    mine
+      .filter((d) => d.kind !== 'Job')
+      .map((d) => JSON.stringify(d))
+      .join('\n'),
+  );
 });
 
 after(async () => {
@@ -150,18 +239,44 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe('Elasticsearch on Kubernetes: the chart\'s Jobs and the operator scripts', () => {
+describe("Elasticsearch on Kubernetes: the chart's Jobs and the operator scripts", () => {
   it('the engine-cronjob CronJob takes a snapshot named as SLM names them and applies retention', async () => {
     const job = await finishedJob('elasticsearch-backup', 240_000);
-    await kubectl(['patch', 'cronjob', 'sb-stackbackup-elasticsearch-backup', '--type', 'merge', '--patch', '{"spec":{"suspend":true}}']);
-    await until('no active backup Job', async () => (await kubectl(['get', 'cronjob', 'sb-stackbackup-elasticsearch-backup', '--output', 'jsonpath={.status.active}'])).trim() === '', 180_000);
+    await kubectl([
+      'patch',
+      'cronjob',
+      'sb-stackbackup-elasticsearch-backup',
+      '--type',
+      'merge',
+      '--patch',
+      '{"spec":{"suspend":true}}',
+    ]);
+    await until(
+      'no active backup Job',
+      async () =>
+        (
+          await kubectl([
+            'get',
+            'cronjob',
+            'sb-stackbackup-elasticsearch-backup',
+            '--output',
+            'jsonpath={.status.active}',
+          ])
+        ).trim() === '',
+      180_000,
+    );
     const log = await logOf(job, 'backup');
     const name = /snapshot (sts-backup-\d{8}-\d{4}-[a-z0-9_-]{22}) complete: 2 indices/.exec(log)?.[1];
     assert.ok(name, log);
     assert.match(log, /retention: nothing to delete/);
-    const snapshots = (await client.snapshot.get({ repository: 'sts-backup', snapshot: '_all', sort: 'start_time', order: 'desc' })).snapshots ?? [];
+    const snapshots =
+      (await client.snapshot.get({ repository: 'sts-backup', snapshot: '_all', sort: 'start_time', order: 'desc' }))
+        .snapshots ?? [];
     assert.ok(snapshots.some((s) => s.snapshot === name && s.state === 'SUCCESS'));
-    assert.ok(snapshots.every((s) => /^sts-backup-\d{8}-\d{4}-[a-z0-9_-]{22}$/.test(s.snapshot) && s.state === 'SUCCESS'), JSON.stringify(snapshots.map((s) => s.snapshot)));
+    assert.ok(
+      snapshots.every((s) => /^sts-backup-\d{8}-\d{4}-[a-z0-9_-]{22}$/.test(s.snapshot) && s.state === 'SUCCESS'),
+      JSON.stringify(snapshots.map((s) => s.snapshot)),
+    );
     // A run the schedule started before the suspension may have added one: restore the newest.
     scheduled = snapshots[0]?.snapshot ?? '';
   });
@@ -183,7 +298,10 @@ describe('Elasticsearch on Kubernetes: the chart\'s Jobs and the operator script
   it('refuses to restore over an open index: the writers come straight back, nothing changes', async () => {
     const run = await script('restore-elasticsearch-snapshot.sh', [scheduled, INDEX]);
     assert.equal(run.code, 8, run.stderr);
-    assert.match(run.stdout + run.stderr, new RegExp(`(exist and are|exists and is) open: ${INDEX.replace(/\./g, '\\.')}`));
+    assert.match(
+      run.stdout + run.stderr,
+      new RegExp(`(exist and are|exists and is) open: ${INDEX.replace(/\./g, '\\.')}`),
+    );
     assert.match(run.stderr, /The restore was refused before any index was changed/);
     assert.match(run.stderr, /deployment\.apps\/e2es: recorded 2 replicas/);
     assert.deepEqual(await writers(), untouched);
@@ -205,14 +323,26 @@ describe('Elasticsearch on Kubernetes: the chart\'s Jobs and the operator script
     assert.equal(await leftovers(), '');
   });
 
-  it('-force replaces an open index with the snapshot\'s documents; the other index stays as it is', async () => {
+  it("-force replaces an open index with the snapshot's documents; the other index stays as it is", async () => {
     await client.index({ index: INDEX, id: 'after-the-snapshot', document: { message: 'new' }, refresh: true });
-    await client.index({ index: 'sts_multi_metrics-2024.01.05', id: 'kept', document: { message: 'kept' }, refresh: true });
+    await client.index({
+      index: 'sts_multi_metrics-2024.01.05',
+      id: 'kept',
+      document: { message: 'kept' },
+      refresh: true,
+    });
     const run = await script('restore-elasticsearch-snapshot.sh', [scheduled, 'sts_internal*', '-force']);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout + run.stderr, new RegExp(`-force: deleting the existing index ${INDEX.replace(/\./g, '\\.')}`));
+    assert.match(
+      run.stdout + run.stderr,
+      new RegExp(`-force: deleting the existing index ${INDEX.replace(/\./g, '\\.')}`),
+    );
     assert.deepEqual(await documents(INDEX), original);
-    assert.equal((await documents('sts_multi_metrics-2024.01.05')).length, 41, 'an index that was not chosen is untouched');
+    assert.equal(
+      (await documents('sts_multi_metrics-2024.01.05')).length,
+      41,
+      'an index that was not chosen is untouched',
+    );
     assert.deepEqual(await writers(), untouched);
   });
 
@@ -229,11 +359,14 @@ describe('Elasticsearch on Kubernetes: the chart\'s Jobs and the operator script
     assert.equal(await leftovers(), '');
   });
 
-  it('without the chart\'s templates: says which Helm values to set', async () => {
+  it("without the chart's templates: says which Helm values to set", async () => {
     await cluster.createNamespace('no-chart');
     const run = await script('list-elasticsearch-snapshots.sh', [], 'no-chart');
     assert.equal(run.code, 3);
     assert.match(run.stderr, /no "elasticsearch-list" job template in namespace "no-chart"/);
-    assert.match(run.stderr, /--set backup\.enabled=true --set backup\.elasticsearch\.enabled=true --set backup\.elasticsearch\.restore\.enabled=true/);
+    assert.match(
+      run.stderr,
+      /--set backup\.enabled=true --set backup\.elasticsearch\.enabled=true --set backup\.elasticsearch\.restore\.enabled=true/,
+    );
   });
 });

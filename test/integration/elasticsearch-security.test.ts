@@ -35,16 +35,23 @@ const env = (passwordFile: string): Record<string, string> => ({
 
 describe('elasticsearch with security on', () => {
   it('configures, snapshots and lists with the mounted credentials; the password never shows', async () => {
-    const configure = await runCli(['elasticsearch', 'configure', '--repository-type', 'fs', '--location', 'secured', '--engine', 'cronjob'], env('password'));
+    const configure = await runCli(
+      ['elasticsearch', 'configure', '--repository-type', 'fs', '--location', 'secured', '--engine', 'cronjob'],
+      env('password'),
+    );
     assert.equal(configure.code, 0, configure.stderr);
-    assert.match(configure.stdout, /repository "sts-backup" \(fs\) registered in Elasticsearch at http:\/\/127\.0\.0\.1:\d+, verified by node-0/);
+    assert.match(
+      configure.stdout,
+      /repository "sts-backup" \(fs\) registered in Elasticsearch at http:\/\/127\.0\.0\.1:\d+, verified by node-0/,
+    );
     const backup = await runCli(['elasticsearch', 'backup', '--indices', 'sts*'], env('password'));
     assert.equal(backup.code, 0, backup.stderr);
     assert.match(backup.stdout, /^snapshot sts-backup-\d{8}-\d{4}-\S+ SUCCESS in repository "sts-backup": 0 indices/m);
     const list = await runCli(['elasticsearch', 'list', '--format', 'names', '--debug'], env('password'));
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^sts-backup-\d{8}-\d{4}-[a-z0-9_-]{22}$/m);
-    for (const run of [configure, backup, list]) assert.ok(!`${run.stdout}${run.stderr}`.includes(es.password ?? '???'), 'the password never shows');
+    for (const run of [configure, backup, list])
+      assert.ok(!`${run.stdout}${run.stderr}`.includes(es.password ?? '???'), 'the password never shows');
   });
 
   it('a wrong password: exit 5, what to check, and neither password in the output', async () => {

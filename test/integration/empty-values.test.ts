@@ -11,11 +11,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../servers/harness.js';
 import { runCli } from '../support/cli.js';
+import type { PruneReport } from '../../src/stores/types.js';
 
 let root: string;
 let work: string;
 let passwordFile: string;
-const env = (): Record<string, string> => ({ STACKBACKUP_FS_ROOT: root, STACKBACKUP_RESTIC_PASSWORD_FILE: passwordFile });
+const env = (): Record<string, string> => ({
+  STACKBACKUP_FS_ROOT: root,
+  STACKBACKUP_RESTIC_PASSWORD_FILE: passwordFile,
+});
 
 function backupName(daysAgo: number): string {
   const t = new Date(Date.now() - daysAgo * 86_400_000);
@@ -28,7 +32,13 @@ async function snapshot(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     const path = join(entry.parentPath, entry.name);
-    out.push(entry.isFile() ? `${path} ${createHash('sha256').update(await readFile(path)).digest('hex')}` : `${path}/`);
+    out.push(
+      entry.isFile()
+        ? `${path} ${createHash('sha256')
+            .update(await readFile(path))
+            .digest('hex')}`
+        : `${path}/`,
+    );
   }
   return out.sort();
 }
@@ -43,7 +53,10 @@ before(async () => {
   await writeFile(join(work, 'export.graph'), 'a StackGraph export');
   assert.equal((await runCli(['storage', 'init', '--bucket', 'sts-stackgraph-backup'], env())).code, 0);
   for (const name of BACKUPS) {
-    const up = await runCli(['storage', 'upload', '--bucket', 'sts-stackgraph-backup', join(work, 'export.graph'), name], env());
+    const up = await runCli(
+      ['storage', 'upload', '--bucket', 'sts-stackgraph-backup', join(work, 'export.graph'), name],
+      env(),
+    );
     assert.equal(up.code, 0, up.stderr);
   }
 });
@@ -67,7 +80,21 @@ const CASES: [string[], string][] = [
   [['victoria-metrics', 'prune', '--instance', ''], '--instance'],
   [['victoria-metrics', 'prune', '--bucket', ''], '--bucket'],
   [['victoria-metrics', 'list', '--instance', 'victoria-metrics-0,'], '--instance'],
-  [['victoria-metrics', 'backup', '--instance', 'victoria-metrics-0', '--url', 'http://127.0.0.1:1', '--storage-data-path', '/data', '--keep-daily', ''], '--keep-daily'],
+  [
+    [
+      'victoria-metrics',
+      'backup',
+      '--instance',
+      'victoria-metrics-0',
+      '--url',
+      'http://127.0.0.1:1',
+      '--storage-data-path',
+      '/data',
+      '--keep-daily',
+      '',
+    ],
+    '--keep-daily',
+  ],
   [['volumes', 'prune', '--keep-last', ''], '--keep-last'],
   [['volumes', 'prune', '--keep-daily', ' '], '--keep-daily'],
   [['volumes', 'prune', '--claim', ''], '--claim'],
@@ -92,12 +119,19 @@ const CASES: [string[], string][] = [
 describe('explicitly empty option values', () => {
   it('are refused with exit 2, naming the option, and change nothing in the bucket', async () => {
     const before = await snapshot(root);
-    assert.deepEqual((await runCli(['stackgraph', 'list', '--format', 'names'], env())).stdout.trim().split('\n'), [...BACKUPS].reverse());
+    assert.deepEqual(
+      (await runCli(['stackgraph', 'list', '--format', 'names'], env())).stdout.trim().split('\n'),
+      [...BACKUPS].reverse(),
+    );
     for (const [args, option] of CASES) {
       const run = await runCli(args, env());
       const shown = `stackbackup ${args.map((a) => JSON.stringify(a)).join(' ')}`;
       assert.equal(run.code, 2, `${shown}: exit ${String(run.code)}\n${run.stderr}`);
-      assert.match(run.stderr, new RegExp(`^Error: ${option}( \\([^)]*\\))? (is empty|has an empty name)`, 'm'), `${shown}\n${run.stderr}`);
+      assert.match(
+        run.stderr,
+        new RegExp(`^Error: ${option}( \\([^)]*\\))? (is empty|has an empty name)`, 'm'),
+        `${shown}\n${run.stderr}`,
+      );
       assert.equal(run.stdout, '', `${shown} printed a result`);
     }
     assert.deepEqual(await snapshot(root), before, 'the storage folder changed');
@@ -106,9 +140,13 @@ describe('explicitly empty option values', () => {
   it('the same prune without the empty value applies the default retention (so the refusals above protected a backup)', async () => {
     const run = await runCli(['stackgraph', 'prune', '--json'], env());
     assert.equal(run.code, 0, run.stderr);
-    const result = JSON.parse(run.stdout) as { deleted: string[]; retention: string; minCount: number };
-    assert.equal(result.retention, 'days=30');
+    const result = JSON.parse(run.stdout) as PruneReport;
+    assert.equal(result.policy, 'days=30, at least 3 kept');
     assert.deepEqual(result.deleted, [BACKUPS[0]], 'exactly the oldest backup beyond the three always kept');
+    assert.deepEqual(
+      result.decisions.map((d) => `${d.action} ${d.rule}`),
+      ['keep newest', 'keep min-count', 'keep min-count', 'delete expired'],
+    );
     const left = (await runCli(['stackgraph', 'list', '--format', 'names'], env())).stdout.trim().split('\n');
     assert.deepEqual(left, BACKUPS.slice(1).reverse());
   });

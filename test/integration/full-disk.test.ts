@@ -33,7 +33,11 @@ after(async () => {
 });
 
 const quiet = { progress: () => undefined };
-const noSpace = (e: unknown): boolean => e instanceof StackbackupError && e.exitCode === 9 && /no space left/.test(e.message) && /nothing was published/i.test(e.hint ?? '');
+const noSpace = (e: unknown): boolean =>
+  e instanceof StackbackupError &&
+  e.exitCode === 9 &&
+  /no space left/.test(e.message) &&
+  /nothing was published/i.test(e.hint ?? '');
 
 it('restoring a backup onto a full disk fails with exit 9 and leaves no partial file', async () => {
   const store = new FilesystemStore(roomy, 'backups');
@@ -41,7 +45,10 @@ it('restoring a backup onto a full disk fails with exit 9 and leaves no partial 
   const source = join(roomy, 'big.graph');
   await writeFile(source, randomBytes(4 * 1024 * 1024));
   await uploadFile(store, source, 'sts-backup-20260101-0300.graph', quiet);
-  await assert.rejects(downloadFile(store, 'sts-backup-20260101-0300.graph', join(tiny, 'restore.graph'), quiet), noSpace);
+  await assert.rejects(
+    downloadFile(store, 'sts-backup-20260101-0300.graph', join(tiny, 'restore.graph'), quiet),
+    noSpace,
+  );
   assert.deepEqual(await readdir(tiny), []);
 });
 

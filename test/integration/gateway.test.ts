@@ -29,7 +29,10 @@ let work: string;
 before(async () => {
   work = await tempDir('gateway-it');
   [minio, azurite] = await Promise.all([startMinio(), startAzurite()]);
-  [toMinio, toAzurite] = await Promise.all([startS3Proxy({ backend: 'minio', minio }), startS3Proxy({ backend: 'azurite', azurite })]);
+  [toMinio, toAzurite] = await Promise.all([
+    startS3Proxy({ backend: 'minio', minio }),
+    startS3Proxy({ backend: 'azurite', azurite }),
+  ]);
 });
 after(async () => {
   await Promise.all([toMinio?.stop(), toAzurite?.stop()]);
@@ -45,7 +48,11 @@ async function jobEnv(gw: S3ProxyServer, secretKey = gw.secretKey): Promise<Reco
   const secretFile = join(work, `secretKey-${files}`);
   await writeFile(accessFile, gw.accessKey, { mode: 0o440 });
   await writeFile(secretFile, secretKey, { mode: 0o440 });
-  return { STACKBACKUP_S3_ENDPOINT: gw.endpoint, STACKBACKUP_S3_ACCESS_KEY_FILE: accessFile, STACKBACKUP_S3_SECRET_KEY_FILE: secretFile };
+  return {
+    STACKBACKUP_S3_ENDPOINT: gw.endpoint,
+    STACKBACKUP_S3_ACCESS_KEY_FILE: accessFile,
+    STACKBACKUP_S3_SECRET_KEY_FILE: secretFile,
+  };
 }
 
 let buckets = 0;
@@ -64,8 +71,14 @@ function openThrough(gw: () => S3ProxyServer) {
   };
 }
 
-storageConformance('s3proxy → MinIO (minio.s3gateway)', openThrough(() => toMinio));
-storageConformance('s3proxy → Azurite (minio.azuregateway)', openThrough(() => toAzurite));
+storageConformance(
+  's3proxy → MinIO (minio.s3gateway)',
+  openThrough(() => toMinio),
+);
+storageConformance(
+  's3proxy → Azurite (minio.azuregateway)',
+  openThrough(() => toAzurite),
+);
 
 describe('gateway modes: what the chart relies on', () => {
   it('the bucket-init command creates the buckets through each gateway, and a rerun is harmless', async () => {
@@ -76,10 +89,16 @@ describe('gateway modes: what the chart relies on', () => {
       assert.equal(first.code, 0, `${gw.provider}: ${first.stderr}`);
       const again = await runCli(args, env);
       assert.equal(again.code, 0, `${gw.provider} rerun: ${again.stderr}`);
-      const check = await runCli(['storage', 'check', '--bucket', 'sts-stackgraph-backup', '--bucket', 'sts-victoria-metrics-backup'], env);
+      const check = await runCli(
+        ['storage', 'check', '--bucket', 'sts-stackgraph-backup', '--bucket', 'sts-victoria-metrics-backup'],
+        env,
+      );
       assert.equal(check.code, 0, `${gw.provider} check: ${check.stderr}`);
       for (const out of [first, again, check]) {
-        assert.ok(!`${out.stdout}${out.stderr}`.includes(gw.secretKey), `${gw.provider}: the secret key shows up in the CLI output`);
+        assert.ok(
+          !`${out.stdout}${out.stderr}`.includes(gw.secretKey),
+          `${gw.provider}: the secret key shows up in the CLI output`,
+        );
       }
     }
   });
@@ -89,7 +108,14 @@ describe('gateway modes: what the chart relies on', () => {
     await store.createBucket();
     const { Readable } = await import('node:stream');
     await store.put('victoria-metrics-0/data.bin', Readable.from([Buffer.from('through the gateway')]));
-    const direct = new Client({ endPoint: '127.0.0.1', port: Number(new URL(minio.endpoint).port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey, region: 'us-east-1' });
+    const direct = new Client({
+      endPoint: '127.0.0.1',
+      port: Number(new URL(minio.endpoint).port),
+      useSSL: false,
+      accessKey: minio.accessKey,
+      secretKey: minio.secretKey,
+      region: 'us-east-1',
+    });
     const body = await direct.getObject(store.bucket, 'victoria-metrics-0/data.bin');
     const chunks: Buffer[] = [];
     for await (const c of body) chunks.push(Buffer.from(c as Uint8Array));
@@ -99,7 +125,10 @@ describe('gateway modes: what the chart relies on', () => {
 
   it('jobs must sign with minio.accessKey/secretKey: a wrong secret key is refused', async () => {
     for (const gw of [toMinio, toAzurite]) {
-      const out = await runCli(['storage', 'check', '--bucket', 'sts-stackgraph-backup'], await jobEnv(gw, 'wrongsecret123'));
+      const out = await runCli(
+        ['storage', 'check', '--bucket', 'sts-stackgraph-backup'],
+        await jobEnv(gw, 'wrongsecret123'),
+      );
       assert.notEqual(out.code, 0, `${gw.provider} accepted a wrong secret key`);
       assert.ok(!`${out.stdout}${out.stderr}`.includes('wrongsecret123'), 'the wrong key is not echoed');
     }
@@ -121,7 +150,11 @@ describe('gateway modes: what the chart relies on', () => {
       const pid = gw.process.child.pid;
       assert.ok(pid !== undefined);
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
-      assert.match(cmdline, /java .*-jar .*s3proxy\.jar --properties /, 'the start script execs java with a properties file');
+      assert.match(
+        cmdline,
+        /java .*-jar .*s3proxy\.jar --properties /,
+        'the start script execs java with a properties file',
+      );
       assert.ok(!cmdline.includes(gw.secretKey), `${gw.provider}: the secret key is on the command line`);
       const conf = cmdline.split('--properties ')[1]?.trim() ?? '';
       const mode = (await stat(conf)).mode & 0o777;

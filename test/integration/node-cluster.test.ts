@@ -14,7 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../servers/kube-api.js';
-import { BRIDGE, BUSYBOX_IMAGE, checkNetwork, cleanUpKilledRuns, KUBELET_SYSCTLS, NODE_NAME, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import {
+  BRIDGE,
+  BUSYBOX_IMAGE,
+  checkNetwork,
+  cleanUpKilledRuns,
+  KUBELET_SYSCTLS,
+  NODE_NAME,
+  startNodeCluster,
+  type NodeCluster,
+} from '../servers/node-cluster.js';
 import { TOOLS_DIR } from '../servers/harness.js';
 
 let cluster: NodeCluster;
@@ -23,14 +32,29 @@ let startMs = 0;
 /** What must be the same after the run as before it. */
 function machineSnapshot() {
   const sysctls = Object.fromEntries(
-    [...Object.keys(KUBELET_SYSCTLS), 'net/ipv4/ip_forward', 'net/bridge/bridge-nf-call-iptables', 'net/netfilter/nf_conntrack_max'].map((name) => {
+    [
+      ...Object.keys(KUBELET_SYSCTLS),
+      'net/ipv4/ip_forward',
+      'net/bridge/bridge-nf-call-iptables',
+      'net/netfilter/nf_conntrack_max',
+    ].map((name) => {
       const path = join('/proc/sys', name);
       return [name, existsSync(path) ? readFileSync(path, 'utf8').trim() : 'absent'];
     }),
   );
-  const iptables = execFileSync(join(TOOLS_DIR, 'node', 'bin', 'iptables-save'), { encoding: 'utf8' }).replace(/^#.*$/gm, '');
-  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim() ?? '').filter((l) => l !== '').sort();
-  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() !== '').sort();
+  const iptables = execFileSync(join(TOOLS_DIR, 'node', 'bin', 'iptables-save'), { encoding: 'utf8' }).replace(
+    /^#.*$/gm,
+    '',
+  );
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim() ?? '')
+    .filter((l) => l !== '')
+    .sort();
+  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .sort();
   return { sysctls, iptables, links, netns };
 }
 let before_: ReturnType<typeof machineSnapshot>;
@@ -40,7 +64,9 @@ before(async () => {
   const t = Date.now();
   cluster = await startNodeCluster();
   startMs = Date.now() - t;
-  console.log(`# node cluster started in ${startMs} ms: ${JSON.stringify(cluster.timings)}; masked sysctls: ${cluster.maskedSysctls.join(', ') || 'none'}`);
+  console.log(
+    `# node cluster started in ${startMs} ms: ${JSON.stringify(cluster.timings)}; masked sysctls: ${cluster.maskedSysctls.join(', ') || 'none'}`,
+  );
 });
 after(async () => {
   await cluster?.stop();
@@ -49,7 +75,11 @@ after(async () => {
 type PodObject = KubeObject & {
   status?: {
     phase?: string;
-    containerStatuses?: { containerID?: string; state?: { terminated?: { exitCode: number; reason?: string } }; lastState?: { terminated?: { exitCode: number; reason?: string } } }[];
+    containerStatuses?: {
+      containerID?: string;
+      state?: { terminated?: { exitCode: number; reason?: string } };
+      lastState?: { terminated?: { exitCode: number; reason?: string } };
+    }[];
   };
 };
 
@@ -70,7 +100,11 @@ async function podDone(ns: string, name: string): Promise<PodObject> {
   });
 }
 
-function pod(name: string, command: string, extra: { spec?: Record<string, unknown>; container?: Record<string, unknown>; labels?: Record<string, string> } = {}) {
+function pod(
+  name: string,
+  command: string,
+  extra: { spec?: Record<string, unknown>; container?: Record<string, unknown>; labels?: Record<string, string> } = {},
+) {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -102,13 +136,21 @@ describe('real test node', () => {
     assert.equal((await cluster.exec('ip', ['-6', 'route', 'show', 'default'])).trim(), '');
     const version = await cluster.api.get<{ gitVersion: string }>('/version');
     assert.equal(version.gitVersion, 'v1.33.13');
-    const nodes = await cluster.kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.containerRuntimeVersion} {.items[*].status.nodeInfo.kubeletVersion}']);
+    const nodes = await cluster.kubectl([
+      'get',
+      'nodes',
+      '-o',
+      'jsonpath={.items[*].status.nodeInfo.containerRuntimeVersion} {.items[*].status.nodeInfo.kubeletVersion}',
+    ]);
     assert.equal(nodes.stdout, 'containerd://1.6.20 v1.33.13', nodes.stderr);
   });
 
   it('runs a Pod and a Job from the busybox image to completion in real containers, logs through the API server', async () => {
     await cluster.createNamespace('basic');
-    await cluster.api.create('/api/v1/namespaces/basic/pods', pod('hello', 'echo "hello from $(hostname)"; echo "to stderr" >&2; echo "pid $$$$"'));
+    await cluster.api.create(
+      '/api/v1/namespaces/basic/pods',
+      pod('hello', 'echo "hello from $(hostname)"; echo "to stderr" >&2; echo "pid $$$$"'),
+    );
     const done = await podDone('basic', 'hello');
     assert.equal(done.status?.phase, 'Succeeded');
     assert.match(done.status?.containerStatuses?.[0]?.containerID ?? '', /^containerd:\/\/[0-9a-f]{64}$/);
@@ -124,8 +166,11 @@ describe('real test node', () => {
       spec: { backoffLimit: 0, template: { spec: pod('x', 'for i in 1 2 3; do echo "line $i"; done; exit 0').spec } },
     });
     const outcome = await waitFor('job count to finish', async () => {
-      const job = await cluster.api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>('/apis/batch/v1/namespaces/basic/jobs/count');
-      return job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type;
+      const job = await cluster.api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        '/apis/batch/v1/namespaces/basic/jobs/count',
+      );
+      return job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')
+        ?.type;
     });
     assert.equal(outcome, 'Complete');
     const jobLogs = await cluster.kubectl(['logs', 'job/count'], { namespace: 'basic' });
@@ -134,16 +179,32 @@ describe('real test node', () => {
 
   it('enforces the restricted Pod Security level in the container: uid 65532, read-only root, no capabilities, no new privileges, seccomp', async () => {
     await cluster.createNamespace('restricted', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-    const securityContext = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
-    const podSecurity = { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } };
+    const securityContext = {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    };
+    const podSecurity = {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
     // Admission refuses a pod that does not meet the level.
-    await assert.rejects(cluster.api.create('/api/v1/namespaces/restricted/pods', pod('root', 'id')), /violates PodSecurity/);
+    await assert.rejects(
+      cluster.api.create('/api/v1/namespaces/restricted/pods', pod('root', 'id')),
+      /violates PodSecurity/,
+    );
     await cluster.api.create(
       '/api/v1/namespaces/restricted/pods',
-      pod('locked', 'id -u; id -g; if touch /probe 2>/dev/null; then echo root-writable; else echo root-read-only; fi; grep -E "^(CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status', {
-        spec: { securityContext: podSecurity },
-        container: { securityContext },
-      }),
+      pod(
+        'locked',
+        'id -u; id -g; if touch /probe 2>/dev/null; then echo root-writable; else echo root-read-only; fi; grep -E "^(CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status',
+        {
+          spec: { securityContext: podSecurity },
+          container: { securityContext },
+        },
+      ),
     );
     const done = await podDone('restricted', 'locked');
     const out = await logs('restricted', 'locked');
@@ -160,13 +221,25 @@ describe('real test node', () => {
 
   it('mounts a Secret with its defaultMode for the fsGroup, and pods reach the API server through the kubernetes Service', async () => {
     await cluster.createNamespace('secrets');
-    await cluster.api.create('/api/v1/namespaces/secrets/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { key: 'sesame' } });
+    await cluster.api.create('/api/v1/namespaces/secrets/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds' },
+      stringData: { key: 'sesame' },
+    });
     await cluster.api.create(
       '/api/v1/namespaces/secrets/pods',
-      pod('reader', 'stat -L -c "%a %u %g" /creds/key; cat /creds/key; echo; grep " /creds " /proc/mounts | cut -d" " -f3; printf "x\\n" | nc -w 5 kubernetes.default.svc.cluster.local 443 >/dev/null && echo api-reachable', {
-        spec: { securityContext: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 }, volumes: [{ name: 'creds', secret: { secretName: 'creds', defaultMode: 0o440 } }] },
-        container: { volumeMounts: [{ name: 'creds', mountPath: '/creds', readOnly: true }] },
-      }),
+      pod(
+        'reader',
+        'stat -L -c "%a %u %g" /creds/key; cat /creds/key; echo; grep " /creds " /proc/mounts | cut -d" " -f3; printf "x\\n" | nc -w 5 kubernetes.default.svc.cluster.local 443 >/dev/null && echo api-reachable',
+        {
+          spec: {
+            securityContext: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
+            volumes: [{ name: 'creds', secret: { secretName: 'creds', defaultMode: 0o440 } }],
+          },
+          container: { volumeMounts: [{ name: 'creds', mountPath: '/creds', readOnly: true }] },
+        },
+      ),
     );
     const done = await podDone('secrets', 'reader');
     const out = await logs('secrets', 'reader');
@@ -183,19 +256,30 @@ describe('real test node', () => {
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
     });
     const bound = await waitFor('claim data to bind', async () => {
-      const pvc = await cluster.api.get<KubeObject & { spec: { storageClassName?: string }; status?: { phase?: string } }>('/api/v1/namespaces/storage/persistentvolumeclaims/data');
+      const pvc = await cluster.api.get<
+        KubeObject & { spec: { storageClassName?: string }; status?: { phase?: string } }
+      >('/api/v1/namespaces/storage/persistentvolumeclaims/data');
       return pvc.status?.phase === 'Bound' ? pvc : undefined;
     });
     assert.equal(bound.spec.storageClassName, 'local');
     const asUser = { securityContext: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 } };
     const volume = { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] };
     const mount = { volumeMounts: [{ name: 'data', mountPath: '/data' }] };
-    await cluster.api.create('/api/v1/namespaces/storage/pods', pod('writer', 'echo "kept across pods" > /data/note && stat -c "%g %a" /data', { spec: { ...asUser, ...volume }, container: mount }));
+    await cluster.api.create(
+      '/api/v1/namespaces/storage/pods',
+      pod('writer', 'echo "kept across pods" > /data/note && stat -c "%g %a" /data', {
+        spec: { ...asUser, ...volume },
+        container: mount,
+      }),
+    );
     const written = await podDone('storage', 'writer');
     const writerLogs = await logs('storage', 'writer');
     assert.equal(written.status?.phase, 'Succeeded', writerLogs);
     assert.match(writerLogs, /^65532 2775$/m, 'the kubelet gave the volume to the fsGroup (setgid)');
-    await cluster.api.create('/api/v1/namespaces/storage/pods', pod('reader', 'cat /data/note', { spec: { ...asUser, ...volume }, container: mount }));
+    await cluster.api.create(
+      '/api/v1/namespaces/storage/pods',
+      pod('reader', 'cat /data/note', { spec: { ...asUser, ...volume }, container: mount }),
+    );
     await podDone('storage', 'reader');
     assert.equal(await logs('storage', 'reader'), 'kept across pods\n');
     const path = await cluster.volumePath('storage', 'data');
@@ -212,10 +296,17 @@ describe('real test node', () => {
     await cluster.createNamespace('net');
     await cluster.api.create(
       '/api/v1/namespaces/net/pods',
-      pod('web', 'mkdir -p /tmp/www && echo "served by $(hostname)" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www', {
-        labels: { app: 'web' },
-        container: { ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } },
-      }),
+      pod(
+        'web',
+        'mkdir -p /tmp/www && echo "served by $(hostname)" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www',
+        {
+          labels: { app: 'web' },
+          container: {
+            ports: [{ containerPort: 8080 }],
+            readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+          },
+        },
+      ),
     );
     await cluster.api.create('/api/v1/namespaces/net/services', {
       apiVersion: 'v1',
@@ -224,19 +315,26 @@ describe('real test node', () => {
       spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
     });
     await waitFor('pod web to be ready', async () => {
-      const p = await cluster.api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>('/api/v1/namespaces/net/pods/web');
+      const p = await cluster.api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        '/api/v1/namespaces/net/pods/web',
+      );
       return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
     });
     // kubectl exec goes API server -> kubelet -> containerd's stream server, all inside the netns.
     const exec = await cluster.kubectl(['exec', 'web', '--', 'cat', '/tmp/www/index.html'], { namespace: 'net' });
     assert.equal(exec.stdout, 'served by web\n', exec.stderr);
-    const svc = await cluster.api.get<KubeObject & { spec: { clusterIP: string } }>('/api/v1/namespaces/net/services/web');
+    const svc = await cluster.api.get<KubeObject & { spec: { clusterIP: string } }>(
+      '/api/v1/namespaces/net/services/web',
+    );
     const fqdn = 'web.net.svc.cluster.local';
     await cluster.api.create(
       '/api/v1/namespaces/net/pods',
       // busybox's own resolver (nslookup), then nc to the Service's address (Debian's static busybox
       // segfaults in wget's name lookup: static glibc without NSS), then nc by the short name.
-      pod('client', `cat /etc/resolv.conf; nslookup ${fqdn}; ip=$(nslookup ${fqdn} | awk '/^Address/ && !/#53/ {print $2}' | tail -n1); echo "resolved=$ip"; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 "$ip" 80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 web 80`),
+      pod(
+        'client',
+        `cat /etc/resolv.conf; nslookup ${fqdn}; ip=$(nslookup ${fqdn} | awk '/^Address/ && !/#53/ {print $2}' | tail -n1); echo "resolved=$ip"; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 "$ip" 80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 web 80`,
+      ),
     );
     const done = await podDone('net', 'client');
     const out = await logs('net', 'client');
@@ -250,7 +348,9 @@ describe('real test node', () => {
     await cluster.createNamespace('oom');
     await cluster.api.create(
       '/api/v1/namespaces/oom/pods',
-      pod('hog', 'echo start; tail /dev/zero', { container: { resources: { limits: { memory: '32Mi' }, requests: { memory: '32Mi' } } } }),
+      pod('hog', 'echo start; tail /dev/zero', {
+        container: { resources: { limits: { memory: '32Mi' }, requests: { memory: '32Mi' } } },
+      }),
     );
     const done = await podDone('oom', 'hog');
     assert.equal(done.status?.phase, 'Failed');
@@ -307,7 +407,9 @@ describe('real test node of a killed test run', () => {
       }
       console.log('UP ' + c.network.namespace);
       setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const netns = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (c: Buffer) => {
@@ -322,13 +424,23 @@ describe('real test node of a killed test run', () => {
     await gone;
     // Left running: the components and the container, its cgroups and the netns.
     assert.ok(existsSync(join('/run/netns', netns)));
-    assert.ok(execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).trim() !== '', 'the killed run left its processes');
+    assert.ok(
+      execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).trim() !== '',
+      'the killed run left its processes',
+    );
     assert.ok(readdirSync('/sys/fs/cgroup').some((h) => existsSync(join('/sys/fs/cgroup', h, netns))));
     const cleaned = cleanUpKilledRuns();
     assert.deepEqual(cleaned, [netns]);
     assert.ok(!existsSync(join('/run/netns', netns)));
-    for (const h of readdirSync('/sys/fs/cgroup')) assert.ok(!existsSync(join('/sys/fs/cgroup', h, netns)), `cgroup ${h}/${netns} left`);
-    assert.deepEqual(readdirSync(tmpdir()).filter((f) => /^stackbackup-(kubelet|containerd|coredns|kube-proxy|netns-forwarder)-log-/.test(f)), [], 'the killed run\'s log folders are removed');
+    for (const h of readdirSync('/sys/fs/cgroup'))
+      assert.ok(!existsSync(join('/sys/fs/cgroup', h, netns)), `cgroup ${h}/${netns} left`);
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((f) =>
+        /^stackbackup-(kubelet|containerd|coredns|kube-proxy|netns-forwarder)-log-/.test(f),
+      ),
+      [],
+      "the killed run's log folders are removed",
+    );
     const after_ = machineSnapshot();
     assert.deepEqual(after_.sysctls, before_.sysctls);
     assert.equal(after_.iptables, before_.iptables);
@@ -350,11 +462,17 @@ describe('real test node network check', () => {
       assert.deepEqual(ok.defaultRoutes, []);
       // A default route (through the bridge's own subnet) is refused.
       ip('route', 'add', 'default', 'via', '10.244.0.254', 'dev', BRIDGE);
-      await assert.rejects(checkNetwork(netns), /refusing to start the test node: .*default routes: default via 10\.244\.0\.254/);
+      await assert.rejects(
+        checkNetwork(netns),
+        /refusing to start the test node: .*default routes: default via 10\.244\.0\.254/,
+      );
       ip('route', 'del', 'default');
       // Any other link (here a veth pair, both ends inside this netns) is refused.
       ip('link', 'add', 'sbcheck0', 'type', 'veth', 'peer', 'name', 'sbcheck1');
-      await assert.rejects(checkNetwork(netns), /links other than lo and the pod bridge sbnode0: sbcheck0, sbcheck1|links other than lo and the pod bridge sbnode0: sbcheck1, sbcheck0/);
+      await assert.rejects(
+        checkNetwork(netns),
+        /links other than lo and the pod bridge sbnode0: sbcheck0, sbcheck1|links other than lo and the pod bridge sbnode0: sbcheck1, sbcheck0/,
+      );
     } finally {
       execFileSync('ip', ['netns', 'delete', netns]);
     }

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir, toolPath } from '../servers/harness.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import { CLI } from '../support/cli.js';
+import type { BackupList } from '../../src/stores/types.js';
 
 const NODE22 = toolPath('node22', 'node22');
 const STANDIN = toolPath('sts-graph-standin', 'stackgraph-standin');
@@ -32,7 +33,11 @@ after(async () => {
 async function cli22(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
-  Object.assign(env, { STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey });
+  Object.assign(env, {
+    STACKBACKUP_S3_ENDPOINT: minio.endpoint,
+    STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
+    STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
+  });
   const child = spawn(NODE22, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -42,7 +47,8 @@ async function cli22(args: string[]): Promise<{ code: number | null; stdout: str
   return { code, stdout, stderr };
 }
 
-const standin = (db: string, ...args: string[]): string => execFileSync(STANDIN, ['-db', db, ...args], { encoding: 'utf8' }).trim();
+const standin = (db: string, ...args: string[]): string =>
+  execFileSync(STANDIN, ['-db', db, ...args], { encoding: 'utf8' }).trim();
 
 describe('the CLI on Node.js 22 (the job image runtime)', () => {
   it('runs on Node 22', async () => {
@@ -56,7 +62,17 @@ describe('the CLI on Node.js 22 (the job image runtime)', () => {
     const source = join(work, 'source.db');
     const target = join(work, 'target.db');
     standin(source, '-seed', '3000', '-payload', '2048');
-    const backup = await cli22(['stackgraph', 'backup', '--bucket', BUCKET, '--export-command', JSON.stringify([STANDIN, '-db', source, '-export']), '--work-dir', join(work, 'backup'), '--json']);
+    const backup = await cli22([
+      'stackgraph',
+      'backup',
+      '--bucket',
+      BUCKET,
+      '--export-command',
+      JSON.stringify([STANDIN, '-db', source, '-export']),
+      '--work-dir',
+      join(work, 'backup'),
+      '--json',
+    ]);
     assert.equal(backup.code, 0, backup.stderr);
     const { name } = JSON.parse(backup.stdout) as { name: string };
     assert.match(name, /^sts-backup-\d{8}-\d{4}\.graph$/);
@@ -67,10 +83,22 @@ describe('the CLI on Node.js 22 (the job image runtime)', () => {
     assert.equal(names.code, 0, names.stderr);
     assert.deepEqual(names.stdout.trim().split('\n'), [name]);
     const json = await cli22(['stackgraph', 'list', '--bucket', BUCKET, '--json']);
-    assert.equal((JSON.parse(json.stdout) as { name: string }[])[0]?.name, name);
+    assert.equal((JSON.parse(json.stdout) as BackupList).backups[0]?.name, name);
 
     await mkdir(join(work, 'restore'), { recursive: true });
-    const restore = await cli22(['stackgraph', 'restore', name, '--bucket', BUCKET, '--count-command', JSON.stringify([STANDIN, '-db', target, '-count']), '--import-command', JSON.stringify([STANDIN, '-db', target, '-import']), '--work-dir', join(work, 'restore')]);
+    const restore = await cli22([
+      'stackgraph',
+      'restore',
+      name,
+      '--bucket',
+      BUCKET,
+      '--count-command',
+      JSON.stringify([STANDIN, '-db', target, '-count']),
+      '--import-command',
+      JSON.stringify([STANDIN, '-db', target, '-import']),
+      '--work-dir',
+      join(work, 'restore'),
+    ]);
     assert.equal(restore.code, 0, restore.stderr);
     assert.equal(standin(target, '-digest'), standin(source, '-digest'));
   });

@@ -61,7 +61,13 @@ sb_scale_down "\${SB_ARGS[@]}"
 before(async () => {
   [cluster, minio] = await Promise.all([startKubernetes(), startMinio()]);
   cluster.alias(IN_CLUSTER_S3, minio.endpoint);
-  const client = new Client({ endPoint: '127.0.0.1', port: Number(new URL(minio.endpoint).port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey });
+  const client = new Client({
+    endPoint: '127.0.0.1',
+    port: Number(new URL(minio.endpoint).port),
+    useSSL: false,
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+  });
   await client.makeBucket(BUCKET);
   work = await tempDir('restore-lib');
   for (const [name, text] of Object.entries(SCRIPTS)) {
@@ -92,7 +98,10 @@ async function installTemplate(ns: string, options: TemplateOptions = {}): Promi
   const job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: `${release}-${template}`, labels: { 'app.kubernetes.io/instance': release, 'app.kubernetes.io/part-of': 'stackbackup' } },
+    metadata: {
+      name: `${release}-${template}`,
+      labels: { 'app.kubernetes.io/instance': release, 'app.kubernetes.io/part-of': 'stackbackup' },
+    },
     spec: {
       backoffLimit: 0,
       template: {
@@ -100,7 +109,9 @@ async function installTemplate(ns: string, options: TemplateOptions = {}): Promi
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
-          ...(secure ? { securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } } } : {}),
+          ...(secure
+            ? { securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } } }
+            : {}),
           ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
           containers: [
             {
@@ -115,7 +126,15 @@ async function installTemplate(ns: string, options: TemplateOptions = {}): Promi
                 { name: 'STACKBACKUP_S3_SECRET_KEY_FILE', value: '/var/run/secrets/stackbackup/s3/secretKey' },
               ],
               volumeMounts: [{ name: 's3-credentials', mountPath: '/var/run/secrets/stackbackup/s3', readOnly: true }],
-              ...(secure ? { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } } } : {}),
+              ...(secure
+                ? {
+                    securityContext: {
+                      allowPrivilegeEscalation: false,
+                      readOnlyRootFilesystem: true,
+                      capabilities: { drop: ['ALL'] },
+                    },
+                  }
+                : {}),
             },
           ],
           volumes: [{ name: 's3-credentials', secret: { secretName: `${release}-minio` } }],
@@ -124,18 +143,30 @@ async function installTemplate(ns: string, options: TemplateOptions = {}): Promi
     },
   };
   const objects = [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${release}-minio` }, stringData: { accessKey: minio.accessKey, secretKey: minio.secretKey } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `${release}-minio` },
+      stringData: { accessKey: minio.accessKey, secretKey: minio.secretKey },
+    },
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: {
         name: `${release}-${template}-job-template`,
-        labels: { 'app.kubernetes.io/part-of': 'stackbackup', 'app.kubernetes.io/instance': release, 'stackbackup.io/job-template': template },
+        labels: {
+          'app.kubernetes.io/part-of': 'stackbackup',
+          'app.kubernetes.io/instance': release,
+          'stackbackup.io/job-template': template,
+        },
       },
       data: { 'job.yaml': stringify(job) },
     },
   ];
-  const r = await cluster.kubectl(['apply', '--filename', '-'], { namespace: ns, input: objects.map((o) => JSON.stringify(o)).join('\n') });
+  const r = await cluster.kubectl(['apply', '--filename', '-'], {
+    namespace: ns,
+    input: objects.map((o) => JSON.stringify(o)).join('\n'),
+  });
   assert.equal(r.code, 0, r.stderr);
 }
 
@@ -162,8 +193,14 @@ function scriptEnv(kubeconfig: string, extra: Record<string, string> = {}): Reco
 async function startScript(script: string, args: string[], ns: string, env: Record<string, string> = {}) {
   // The operator scripts run as the README shows them (./restore/NAME from the checkout); the lib's
   // own test drivers are scripts written into the test's folder.
-  const [command, commandArgs, cwd] = script.startsWith('restore/') ? [`./${script}`, args, REPO_ROOT] : ['bash', [join(work, script), ...args], work];
-  const child = spawn(command, commandArgs, { cwd, env: scriptEnv(await cluster.kubeconfigFor(ns), env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, commandArgs, cwd] = script.startsWith('restore/')
+    ? [`./${script}`, args, REPO_ROOT]
+    : ['bash', [join(work, script), ...args], work];
+  const child = spawn(command, commandArgs, {
+    cwd,
+    env: scriptEnv(await cluster.kubeconfigFor(ns), env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const run: ScriptRun = { code: null, signal: null, stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
@@ -177,7 +214,12 @@ async function startScript(script: string, args: string[], ns: string, env: Reco
   return { child, run, done };
 }
 
-async function runScript(script: string, args: string[], ns: string, env: Record<string, string> = {}): Promise<ScriptRun> {
+async function runScript(
+  script: string,
+  args: string[],
+  ns: string,
+  env: Record<string, string> = {},
+): Promise<ScriptRun> {
   return (await startScript(script, args, ns, env)).done;
 }
 
@@ -208,7 +250,10 @@ describe('restore/lib: running a Job from its template', () => {
     assert.match(run.stderr, /^Waiting for job to start\.\.\.$/m);
     assert.match(run.stderr, /^job\.batch "test-list-\d{8}t\d{6}-[a-z0-9]{5}" deleted$/m);
     assert.match(run.stderr, /=== next: nothing to do/);
-    assert.ok(!run.stdout.includes(minio.secretKey) && !run.stderr.includes(minio.secretKey), 'the secret key never shows');
+    assert.ok(
+      !run.stdout.includes(minio.secretKey) && !run.stderr.includes(minio.secretKey),
+      'the secret key never shows',
+    );
     assert.equal(await leftovers(ns), '');
   });
 
@@ -237,7 +282,10 @@ describe('restore/lib: running a Job from its template', () => {
     await installTemplate(ns, { release: 'beta', command: ['sh', '-c', 'echo "release=$RELEASE"'], args: [] });
     const ambiguous = await runScript('run-job.sh', ['test-list'], ns);
     assert.equal(ambiguous.code, 2);
-    assert.match(ambiguous.stderr, /2 releases in namespace "restore-\d+" have a "test-list" job template: (alpha beta|beta alpha)/);
+    assert.match(
+      ambiguous.stderr,
+      /2 releases in namespace "restore-\d+" have a "test-list" job template: (alpha beta|beta alpha)/,
+    );
     assert.match(ambiguous.stderr, /--release NAME/);
     assert.equal(await leftovers(ns), '');
 
@@ -257,7 +305,15 @@ describe('restore/lib: running a Job from its template', () => {
     const ns = await newNamespace();
     await installTemplate(ns);
     const marker = join(work, 'injected');
-    const hostile = [`x;touch ${marker}`, `$(touch ${marker})`, `\`touch ${marker}\``, `a'b`, 'two words', '../etc/passwd', 'name\nnewline'];
+    const hostile = [
+      `x;touch ${marker}`,
+      `$(touch ${marker})`,
+      `\`touch ${marker}\``,
+      `a'b`,
+      'two words',
+      '../etc/passwd',
+      'name\nnewline',
+    ];
     for (const name of hostile) {
       const run = await runScript('run-job.sh', ['test-list', BUCKET, name], ns);
       assert.equal(run.code, 2, `${JSON.stringify(name)}: ${run.stderr}`);
@@ -265,7 +321,12 @@ describe('restore/lib: running a Job from its template', () => {
       assert.match(run.stderr, /Allowed: letters, digits, dots, underscores and hyphens/);
       assert.doesNotMatch(run.stderr, /created/);
     }
-    for (const args of [['--release', 'x;y', 'test-list'], ['test-list', 'Bad;Bucket'], ['--namespace', '$(id)', 'test-list'], ['--timeout', '10;', 'test-list']]) {
+    for (const args of [
+      ['--release', 'x;y', 'test-list'],
+      ['test-list', 'Bad;Bucket'],
+      ['--namespace', '$(id)', 'test-list'],
+      ['--timeout', '10;', 'test-list'],
+    ]) {
       const run = await runScript('run-job.sh', args, ns);
       assert.equal(run.code, 2, `${JSON.stringify(args)}: ${run.stderr}`);
       assert.match(run.stderr, /ERROR: invalid /);
@@ -324,7 +385,10 @@ describe('restore/lib: running a Job from its template', () => {
   });
 
   it('accepts its job pods in a namespace that enforces Pod Security "restricted"', async () => {
-    const ns = await newNamespace({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
+    const ns = await newNamespace({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/enforce-version': 'latest',
+    });
     await installTemplate(ns);
     const run = await runScript('run-job.sh', ['test-list'], ns);
     assert.equal(run.code, 0, run.stderr);
@@ -366,7 +430,7 @@ describe('restore/lib: running a Job from its template', () => {
  * run from the chart's own templates (rendered by the real Helm), with the store's work replaced by a
  * stand-in that takes a few seconds, so that what is checked is the scripts' Job lifecycle.
  */
-describe('the job controller lags: every script ends with its pods\' success', () => {
+describe("the job controller lags: every script ends with its pods' success", () => {
   const STANDIN = 'sleep 3; echo "stand-in: the work is done"';
   const WRITER = { 'stackbackup.test/frozen': 'writer' };
   const SELECTOR = 'stackbackup.test/frozen=writer';
@@ -407,16 +471,48 @@ describe('the job controller lags: every script ends with its pods\' success', (
 
   /** A volume reserved for claim NAME of the namespace (the test cluster has no provisioner), and that claim. */
   const volume = (ns: string, name: string, storage: string): object => ({
-    apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-${name}` },
-    spec: { capacity: { storage }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/tmp/unused' }, claimRef: { namespace: ns, name } },
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `${ns}-${name}` },
+    spec: {
+      capacity: { storage },
+      accessModes: ['ReadWriteOnce'],
+      hostPath: { path: '/tmp/unused' },
+      claimRef: { namespace: ns, name },
+    },
   });
   const claim = (ns: string, name: string, storage: string): object[] => [
     volume(ns, name, storage),
-    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: `${ns}-${name}`, resources: { requests: { storage } } } },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: '',
+        volumeName: `${ns}-${name}`,
+        resources: { requests: { storage } },
+      },
+    },
   ];
-  const workload = (kind: 'Deployment' | 'StatefulSet', name: string, replicas: number, labels: Record<string, string> = {}) => ({
-    apiVersion: 'apps/v1', kind, metadata: { name, labels },
-    spec: { replicas, ...(kind === 'StatefulSet' ? { serviceName: name } : {}), selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: 'registry.k8s.io/pause:3.10' }] } } },
+  const workload = (
+    kind: 'Deployment' | 'StatefulSet',
+    name: string,
+    replicas: number,
+    labels: Record<string, string> = {},
+  ) => ({
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, labels },
+    spec: {
+      replicas,
+      ...(kind === 'StatefulSet' ? { serviceName: name } : {}),
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name, image: 'registry.k8s.io/pause:3.10' }] },
+      },
+    },
   });
 
   interface Case {
@@ -433,25 +529,46 @@ describe('the job controller lags: every script ends with its pods\' success', (
   }
   const writers = () => [workload('Deployment', 'writer', 2, WRITER)];
   const cases: Case[] = [
-    { script: 'run-job.sh', args: ['test-list'], jobs: 1, objects: () => [], workloads: {}, done: /=== next: nothing to do/ },
     {
-      script: 'restore/restore-stackgraph-backup.sh', args: ['sts-backup-20210216-0300.graph'], jobs: 2,
+      script: 'run-job.sh',
+      args: ['test-list'],
+      jobs: 1,
+      objects: () => [],
+      workloads: {},
+      done: /=== next: nothing to do/,
+    },
+    {
+      script: 'restore/restore-stackgraph-backup.sh',
+      args: ['sts-backup-20210216-0300.graph'],
+      jobs: 2,
       // The restore claim the script creates from the chart's claim.yaml binds to this volume.
       objects: (ns) => [volume(ns, 'sb-stackbackup-stackgraph-restore', '10Gi'), ...writers()],
-      workloads: { 'deployment/writer': 2 }, done: /=== StackGraph restored from sts-backup-20210216-0300\.graph\./,
+      workloads: { 'deployment/writer': 2 },
+      done: /=== StackGraph restored from sts-backup-20210216-0300\.graph\./,
     },
     {
-      script: 'restore/restore-victoria-metrics-backup.sh', args: ['victoria-metrics-0', 'victoria-metrics-0-20240105101500'], jobs: 2,
+      script: 'restore/restore-victoria-metrics-backup.sh',
+      args: ['victoria-metrics-0', 'victoria-metrics-0-20240105101500'],
+      jobs: 2,
       objects: (ns) => [...claim(ns, 'vm0-data', '1Gi'), workload('StatefulSet', 'vm0', 1)],
-      workloads: { 'statefulset/vm0': 1 }, done: /=== victoria-metrics-0 restored from victoria-metrics-0-20240105101500\./,
+      workloads: { 'statefulset/vm0': 1 },
+      done: /=== victoria-metrics-0 restored from victoria-metrics-0-20240105101500\./,
     },
     {
-      script: 'restore/restore-elasticsearch-snapshot.sh', args: ['sts-backup-20210223-0300-ppss8nx40ykppss8nx40yk', 'sts_internal*'], jobs: 1,
-      objects: writers, workloads: { 'deployment/writer': 2 }, done: /=== Elasticsearch snapshot \S+ restored\./,
+      script: 'restore/restore-elasticsearch-snapshot.sh',
+      args: ['sts-backup-20210223-0300-ppss8nx40ykppss8nx40yk', 'sts_internal*'],
+      jobs: 1,
+      objects: writers,
+      workloads: { 'deployment/writer': 2 },
+      done: /=== Elasticsearch snapshot \S+ restored\./,
     },
     {
-      script: 'restore/restore-volume-backup.sh', args: ['claim-alice', 'latest', 'claim-spare'], jobs: 1,
-      objects: (ns) => claim(ns, 'claim-spare', '1Gi'), workloads: {}, done: /=== Claim claim-spare restored from snapshot latest of claim claim-alice\./,
+      script: 'restore/restore-volume-backup.sh',
+      args: ['claim-alice', 'latest', 'claim-spare'],
+      jobs: 1,
+      objects: (ns) => claim(ns, 'claim-spare', '1Gi'),
+      workloads: {},
+      done: /=== Claim claim-spare restored from snapshot latest of claim claim-alice\./,
     },
   ];
 
@@ -463,11 +580,26 @@ describe('the job controller lags: every script ends with its pods\' success', (
     const seen = new Set<string>();
     for (let n = 1; n <= c.jobs && !ended(); n++) {
       let pod = '';
-      await until(`the pod of job ${n} on its node`, async () => {
-        const r = await cluster.kubectl(['get', 'pods', '--selector', 'stackbackup.io/created-by=restore-script', '--output', 'jsonpath={range .items[*]}{.metadata.name}{"|"}{.spec.nodeName}{"\\n"}{end}'], { namespace: ns });
-        pod = r.stdout.split('\n').find((line) => /^\S+\|\S+$/.test(line) && !seen.has(line.split('|')[0] ?? '')) ?? '';
-        return pod !== '' || ended();
-      }, 120_000);
+      await until(
+        `the pod of job ${n} on its node`,
+        async () => {
+          const r = await cluster.kubectl(
+            [
+              'get',
+              'pods',
+              '--selector',
+              'stackbackup.io/created-by=restore-script',
+              '--output',
+              'jsonpath={range .items[*]}{.metadata.name}{"|"}{.spec.nodeName}{"\\n"}{end}',
+            ],
+            { namespace: ns },
+          );
+          pod =
+            r.stdout.split('\n').find((line) => /^\S+\|\S+$/.test(line) && !seen.has(line.split('|')[0] ?? '')) ?? '';
+          return pod !== '' || ended();
+        },
+        120_000,
+      );
       if (pod === '') break;
       seen.add(pod.split('|')[0] ?? '');
       const resume = cluster.pauseControllers();
@@ -486,12 +618,18 @@ describe('the job controller lags: every script ends with its pods\' success', (
       if (c.script === 'run-job.sh') {
         await installTemplate(ns, { command: ['sh', '-c'], args: [STANDIN] });
       } else {
-        const r = await cluster.kubectl(['apply', '--filename', '-'], { namespace: ns, input: chart.map((o) => JSON.stringify(o)).join('\n') });
+        const r = await cluster.kubectl(['apply', '--filename', '-'], {
+          namespace: ns,
+          input: chart.map((o) => JSON.stringify(o)).join('\n'),
+        });
         assert.equal(r.code, 0, r.stderr);
       }
       const objects = c.objects(ns);
       if (objects.length > 0) {
-        const r = await cluster.kubectl(['apply', '--filename', '-'], { namespace: ns, input: objects.map((o) => JSON.stringify(o)).join('\n') });
+        const r = await cluster.kubectl(['apply', '--filename', '-'], {
+          namespace: ns,
+          input: objects.map((o) => JSON.stringify(o)).join('\n'),
+        });
         assert.equal(r.code, 0, r.stderr);
       }
       for (const w of Object.keys(c.workloads)) {
@@ -502,16 +640,37 @@ describe('the job controller lags: every script ends with its pods\' success', (
       const run = await runFrozen(ns, c);
       assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
       assert.equal((run.stdout.match(/^stand-in: the work is done$/gm) ?? []).length, c.jobs, run.stdout);
-      assert.equal((run.stderr.match(/^WARNING: pod \S+ succeeded; job \S+ is not marked Complete yet/gm) ?? []).length, c.jobs, run.stderr);
+      assert.equal(
+        (run.stderr.match(/^WARNING: pod \S+ succeeded; job \S+ is not marked Complete yet/gm) ?? []).length,
+        c.jobs,
+        run.stderr,
+      );
       assert.doesNotMatch(run.stderr, /did not start/);
       assert.match(run.stderr, c.done);
       for (const [w, replicas] of Object.entries(c.workloads)) {
-        const state = await cluster.kubectl(['get', w, '--output', 'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}'], { namespace: ns });
+        const state = await cluster.kubectl(
+          [
+            'get',
+            w,
+            '--output',
+            'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}',
+          ],
+          { namespace: ns },
+        );
         assert.equal(state.stdout, `${replicas}|`, `${w} is back at its replica count, its record removed`);
       }
       // Nothing the script created is left: its Jobs, their pods, the StackGraph restore claim.
-      const workloadPod = new RegExp(`^pod/(${Object.keys(c.workloads).map((w) => w.split('/')[1]).join('|') || '-'})-`);
-      await until('the jobs and their pods are gone', async () => (await leftovers(ns)).split('\n').filter((l) => l !== '' && !workloadPod.test(l)).length === 0);
+      const workloadPod = new RegExp(
+        `^pod/(${
+          Object.keys(c.workloads)
+            .map((w) => w.split('/')[1])
+            .join('|') || '-'
+        })-`,
+      );
+      await until(
+        'the jobs and their pods are gone',
+        async () => (await leftovers(ns)).split('\n').filter((l) => l !== '' && !workloadPod.test(l)).length === 0,
+      );
       const claims = await cluster.kubectl(['get', 'pvc', '--output', 'name'], { namespace: ns });
       assert.doesNotMatch(claims.stdout, /stackgraph-restore/);
     });
@@ -520,18 +679,47 @@ describe('the job controller lags: every script ends with its pods\' success', (
 
 describe('restore/lib: scaling down and back up', () => {
   const replicas = async (ns: string, workload: string) =>
-    (await cluster.kubectl(['get', workload, '--output', 'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}'], { namespace: ns })).stdout;
+    (
+      await cluster.kubectl(
+        [
+          'get',
+          workload,
+          '--output',
+          'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}',
+        ],
+        { namespace: ns },
+      )
+    ).stdout;
   const pods = async (ns: string, selector: string) =>
-    (await cluster.kubectl(['get', 'pods', '--selector', selector, '--output', 'name'], { namespace: ns })).stdout.trim().split('\n').filter(Boolean).length;
+    (await cluster.kubectl(['get', 'pods', '--selector', selector, '--output', 'name'], { namespace: ns })).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean).length;
 
   async function workloads(ns: string): Promise<void> {
     const labels = (app: string) => ({ matchLabels: { app } });
-    const podTemplate = (app: string) => ({ metadata: { labels: { app } }, spec: { containers: [{ name: app, image: 'registry.k8s.io/pause:3.10' }] } });
+    const podTemplate = (app: string) => ({
+      metadata: { labels: { app } },
+      spec: { containers: [{ name: app, image: 'registry.k8s.io/pause:3.10' }] },
+    });
     const objects = [
-      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 3, selector: labels('web'), template: podTemplate('web') } },
-      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' }, spec: { replicas: 2, serviceName: 'db', selector: labels('db'), template: podTemplate('db') } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web' },
+        spec: { replicas: 3, selector: labels('web'), template: podTemplate('web') },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db' },
+        spec: { replicas: 2, serviceName: 'db', selector: labels('db'), template: podTemplate('db') },
+      },
     ];
-    const r = await cluster.kubectl(['apply', '--filename', '-'], { namespace: ns, input: objects.map((o) => JSON.stringify(o)).join('\n') });
+    const r = await cluster.kubectl(['apply', '--filename', '-'], {
+      namespace: ns,
+      input: objects.map((o) => JSON.stringify(o)).join('\n'),
+    });
     assert.equal(r.code, 0, r.stderr);
     for (const w of ['deployment/web', 'statefulset/db']) {
       const rolled = await cluster.kubectl(['rollout', 'status', w, '--timeout=90s'], { namespace: ns });
@@ -588,51 +776,119 @@ describe('restore/lib: scaling down and back up', () => {
 });
 
 describe('the chart in the test cluster', () => {
-  it('installs with Helm into a namespace enforcing "restricted": pods admitted, the bucket-init hook and list-stackgraph-backups.sh run the real CLI against MinIO', async () => {
-    const ns = await newNamespace({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
-    const helmHome = join(work, 'helm');
-    const helm = (args: string[]) =>
-      new Promise<ScriptRun>((resolve) => {
-        const child = spawn(toolPath('helm', 'helm'), args, {
-          env: scriptEnv(cluster.kubeconfig, { HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data') }),
-        });
-        const run: ScriptRun = { code: null, signal: null, stdout: '', stderr: '' };
-        child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
-        child.on('close', (code, signal) => resolve({ ...run, code, signal }));
+  // Helm 4 (`helm`) and the last approved Helm 3 (`helm3`): both built by scripts/install/helm.sh.
+  for (const [binary, helmName] of [
+    ['helm', 'Helm 4'],
+    ['helm3', 'Helm 3'],
+  ] as const) {
+    it(`installs with ${helmName} into a namespace enforcing "restricted": pods admitted, the bucket-init hook and list-stackgraph-backups.sh run the real CLI against MinIO, uninstall leaves nothing`, async () => {
+      const ns = await newNamespace({
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
       });
-    // Release "stackbackup": the chart's S3 Service is stackbackup-minio, which the pod runner maps to the test MinIO.
-    const installed = await helm([
-      'install', 'stackbackup', join(REPO_ROOT, 'chart'), '--namespace', ns, '--wait', '--timeout', '180s',
-      '--values', join(REPO_ROOT, 'chart', 'ci', 'minio-emptydir-values.yaml'),
-      '--set', `minio.accessKey=${minio.accessKey}`, '--set', `minio.secretKey=${minio.secretKey}`,
-      '--set', 'backup.stackGraph.bucketName=chart-stackgraph', '--set', 'backup.elasticsearch.bucketName=chart-elasticsearch',
-      // Elasticsearch's configure hook must reach an Elasticsearch; this test has none, so its store is off.
-      '--set', 'backup.elasticsearch.enabled=false',
-    ]);
-    assert.equal(installed.code, 0, installed.stderr);
-    const client = new Client({ endPoint: '127.0.0.1', port: Number(new URL(minio.endpoint).port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey });
-    assert.equal(await client.bucketExists('chart-stackgraph'), true, 'the bucket-init hook created the StackGraph bucket');
-    assert.equal(await client.bucketExists('chart-elasticsearch'), false, 'a store that is off gets no bucket');
-    // list-stackgraph-backups.sh, from the chart's own stackgraph-list template, as an operator runs it.
-    const backup = join(work, 'backup.graph');
-    await writeFile(backup, 'graph data');
-    const config = loadStorageConfig({ STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey });
-    await uploadFile(openStore(config, 'chart-stackgraph'), backup, 'sts-backup-20210216-0300.graph', { progress: () => undefined });
-    const list = await runScript('restore/list-stackgraph-backups.sh', [], ns);
-    assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^sts-backup-20210216-0300\.graph$/m);
-    assert.match(list.stderr, /^job\.batch\/stackgraph-list-backups-\d{8}t\d{6}-[a-z0-9]{5} created$/m);
-    assert.match(list.stderr, /^job\.batch "stackgraph-list-backups-\S+" deleted$/m);
-    assert.equal((await leftovers(ns)).split('\n').filter((l) => l.includes('stackgraph')).join('\n'), '', 'the list Job and its pod are gone');
-    const refused = await cluster.kubectl(['get', 'events', '--field-selector', 'reason=FailedCreate', '--output', 'jsonpath={.items[*].message}'], { namespace: ns });
-    assert.equal(refused.stdout, '', 'no pod was refused by admission');
-    const ready = await cluster.kubectl(['get', 'deployments', '--output', 'jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas}/{.spec.replicas}{" "}{end}'], { namespace: ns });
-    assert.match(ready.stdout, /^stackbackup-minio=1\/1 $/);
-    const removed = await helm(['uninstall', 'stackbackup', '--namespace', ns, '--wait', '--timeout', '120s']);
-    assert.equal(removed.code, 0, removed.stderr);
-    // Helm deletes the bucket-init hook Job once it succeeded (hook-succeeded); tolerate it while that deletion is under way.
-    const left = (await leftovers(ns)).split('\n').filter((line) => line !== '' && !/\/stackbackup-bucket-init(-[a-z0-9]{5})?$/.test(line));
-    assert.deepEqual(left, []);
-  });
+      const helmHome = join(work, `${binary}-home`);
+      const helm = (args: string[]) =>
+        new Promise<ScriptRun>((resolve) => {
+          const child = spawn(toolPath(binary, 'helm'), args, {
+            env: scriptEnv(cluster.kubeconfig, {
+              HELM_CACHE_HOME: join(helmHome, 'cache'),
+              HELM_CONFIG_HOME: join(helmHome, 'config'),
+              HELM_DATA_HOME: join(helmHome, 'data'),
+            }),
+          });
+          const run: ScriptRun = { code: null, signal: null, stdout: '', stderr: '' };
+          child.stdout.setEncoding('utf8').on('data', (c: string) => (run.stdout += c));
+          child.stderr.setEncoding('utf8').on('data', (c: string) => (run.stderr += c));
+          child.on('close', (code, signal) => resolve({ ...run, code, signal }));
+        });
+      // Release "stackbackup": the chart's S3 Service is stackbackup-minio, which the pod runner maps to the test MinIO.
+      const installed = await helm([
+        'install',
+        'stackbackup',
+        join(REPO_ROOT, 'chart'),
+        '--namespace',
+        ns,
+        '--wait',
+        '--timeout',
+        '180s',
+        '--values',
+        join(REPO_ROOT, 'chart', 'ci', 'minio-emptydir-values.yaml'),
+        '--set',
+        `minio.accessKey=${minio.accessKey}`,
+        '--set',
+        `minio.secretKey=${minio.secretKey}`,
+        '--set',
+        `backup.stackGraph.bucketName=chart-stackgraph-${binary}`,
+        '--set',
+        `backup.elasticsearch.bucketName=chart-elasticsearch-${binary}`,
+        // Elasticsearch's configure hook must reach an Elasticsearch; this test has none, so its store is off.
+        '--set',
+        'backup.elasticsearch.enabled=false',
+      ]);
+      assert.equal(installed.code, 0, installed.stderr);
+      const client = new Client({
+        endPoint: '127.0.0.1',
+        port: Number(new URL(minio.endpoint).port),
+        useSSL: false,
+        accessKey: minio.accessKey,
+        secretKey: minio.secretKey,
+      });
+      assert.equal(
+        await client.bucketExists(`chart-stackgraph-${binary}`),
+        true,
+        'the bucket-init hook created the StackGraph bucket',
+      );
+      assert.equal(
+        await client.bucketExists(`chart-elasticsearch-${binary}`),
+        false,
+        'a store that is off gets no bucket',
+      );
+      // list-stackgraph-backups.sh, from the chart's own stackgraph-list template, as an operator runs it.
+      const backup = join(work, 'backup.graph');
+      await writeFile(backup, 'graph data');
+      const config = loadStorageConfig({
+        STACKBACKUP_S3_ENDPOINT: minio.endpoint,
+        STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
+        STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
+      });
+      await uploadFile(openStore(config, `chart-stackgraph-${binary}`), backup, 'sts-backup-20210216-0300.graph', {
+        progress: () => undefined,
+      });
+      const list = await runScript('restore/list-stackgraph-backups.sh', [], ns);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^sts-backup-20210216-0300\.graph$/m);
+      assert.match(list.stderr, /^job\.batch\/stackgraph-list-backups-\d{8}t\d{6}-[a-z0-9]{5} created$/m);
+      assert.match(list.stderr, /^job\.batch "stackgraph-list-backups-\S+" deleted$/m);
+      assert.equal(
+        (await leftovers(ns))
+          .split('\n')
+          .filter((l) => l.includes('stackgraph'))
+          .join('\n'),
+        '',
+        'the list Job and its pod are gone',
+      );
+      const refused = await cluster.kubectl(
+        ['get', 'events', '--field-selector', 'reason=FailedCreate', '--output', 'jsonpath={.items[*].message}'],
+        { namespace: ns },
+      );
+      assert.equal(refused.stdout, '', 'no pod was refused by admission');
+      const ready = await cluster.kubectl(
+        [
+          'get',
+          'deployments',
+          '--output',
+          'jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas}/{.spec.replicas}{" "}{end}',
+        ],
+        { namespace: ns },
+      );
+      assert.match(ready.stdout, /^stackbackup-minio=1\/1 $/);
+      const removed = await helm(['uninstall', 'stackbackup', '--namespace', ns, '--wait', '--timeout', '120s']);
+      assert.equal(removed.code, 0, removed.stderr);
+      // Helm deletes the bucket-init hook Job once it succeeded (hook-succeeded); tolerate it while that deletion is under way.
+      const left = (await leftovers(ns))
+        .split('\n')
+        .filter((line) => line !== '' && !/\/stackbackup-bucket-init(-[a-z0-9]{5})?$/.test(line));
+      assert.deepEqual(left, []);
+    });
+  }
 });

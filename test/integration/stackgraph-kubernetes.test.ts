@@ -18,7 +18,15 @@ import { listBackups } from '../../src/storage/publish.js';
 import type { ObjectStore } from '../../src/storage/types.js';
 import { NAMESPACE, render } from '../chart/helm.js';
 import { REPO_ROOT, toolPath } from '../servers/harness.js';
-import { kubectlOk, runScript, scaleStates, scriptLeftovers, untouchedStates, until, type ScriptRun } from '../support/operator.js';
+import {
+  kubectlOk,
+  runScript,
+  scaleStates,
+  scriptLeftovers,
+  untouchedStates,
+  until,
+  type ScriptRun,
+} from '../support/operator.js';
 import { startKubernetes, type KubernetesCluster } from '../servers/kubernetes.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 
@@ -49,7 +57,10 @@ const untouched = untouchedStates(WORKLOADS);
 /** Nothing a script created is left: no Job, no Job pod, no restore claim. */
 async function leftovers(): Promise<string> {
   const jobs = await scriptLeftovers(cluster);
-  const claims = (await kubectl(['get', 'pvc', '--output', 'name'])).split('\n').filter((c) => c.includes('stackgraph-restore')).join('\n');
+  const claims = (await kubectl(['get', 'pvc', '--output', 'name']))
+    .split('\n')
+    .filter((c) => c.includes('stackgraph-restore'))
+    .join('\n');
   return [jobs, claims].filter((x) => x !== '').join('\n');
 }
 
@@ -59,9 +70,16 @@ async function addVolumes(count: number, from: number): Promise<void> {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
     metadata: { name: `scratch-${from + i}` },
-    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: join(work, `pv-${from + i}`) } },
+    spec: {
+      capacity: { storage: '20Gi' },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: join(work, `pv-${from + i}`) },
+    },
   }));
-  const r = await cluster.kubectl(['apply', '--filename', '-'], { input: pvs.map((p) => JSON.stringify(p)).join('\n') });
+  const r = await cluster.kubectl(['apply', '--filename', '-'], {
+    input: pvs.map((p) => JSON.stringify(p)).join('\n'),
+  });
   assert.equal(r.code, 0, r.stderr);
 }
 
@@ -74,7 +92,14 @@ before(async () => {
   work = await mkdtemp(join(REPO_ROOT, '.cache', 'stackgraph-k8s-'));
   await mkdir(join(work, 'store'));
   db = join(work, 'store', 'graph.db');
-  store = openStore(loadStorageConfig({ STACKBACKUP_S3_ENDPOINT: minio.endpoint, STACKBACKUP_S3_ACCESS_KEY: minio.accessKey, STACKBACKUP_S3_SECRET_KEY: minio.secretKey }), BUCKET);
+  store = openStore(
+    loadStorageConfig({
+      STACKBACKUP_S3_ENDPOINT: minio.endpoint,
+      STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
+      STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
+    }),
+    BUCKET,
+  );
   await cluster.createNamespace(NAMESPACE, { 'pod-security.kubernetes.io/enforce': 'restricted' });
   await addVolumes(12, 0);
 
@@ -102,13 +127,19 @@ before(async () => {
   const valuesFile = join(work, 'values.yaml');
   await writeFile(valuesFile, stringify(values));
   const docs = await render({ files: [valuesFile] });
-  const wanted = docs.filter((d) => ['Secret', 'ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind) || d.metadata.name.includes('stackgraph'));
+  const wanted = docs.filter(
+    (d) =>
+      ['Secret', 'ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind) || d.metadata.name.includes('stackgraph'),
+  );
   assert.deepEqual(
-    wanted.filter((d) => d.metadata.name.includes('stackgraph')).map((d) => `${d.kind}/${d.metadata.name}`).sort(),
+    wanted
+      .filter((d) => d.metadata.name.includes('stackgraph'))
+      .map((d) => `${d.kind}/${d.metadata.name}`)
+      .sort(),
     [
-      'ConfigMap/sb-stackbackup-stackgraph-list-job-template',
-      'ConfigMap/sb-stackbackup-stackgraph-restore-fetch-job-template',
-      'ConfigMap/sb-stackbackup-stackgraph-restore-import-job-template',
+      'ConfigMap/sb-stackbackup-stackgraph-list-job',
+      'ConfigMap/sb-stackbackup-stackgraph-restore-fetch-job',
+      'ConfigMap/sb-stackbackup-stackgraph-restore-import-job',
       'CronJob/sb-stackbackup-stackgraph-backup',
     ],
   );
@@ -119,15 +150,46 @@ before(async () => {
     metadata: { labels: { app } },
     spec: {
       securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{ name: 'server', image: 'registry.example/stackstate-server:1.0', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      containers: [
+        {
+          name: 'server',
+          image: 'registry.example/stackstate-server:1.0',
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
     },
   });
   const labels = { 'stackstate.com/connects-to-stackgraph': 'true' };
-  await kubectl(['apply', '--filename', '-'], [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'stackstate-server', labels }, spec: { replicas: 2, selector: { matchLabels: { app: 'server' } }, template: podSpec('server') } },
-    { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'stackstate-sync', labels }, spec: { replicas: 1, serviceName: 'sync', selector: { matchLabels: { app: 'sync' } }, template: podSpec('sync') } },
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'unrelated' }, spec: { replicas: 1, selector: { matchLabels: { app: 'unrelated' } }, template: podSpec('unrelated') } },
-  ].map((o) => JSON.stringify(o)).join('\n'));
+  await kubectl(
+    ['apply', '--filename', '-'],
+    [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'stackstate-server', labels },
+        spec: { replicas: 2, selector: { matchLabels: { app: 'server' } }, template: podSpec('server') },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'stackstate-sync', labels },
+        spec: {
+          replicas: 1,
+          serviceName: 'sync',
+          selector: { matchLabels: { app: 'sync' } },
+          template: podSpec('sync'),
+        },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'unrelated' },
+        spec: { replicas: 1, selector: { matchLabels: { app: 'unrelated' } }, template: podSpec('unrelated') },
+      },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  );
   standin('-seed', '300', '-payload', '512');
 });
 
@@ -136,32 +198,83 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe('StackGraph on Kubernetes: the chart\'s CronJob and the operator scripts', () => {
+describe("StackGraph on Kubernetes: the chart's CronJob and the operator scripts", () => {
   it('a scheduled backup lands: the CronJob exports through the tool image and uploads with its checksum', async () => {
     scheduledDigest = standin('-digest');
     let job = '';
-    await until('the first scheduled StackGraph backup Job to finish', async () => {
-      const out = JSON.parse(await kubectl(['get', 'jobs', '--selector', 'app.kubernetes.io/component=stackgraph-backup', '--output', 'json'])) as {
-        items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-      };
-      const done = out.items.find((j) => j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
-      if (done === undefined) return false;
-      job = done.metadata.name;
-      if (!done.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
-        const pods = (await kubectl(['get', 'pods', '--selector', `job-name=${job}`, '--output', 'jsonpath={.items[*].metadata.name}'])).trim().split(' ');
-        const logs = pods.flatMap((p) => ['export', 'backup'].map((c) => `--- ${p}/${c}:\n${cluster.runner.logOf(NAMESPACE, p, c) ?? '(no log)'}`));
-        assert.fail(`backup Job ${job} failed:\n${logs.join('\n')}`);
-      }
-      return true;
-    }, 180_000);
-    await kubectl(['patch', 'cronjob', 'sb-stackbackup-stackgraph-backup', '--type', 'merge', '--patch', '{"spec":{"suspend":true}}']);
+    await until(
+      'the first scheduled StackGraph backup Job to finish',
+      async () => {
+        const out = JSON.parse(
+          await kubectl([
+            'get',
+            'jobs',
+            '--selector',
+            'app.kubernetes.io/component=stackgraph-backup',
+            '--output',
+            'json',
+          ]),
+        ) as {
+          items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+        };
+        const done = out.items.find((j) =>
+          j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'),
+        );
+        if (done === undefined) return false;
+        job = done.metadata.name;
+        if (!done.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
+          const pods = (
+            await kubectl([
+              'get',
+              'pods',
+              '--selector',
+              `job-name=${job}`,
+              '--output',
+              'jsonpath={.items[*].metadata.name}',
+            ])
+          )
+            .trim()
+            .split(' ');
+          const logs = pods.flatMap((p) =>
+            ['export', 'backup'].map((c) => `--- ${p}/${c}:\n${cluster.runner.logOf(NAMESPACE, p, c) ?? '(no log)'}`),
+          );
+          assert.fail(`backup Job ${job} failed:\n${logs.join('\n')}`);
+        }
+        return true;
+      },
+      180_000,
+    );
+    await kubectl([
+      'patch',
+      'cronjob',
+      'sb-stackbackup-stackgraph-backup',
+      '--type',
+      'merge',
+      '--patch',
+      '{"spec":{"suspend":true}}',
+    ]);
     // A run the schedule started before the suspension finishes on its own; wait for it.
-    await until('no active backup Job', async () => (await kubectl(['get', 'cronjob', 'sb-stackbackup-stackgraph-backup', '--output', 'jsonpath={.status.active}'])).trim() === '', 120_000);
-    const backups = (await listBackups(store)).filter((b) => b.complete).map((b) => b.key).sort().reverse();
+    await until(
+      'no active backup Job',
+      async () =>
+        (
+          await kubectl(['get', 'cronjob', 'sb-stackbackup-stackgraph-backup', '--output', 'jsonpath={.status.active}'])
+        ).trim() === '',
+      120_000,
+    );
+    const backups = (await listBackups(store))
+      .filter((b) => b.complete)
+      .map((b) => b.key)
+      .sort()
+      .reverse();
     assert.ok(backups.length >= 1, JSON.stringify(backups));
     scheduled = backups[0] ?? '';
     assert.match(scheduled, /^sts-backup-\d{8}-\d{4}\.graph$/);
-    const pods = (await kubectl(['get', 'pods', '--selector', `job-name=${job}`, '--output', 'jsonpath={.items[*].metadata.name}'])).trim().split(' ');
+    const pods = (
+      await kubectl(['get', 'pods', '--selector', `job-name=${job}`, '--output', 'jsonpath={.items[*].metadata.name}'])
+    )
+      .trim()
+      .split(' ');
     const log = cluster.runner.logOf(NAMESPACE, pods[0] ?? '', 'backup') ?? '';
     assert.match(log, new RegExp(`backup ${scheduled.replace(/\./g, '\\.')} complete`));
     assert.match(log, /retention: nothing to delete/);
@@ -170,16 +283,26 @@ describe('StackGraph on Kubernetes: the chart\'s CronJob and the operator script
   it('lists the backups: one name a line as StackState prints them, or a table with -l', async () => {
     // A second backup (as a later night would make) and a cut-off upload, which is never listed.
     await store.put('sts-backup-20200101-0300.graph', Readable.from([Buffer.from('old copy')]));
-    await store.put('sts-backup-20200101-0300.graph.sha256', Readable.from([Buffer.from(`${'0'.repeat(64)}  sts-backup-20200101-0300.graph\n`)]));
+    await store.put(
+      'sts-backup-20200101-0300.graph.sha256',
+      Readable.from([Buffer.from(`${'0'.repeat(64)}  sts-backup-20200101-0300.graph\n`)]),
+    );
     await store.put('sts-backup-20991231-2359.graph', Readable.from([Buffer.from('cut off')]));
     const names = await script('list-stackgraph-backups.sh', []);
     assert.equal(names.code, 0, names.stderr);
-    const complete = (await listBackups(store)).filter((b) => b.complete).map((b) => b.key).sort().reverse();
+    const complete = (await listBackups(store))
+      .filter((b) => b.complete)
+      .map((b) => b.key)
+      .sort()
+      .reverse();
     assert.equal(complete.at(-1), 'sts-backup-20200101-0300.graph');
     // The job's log: StackState's header line, then one name a line, newest first.
     const lines = names.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^=== Listing StackGraph backups in bucket "sts-stackgraph-backup"\.\.\.$/);
-    assert.deepEqual(lines.filter((l) => !l.startsWith('=== ')), complete);
+    assert.deepEqual(
+      lines.filter((l) => !l.startsWith('=== ')),
+      complete,
+    );
     assert.match(names.stderr, /job\.batch\/stackgraph-list-backups-\d{8}t\d{6}-\w+ created/);
     assert.match(names.stderr, /To restore a backup: \.\/restore\/restore-stackgraph-backup\.sh NAME \[-force\]/);
     const table = await script('list-stackgraph-backups.sh', ['-l']);
@@ -187,7 +310,10 @@ describe('StackGraph on Kubernetes: the chart\'s CronJob and the operator script
     assert.match(table.stdout, /\nNAME\s+SIZE\s+AGE\s+TAKEN\n/);
     assert.match(table.stdout, new RegExp(`${scheduled.replace(/\./g, '\\.')}\\s+\\d+\\.\\d KiB`));
     const listed = (names.stdout + table.stdout).split('\n').filter((l) => !l.startsWith('=== '));
-    assert.ok(listed.every((l) => !l.includes('20991231')), 'the cut-off upload is only mentioned, never listed');
+    assert.ok(
+      listed.every((l) => !l.includes('20991231')),
+      'the cut-off upload is only mentioned, never listed',
+    );
     assert.match(names.stdout, /=== 1 incomplete upload\(s\) not listed .*sts-backup-20991231-2359\.graph/);
     assert.equal(await leftovers(), '');
   });
@@ -198,7 +324,12 @@ describe('StackGraph on Kubernetes: the chart\'s CronJob and the operator script
     const run = await script('restore-stackgraph-backup.sh', [scheduled]);
     assert.equal(run.code, 8, run.stderr);
     assert.match(run.stdout, /StackGraph is not empty: it holds \d+ elements/);
-    assert.match(run.stdout, new RegExp(`rerun with -force: \\./restore/restore-stackgraph-backup\\.sh ${scheduled.replace(/\./g, '\\.')} -force`));
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `rerun with -force: \\./restore/restore-stackgraph-backup\\.sh ${scheduled.replace(/\./g, '\\.')} -force`,
+      ),
+    );
     assert.match(run.stderr, /Nothing was changed: no workload was scaled down/);
     assert.equal(standin('-digest'), before);
     assert.deepEqual(await replicas(), untouched);
@@ -232,7 +363,12 @@ describe('StackGraph on Kubernetes: the chart\'s CronJob and the operator script
   it('an unknown name prints the available backups; a corrupted object is refused before anything is stopped', async () => {
     const unknown = await script('restore-stackgraph-backup.sh', ['sts-backup-20000101-0000.graph', '-force']);
     assert.equal(unknown.code, 3, unknown.stderr);
-    assert.match(unknown.stdout, new RegExp(`Available backups, newest first:\\n  ${scheduled.replace(/\./g, '\\.')}\\n(  \\S+\\n)*  sts-backup-20200101-0300\\.graph`));
+    assert.match(
+      unknown.stdout,
+      new RegExp(
+        `Available backups, newest first:\\n  ${scheduled.replace(/\./g, '\\.')}\\n(  \\S+\\n)*  sts-backup-20200101-0300\\.graph`,
+      ),
+    );
     assert.match(unknown.stderr, /Nothing was changed/);
 
     // The hand-made old copy's published checksum does not match its bytes.
@@ -251,8 +387,14 @@ describe('StackGraph on Kubernetes: the chart\'s CronJob and the operator script
     const run = await script('restore-stackgraph-backup.sh', [scheduled]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /sts-graph-standin: folder .* does not exist/);
-    assert.match(run.stderr, /StackGraph was NOT restored\. The workloads selected by stackstate\.com\/connects-to-stackgraph=true are left scaled down/);
-    assert.match(run.stderr, new RegExp(`\\n    \\./restore/restore-stackgraph-backup\\.sh ${scheduled.replace(/\./g, '\\.')} -force\\n`));
+    assert.match(
+      run.stderr,
+      /StackGraph was NOT restored\. The workloads selected by stackstate\.com\/connects-to-stackgraph=true are left scaled down/,
+    );
+    assert.match(
+      run.stderr,
+      new RegExp(`\\n    \\./restore/restore-stackgraph-backup\\.sh ${scheduled.replace(/\./g, '\\.')} -force\\n`),
+    );
     assert.match(run.stderr, /\n    \.\/restore\/scale-up\.sh -l stackstate\.com\/connects-to-stackgraph=true\n/);
     assert.deepEqual(await replicas(), { 'deployment/stackstate-server': '0|2', 'statefulset/stackstate-sync': '0|1' });
     assert.equal(await leftovers(), '');

@@ -21,6 +21,7 @@ import { setLogSink } from '../../src/util/log.js';
 import { tempDir, toolPath } from '../servers/harness.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import { runCli } from '../support/cli.js';
+import type { BackupList } from '../../src/stores/types.js';
 
 const STANDIN = toolPath('sts-graph-standin', 'stackgraph-standin');
 let minio: MinioServer;
@@ -62,7 +63,8 @@ async function graph(name: string, seed = 0): Promise<string> {
   if (seed > 0) execFileSync(STANDIN, ['-db', db, '-seed', String(seed), '-payload', '256']);
   return db;
 }
-const standin = (db: string, ...args: string[]) => execFileSync(STANDIN, ['-db', db, ...args], { encoding: 'utf8' }).trim();
+const standin = (db: string, ...args: string[]) =>
+  execFileSync(STANDIN, ['-db', db, ...args], { encoding: 'utf8' }).trim();
 const digest = (db: string) => standin(db, '-digest');
 const count = (db: string) => Number(standin(db, '-count'));
 const exportCommand = (db: string) => JSON.stringify([STANDIN, '-db', db, '-export']);
@@ -86,7 +88,10 @@ describe('stackgraph backup', () => {
     assert.equal(result.name, 'sts-backup-20250304-0200.graph');
     assert.deepEqual(await keys(store), ['sts-backup-20250304-0200.graph', 'sts-backup-20250304-0200.graph.sha256']);
     const listed = await listBackups(store);
-    assert.deepEqual(listed.map((b) => [b.key, b.complete, b.size]), [['sts-backup-20250304-0200.graph', true, result.size]]);
+    assert.deepEqual(
+      listed.map((b) => [b.key, b.complete, b.size]),
+      [['sts-backup-20250304-0200.graph', true, result.size]],
+    );
     assert.ok(result.size > 40 * 256, 'the export holds the payload');
     assert.deepEqual(await readdir(scratch), [], 'the local export is removed once uploaded');
   });
@@ -94,12 +99,18 @@ describe('stackgraph backup', () => {
   it('a failed export uploads nothing: non-zero exit, no file, an empty file', async () => {
     const { bucket, store } = await newBucket();
     const missingDb = join(work, 'no-such-folder', 'graph.db');
-    const failing = await runCli(['stackgraph', 'backup', '--bucket', bucket, '--export-command', exportCommand(missingDb), '--work-dir', work], env());
+    const failing = await runCli(
+      ['stackgraph', 'backup', '--bucket', bucket, '--export-command', exportCommand(missingDb), '--work-dir', work],
+      env(),
+    );
     assert.equal(failing.code, 1, failing.stderr);
     assert.match(failing.stderr, /the StackGraph export failed, nothing was uploaded/);
-    assert.match(failing.stderr, /no graph store at/, 'the tool\'s own message is shown');
+    assert.match(failing.stderr, /no graph store at/, "the tool's own message is shown");
 
-    const silent = await runCli(['stackgraph', 'backup', '--bucket', bucket, '--export-command', '["true"]', '--work-dir', work], env());
+    const silent = await runCli(
+      ['stackgraph', 'backup', '--bucket', bucket, '--export-command', '["true"]', '--work-dir', work],
+      env(),
+    );
     assert.equal(silent.code, 1, silent.stderr);
     assert.match(silent.stderr, /does not exist: the export tool did not write it; nothing was uploaded/);
 
@@ -134,7 +145,10 @@ describe('stackgraph retention', () => {
     await store.put('notes.txt', Readable.from([Buffer.from('operator notes')]));
     await store.put('sts-backup-manual.graph', Readable.from([Buffer.from('a hand-made copy')]));
     const backup = (iso: string) =>
-      runBackup(validateBackup({ bucket, exportCommand: exportCommand(db), workDir: work, retention: 'days=30', minCount: 1 }), at(iso));
+      runBackup(
+        validateBackup({ bucket, exportCommand: exportCommand(db), workDir: work, retention: 'days=30', minCount: 1 }),
+        at(iso),
+      );
     const first = await backup('2025-01-01T03:00:00Z');
     const second = await backup('2025-01-20T03:00:00Z');
     assert.deepEqual(first.retention.deleted, []);
@@ -155,22 +169,32 @@ describe('stackgraph retention', () => {
   it('never deletes the newest complete backup nor goes below the minimum count; dry run deletes nothing', async () => {
     const { bucket, store } = await newBucket();
     const db = await graph('min-count', 5);
-    for (const iso of ['2025-01-01T03:00:00Z', '2025-01-02T03:00:00Z', '2025-01-03T03:00:00Z', '2025-01-04T03:00:00Z']) {
-      await runBackup(validateBackup({ bucket, exportCommand: exportCommand(db), workDir: work, retention: 'days=1', minCount: 10 }), at(iso));
+    for (const iso of [
+      '2025-01-01T03:00:00Z',
+      '2025-01-02T03:00:00Z',
+      '2025-01-03T03:00:00Z',
+      '2025-01-04T03:00:00Z',
+    ]) {
+      await runBackup(
+        validateBackup({ bucket, exportCommand: exportCommand(db), workDir: work, retention: 'days=1', minCount: 10 }),
+        at(iso),
+      );
     }
     // An incomplete leftover of a cut-off run (data without checksum), old enough to be removed.
     await store.put('sts-backup-20250101-1200.graph', Readable.from([Buffer.from('cut off')]));
     // A year later, after a year of failed runs: everything is past days=1.
     const later = at('2026-01-04T03:00:00Z');
     const dry = await runPrune(validatePrune({ bucket, retention: 'days=1', minCount: 2, dryRun: true }), later);
-    assert.deepEqual(dry.decisions.filter((d) => d.action === 'delete').map((d) => d.name), [
-      'sts-backup-20250102-0300.graph',
-      'sts-backup-20250101-1200.graph',
-      'sts-backup-20250101-0300.graph',
-    ]);
+    assert.deepEqual(
+      dry.decisions.filter((d) => d.action === 'delete').map((d) => d.name),
+      ['sts-backup-20250102-0300.graph', 'sts-backup-20250101-1200.graph', 'sts-backup-20250101-0300.graph'],
+    );
     assert.equal((await keys(store)).length, 9, 'dry run deleted nothing');
     const real = await runPrune(validatePrune({ bucket, retention: 'days=1', minCount: 2 }), later);
-    assert.deepEqual(real.deleted, dry.decisions.filter((d) => d.action === 'delete').map((d) => d.name));
+    assert.deepEqual(
+      real.deleted,
+      dry.decisions.filter((d) => d.action === 'delete').map((d) => d.name),
+    );
     assert.deepEqual(await keys(store), [
       'sts-backup-20250103-0300.graph',
       'sts-backup-20250103-0300.graph.sha256',
@@ -186,12 +210,21 @@ describe('stackgraph retention', () => {
     const { bucket, store } = await newBucket();
     const db = await graph('prune-cli', 3);
     for (const iso of ['2025-01-01T03:00:00Z', '2025-01-02T03:00:00Z']) {
-      await runBackup(validateBackup({ bucket, exportCommand: exportCommand(db), workDir: work, retention: 'days=30', minCount: 1 }), at(iso));
+      await runBackup(
+        validateBackup({ bucket, exportCommand: exportCommand(db), workDir: work, retention: 'days=30', minCount: 1 }),
+        at(iso),
+      );
     }
-    const res = await runCli(['stackgraph', 'prune', '--bucket', bucket, '--retention', 'days=1', '--min-count', '1', '--dry-run'], env());
+    const res = await runCli(
+      ['stackgraph', 'prune', '--bucket', bucket, '--retention', 'days=1', '--min-count', '1', '--dry-run'],
+      env(),
+    );
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /sts-backup-20250102-0300\.graph\s+2025-01-02 03:00 UTC\s+keep\s+newest complete backup/);
-    assert.match(res.stdout, /sts-backup-20250101-0300\.graph\s+2025-01-01 03:00 UTC\s+would delete\s+older than 1 day/);
+    assert.match(
+      res.stdout,
+      /sts-backup-20250101-0300\.graph\s+2025-01-01 03:00 UTC\s+would delete\s+older than 1 day/,
+    );
     assert.match(res.stdout, /dry run: 1 of 2 would be deleted/);
     assert.equal((await keys(store)).length, 4);
   });
@@ -209,7 +242,16 @@ describe('stackgraph list and restore', () => {
     sourceDb = await graph('restore-source', 200);
     for (const iso of ['2025-02-28T03:00:00Z', '2025-03-01T03:00:00Z', '2025-03-02T03:00:00Z']) {
       if (iso === '2025-03-02T03:00:00Z') sourceDigest = digest(sourceDb);
-      await runBackup(validateBackup({ bucket, exportCommand: exportCommand(sourceDb), workDir: work, retention: 'days=3650', minCount: 1 }), at(iso));
+      await runBackup(
+        validateBackup({
+          bucket,
+          exportCommand: exportCommand(sourceDb),
+          workDir: work,
+          retention: 'days=3650',
+          minCount: 1,
+        }),
+        at(iso),
+      );
       standin(sourceDb, '-seed', '7'); // the graph changes between backups
     }
     // A cut-off upload: data without a checksum. It must never be offered for restore.
@@ -221,7 +263,10 @@ describe('stackgraph list and restore', () => {
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^NAME\s+SIZE\s+AGE\s+TAKEN$/);
-    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]), names);
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.split(/\s+/)[0]),
+      names,
+    );
     assert.match(lines[1] ?? '', /^sts-backup-20250302-0300\.graph\s+\d+\.\d KiB\s+\d+d\d+h\s+2025-03-02 03:00 UTC$/);
     assert.match(table.stderr, /=== Listing StackGraph backups in bucket "sg-it-/);
     assert.match(table.stderr, /1 incomplete upload\(s\) not listed .*sts-backup-20250303-0300\.graph/);
@@ -232,34 +277,72 @@ describe('stackgraph list and restore', () => {
 
     const json = await runCli(['stackgraph', 'list', '--bucket', bucket, '--json'], env());
     assert.equal(json.code, 0, json.stderr);
-    const rows = JSON.parse(json.stdout) as { name: string; size: number; takenAt: string; ageSeconds: number }[];
-    assert.deepEqual(rows.map((r) => r.name), names);
-    assert.equal(rows[0]?.takenAt, '2025-03-02T03:00:00.000Z');
-    assert.ok(rows.every((r) => r.size > 200 * 256 && r.ageSeconds > 0));
+    const listed = JSON.parse(json.stdout) as BackupList;
+    assert.equal(listed.store, 'stackgraph');
+    assert.deepEqual(
+      listed.backups.map((r) => r.name),
+      names,
+    );
+    assert.equal(listed.backups[0]?.takenAt, '2025-03-02T03:00:00.000Z');
+    assert.ok(listed.backups.every((r) => r.target === 'stackgraph' && r.complete && (r.sizeBytes ?? 0) > 200 * 256));
     for (const out of [table, plain, json]) assert.doesNotMatch(out.stdout + out.stderr, new RegExp(minio.secretKey));
   });
 
   it('restore into an empty store gives the same data', async () => {
     const db = await graph('restore-empty');
     const res = await runCli(
-      ['stackgraph', 'restore', names[0] ?? '', '--bucket', bucket, '--count-command', countCommand(db), '--import-command', importCommand(db), '--work-dir', join(work, 'restore-empty')],
+      [
+        'stackgraph',
+        'restore',
+        names[0] ?? '',
+        '--bucket',
+        bucket,
+        '--count-command',
+        countCommand(db),
+        '--import-command',
+        importCommand(db),
+        '--work-dir',
+        join(work, 'restore-empty'),
+      ],
       env(),
     );
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /StackGraph is empty/);
-    assert.match(res.stdout, /restored StackGraph from sts-backup-20250302-0300\.graph .*sha256 verified before import/);
+    assert.match(
+      res.stdout,
+      /restored StackGraph from sts-backup-20250302-0300\.graph .*sha256 verified before import/,
+    );
     assert.equal(digest(db), sourceDigest, 'same vertices, edges and payloads as when the backup was taken');
-    assert.deepEqual((await readdir(join(work, 'restore-empty'))).sort(), ['graph.db'], 'the download is removed after the import');
+    assert.deepEqual(
+      (await readdir(join(work, 'restore-empty'))).sort(),
+      ['graph.db'],
+      'the download is removed after the import',
+    );
   });
 
   it('a non-empty store is refused without -force (nothing changes) and replaced with it', async () => {
     const db = await graph('restore-non-empty', 12);
     const before = digest(db);
-    const args = ['stackgraph', 'restore', names[0] ?? '', '--bucket', bucket, '--count-command', countCommand(db), '--import-command', importCommand(db), '--work-dir', join(work, 'restore-non-empty')];
+    const args = [
+      'stackgraph',
+      'restore',
+      names[0] ?? '',
+      '--bucket',
+      bucket,
+      '--count-command',
+      countCommand(db),
+      '--import-command',
+      importCommand(db),
+      '--work-dir',
+      join(work, 'restore-non-empty'),
+    ];
     const refused = await runCli(args, env());
     assert.equal(refused.code, 8, refused.stderr);
     assert.match(refused.stderr, /StackGraph is not empty: it holds 23 elements/);
-    assert.match(refused.stderr, /rerun with -force: \.\/restore\/restore-stackgraph-backup\.sh sts-backup-20250302-0300\.graph -force/);
+    assert.match(
+      refused.stderr,
+      /rerun with -force: \.\/restore\/restore-stackgraph-backup\.sh sts-backup-20250302-0300\.graph -force/,
+    );
     assert.doesNotMatch(refused.stderr, /Downloading/, 'refused before anything was downloaded');
     assert.equal(digest(db), before, 'the store is unchanged');
 
@@ -271,10 +354,23 @@ describe('stackgraph list and restore', () => {
 
   it('without a count command the emptiness cannot be checked: refused unless -force', async () => {
     const db = await graph('restore-unchecked');
-    const args = ['stackgraph', 'restore', names[1] ?? '', '--bucket', bucket, '--import-command', importCommand(db), '--work-dir', join(work, 'restore-unchecked')];
+    const args = [
+      'stackgraph',
+      'restore',
+      names[1] ?? '',
+      '--bucket',
+      bucket,
+      '--import-command',
+      importCommand(db),
+      '--work-dir',
+      join(work, 'restore-unchecked'),
+    ];
     const refused = await runCli(args, env());
     assert.equal(refused.code, 8, refused.stderr);
-    assert.match(refused.stderr, /cannot tell whether StackGraph is empty: no count command is configured \(backup\.stackGraph\.commands\.count\)/);
+    assert.match(
+      refused.stderr,
+      /cannot tell whether StackGraph is empty: no count command is configured \(backup\.stackGraph\.commands\.count\)/,
+    );
     const forced = await runCli([...args, '--force'], env());
     assert.equal(forced.code, 0, forced.stderr);
     assert.ok(count(db) > 0);
@@ -284,7 +380,21 @@ describe('stackgraph list and restore', () => {
     const countFile = join(work, 'count.txt');
     await writeFile(countFile, '0\n');
     const target = join(work, 'fetched', names[2] ?? '');
-    const res = await runCli(['stackgraph', 'restore', names[2] ?? '', '--bucket', bucket, '--count-file', countFile, '--download-to', target, '--json'], env());
+    const res = await runCli(
+      [
+        'stackgraph',
+        'restore',
+        names[2] ?? '',
+        '--bucket',
+        bucket,
+        '--count-file',
+        countFile,
+        '--download-to',
+        target,
+        '--json',
+      ],
+      env(),
+    );
     assert.equal(res.code, 0, res.stderr);
     const out = JSON.parse(res.stdout) as { file: string; imported: boolean; elementsBefore: number };
     assert.deepEqual([out.file, out.imported, out.elementsBefore], [target, false, 0]);
@@ -296,7 +406,10 @@ describe('stackgraph list and restore', () => {
   it('a corrupted object is refused before the import: the store stays untouched', async () => {
     const { bucket: damagedBucket, store: damaged } = await newBucket();
     const db = await graph('corrupt-source', 50);
-    const good = await runBackup(validateBackup({ bucket: damagedBucket, exportCommand: exportCommand(db), workDir: work }), at('2025-04-01T03:00:00Z'));
+    const good = await runBackup(
+      validateBackup({ bucket: damagedBucket, exportCommand: exportCommand(db), workDir: work }),
+      at('2025-04-01T03:00:00Z'),
+    );
     // Same size, one byte flipped in the middle: only the checksum can tell.
     const chunks: Buffer[] = [];
     for await (const c of await damaged.get(good.name)) chunks.push(Buffer.from(c as Uint8Array));
@@ -307,7 +420,22 @@ describe('stackgraph list and restore', () => {
 
     const target = await graph('corrupt-target');
     const dir = join(work, 'corrupt-target');
-    const res = await runCli(['stackgraph', 'restore', good.name, '--bucket', damagedBucket, '--count-command', countCommand(target), '--import-command', importCommand(target), '--work-dir', dir], env());
+    const res = await runCli(
+      [
+        'stackgraph',
+        'restore',
+        good.name,
+        '--bucket',
+        damagedBucket,
+        '--count-command',
+        countCommand(target),
+        '--import-command',
+        importCommand(target),
+        '--work-dir',
+        dir,
+      ],
+      env(),
+    );
     assert.equal(res.code, 7, res.stderr);
     assert.match(res.stderr, /is corrupt: its SHA-256 is [0-9a-f]{64}, the published checksum is [0-9a-f]{64}/);
     assert.doesNotMatch(res.stderr, /=== Importing/);
@@ -320,8 +448,16 @@ describe('stackgraph list and restore', () => {
     const common = ['--bucket', bucket, '--count-command', countCommand(db), '--import-command', importCommand(db)];
     const unknown = await runCli(['stackgraph', 'restore', 'sts-backup-20240101-0300.graph', ...common], env());
     assert.equal(unknown.code, 3, unknown.stderr);
-    assert.match(unknown.stderr, new RegExp(`does not exist in bucket "${bucket}"\\. Available backups, newest first:\\n  ${names.join('\\n  ')}\\n`));
-    assert.match(unknown.stderr, /Restore one of them: \.\/restore\/restore-stackgraph-backup\.sh sts-backup-20250302-0300\.graph/);
+    assert.match(
+      unknown.stderr,
+      new RegExp(
+        `does not exist in bucket "${bucket}"\\. Available backups, newest first:\\n  ${names.join('\\n  ')}\\n`,
+      ),
+    );
+    assert.match(
+      unknown.stderr,
+      /Restore one of them: \.\/restore\/restore-stackgraph-backup\.sh sts-backup-20250302-0300\.graph/,
+    );
 
     const incomplete = await runCli(['stackgraph', 'restore', 'sts-backup-20250303-0300.graph', ...common], env());
     assert.equal(incomplete.code, 7, incomplete.stderr);
@@ -345,14 +481,50 @@ describe('stackgraph validation: refused before anything happens', () => {
     const { bucket, store } = await newBucket();
     const cases: [string[], RegExp][] = [
       [['stackgraph', 'backup', '--bucket', bucket], /give exactly one of --from-file and --export-command/],
-      [['stackgraph', 'backup', '--bucket', bucket, '--from-file', 'x', '--export-command', 'true'], /give exactly one of --from-file and --export-command/],
-      [['stackgraph', 'backup', '--bucket', bucket, '--export-command', 'true', '--retention', 'days=0'], /backupRetentionTimeDelta.*is zero/],
-      [['stackgraph', 'backup', '--bucket', bucket, '--export-command', 'true', '--retention', 'fortnights=2'], /backupRetentionTimeDelta.*unknown unit "fortnights"/],
-      [['stackgraph', 'prune', '--bucket', bucket, '--min-count', '0'], /--min-count \(backup\.stackGraph\.scheduled\.backupRetentionMinCount\) must be a whole number from 1/],
-      [['stackgraph', 'backup', '--bucket', bucket, '--export-command', '["sts-graph-standin", 3]'], /must be a non-empty list of non-empty strings/],
-      [['stackgraph', 'restore', 'sts-backup-20250101-0300.graph', '--bucket', bucket], /give exactly one of --import-command and --download-to/],
-      [['stackgraph', 'restore', 'sts-backup-20250101-0300.graph', '--bucket', bucket, '--download-to', 'x', '--count-file', 'a', '--count-command', 'b'], /at most one of --count-command and --count-file/],
-      [['stackgraph', 'list', '--bucket', 'Bad_Bucket'], /invalid bucket name \(--bucket\)/],
+      [
+        ['stackgraph', 'backup', '--bucket', bucket, '--from-file', 'x', '--export-command', 'true'],
+        /give exactly one of --from-file and --export-command/,
+      ],
+      [
+        ['stackgraph', 'backup', '--bucket', bucket, '--export-command', 'true', '--retention', 'days=0'],
+        /backupRetentionTimeDelta.*is zero/,
+      ],
+      [
+        ['stackgraph', 'backup', '--bucket', bucket, '--export-command', 'true', '--retention', 'fortnights=2'],
+        /backupRetentionTimeDelta.*unknown unit "fortnights"/,
+      ],
+      [
+        ['stackgraph', 'prune', '--bucket', bucket, '--min-count', '0'],
+        /--min-count \(backup\.stackGraph\.scheduled\.backupRetentionMinCount\) must be a whole number from 1/,
+      ],
+      [
+        ['stackgraph', 'backup', '--bucket', bucket, '--export-command', '["sts-graph-standin", 3]'],
+        /must be a non-empty list of non-empty strings/,
+      ],
+      [
+        ['stackgraph', 'restore', 'sts-backup-20250101-0300.graph', '--bucket', bucket],
+        /give exactly one of --import-command and --download-to/,
+      ],
+      [
+        [
+          'stackgraph',
+          'restore',
+          'sts-backup-20250101-0300.graph',
+          '--bucket',
+          bucket,
+          '--download-to',
+          'x',
+          '--count-file',
+          'a',
+          '--count-command',
+          'b',
+        ],
+        /at most one of --count-command and --count-file/,
+      ],
+      [
+        ['stackgraph', 'list', '--bucket', 'Bad_Bucket'],
+        /invalid bucket name \(--bucket \(backup\.stackGraph\.bucketName\)\)/,
+      ],
     ];
     for (const [args, message] of cases) {
       const res = await runCli(args, env());

@@ -74,7 +74,10 @@ describe('MinIO: large transfers and cut-off uploads', () => {
     const store = openStore(config(), bucket);
     await store.createBucket();
     const source = join(work, '1g.bin');
-    const child = spawnCli(['storage', 'upload', '--bucket', bucket, source, 'cut/sts-backup-20260101-0300.graph'], env());
+    const child = spawnCli(
+      ['storage', 'upload', '--bucket', bucket, source, 'cut/sts-backup-20260101-0300.graph'],
+      env(),
+    );
     let log = '';
     await new Promise<void>((resolve, reject) => {
       child.stderr?.on('data', (d: Buffer) => {
@@ -90,14 +93,26 @@ describe('MinIO: large transfers and cut-off uploads', () => {
     await new Promise((r) => child.once('exit', r));
     assert.equal(await store.stat('cut/sts-backup-20260101-0300.graph'), undefined, 'no object under the final name');
     assert.deepEqual(await store.list('cut/'), [], 'nothing visible at all, not even a checksum');
-    const raw = new Client({ endPoint: '127.0.0.1', port: Number(new URL(minio.endpoint).port), useSSL: false, accessKey: minio.accessKey, secretKey: minio.secretKey });
+    const raw = new Client({
+      endPoint: '127.0.0.1',
+      port: Number(new URL(minio.endpoint).port),
+      useSSL: false,
+      accessKey: minio.accessKey,
+      secretKey: minio.secretKey,
+    });
     const pending = await raw.listIncompleteUploadsQuery(bucket, 'cut/sts-backup-20260101-0300.graph', '', '', '');
     assert.equal(pending.uploads.length, 1, 'the killed run left one invisible multipart upload');
 
-    const rerun = await runCli(['storage', 'upload', '--bucket', bucket, source, 'cut/sts-backup-20260101-0300.graph'], env());
+    const rerun = await runCli(
+      ['storage', 'upload', '--bucket', bucket, source, 'cut/sts-backup-20260101-0300.graph'],
+      env(),
+    );
     assert.equal(rerun.code, 0, rerun.stderr);
     const listed = await listBackups(store, 'cut/');
-    assert.deepEqual(listed.map((b) => [b.key, b.size, b.complete]), [['cut/sts-backup-20260101-0300.graph', 1024 * MIB, true]]);
+    assert.deepEqual(
+      listed.map((b) => [b.key, b.size, b.complete]),
+      [['cut/sts-backup-20260101-0300.graph', 1024 * MIB, true]],
+    );
     const after = await raw.listIncompleteUploadsQuery(bucket, 'cut/', '', '', '');
     assert.equal(after.uploads.length, 0, 'the rerun removed the stale multipart upload');
   });
@@ -106,7 +121,10 @@ describe('MinIO: large transfers and cut-off uploads', () => {
 describe('MinIO: failures the operator sees', () => {
   it('wrong credentials: exit 5, a clear message, and the secret is never printed', async () => {
     const wrong = 'WrongSecretValue987';
-    for (const args of [['storage', 'check', '--bucket', 'sts-stackgraph-backup'], ['storage', 'ls', '--bucket', 'sts-stackgraph-backup', '--json']]) {
+    for (const args of [
+      ['storage', 'check', '--bucket', 'sts-stackgraph-backup'],
+      ['storage', 'ls', '--bucket', 'sts-stackgraph-backup', '--json'],
+    ]) {
       const res = await runCli(args, env({ STACKBACKUP_S3_SECRET_KEY: wrong }));
       assert.equal(res.code, 5, res.stderr);
       assert.match(res.stderr, /refused our credentials/);
@@ -119,7 +137,10 @@ describe('MinIO: failures the operator sees', () => {
   it('unreachable endpoint: exit 4 after bounded retries, with what to check', async () => {
     const port = await freePort();
     const started = Date.now();
-    const res = await runCli(['storage', 'check', '--bucket', 'sts-stackgraph-backup'], env({ STACKBACKUP_S3_ENDPOINT: `http://127.0.0.1:${port}` }));
+    const res = await runCli(
+      ['storage', 'check', '--bucket', 'sts-stackgraph-backup'],
+      env({ STACKBACKUP_S3_ENDPOINT: `http://127.0.0.1:${port}` }),
+    );
     assert.equal(res.code, 4, res.stderr);
     assert.match(res.stderr, /cannot reach the backup endpoint .*127\.0\.0\.1/);
     assert.match(res.stderr, /retrying .* \(attempt 3 of 3\)/);
@@ -142,7 +163,10 @@ describe('MinIO: failures the operator sees', () => {
     assert.equal(init.code, 0, init.stderr);
     const check = await runCli(['storage', 'check', '--bucket', bucket, '--json'], env());
     assert.equal(check.code, 0, check.stderr);
-    assert.deepEqual(JSON.parse(check.stdout).map((r: { bucket: string; exists: boolean }) => [r.bucket, r.exists]), [[bucket, true]]);
+    assert.deepEqual(
+      JSON.parse(check.stdout).map((r: { bucket: string; exists: boolean }) => [r.bucket, r.exists]),
+      [[bucket, true]],
+    );
     assert.doesNotMatch(init.stdout + init.stderr + check.stdout + check.stderr, new RegExp(minio.secretKey));
   });
 

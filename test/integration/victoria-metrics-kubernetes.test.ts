@@ -29,22 +29,40 @@ const vmUrl = (): string => `http://127.0.0.1:${port}`;
 const kubectl = (args: string[], input?: string): Promise<string> => kubectlOk(cluster, args, input);
 const script = (name: string, args: string[]): Promise<ScriptRun> => runScript(cluster, name, args);
 
-const answers = async (): Promise<boolean> => (await fetch(`${vmUrl()}/health`, { signal: AbortSignal.timeout(1000) })).ok;
+const answers = async (): Promise<boolean> =>
+  (await fetch(`${vmUrl()}/health`, { signal: AbortSignal.timeout(1000) })).ok;
 
 /** The instance: a StatefulSet whose pod runs the real victoria-metrics on its claim (a static PV). */
 function instanceObjects(): object[] {
   const labels = { app: 'vm0' };
   return [
     {
-      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${NAMESPACE}-${CLAIM}` },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', hostPath: { path: '/tmp/unused' }, claimRef: { namespace: NAMESPACE, name: CLAIM } },
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `${NAMESPACE}-${CLAIM}` },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        hostPath: { path: '/tmp/unused' },
+        claimRef: { namespace: NAMESPACE, name: CLAIM },
+      },
     },
     {
-      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: CLAIM, namespace: NAMESPACE },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: `${NAMESPACE}-${CLAIM}`, resources: { requests: { storage: '1Gi' } } },
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: CLAIM, namespace: NAMESPACE },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        volumeName: `${NAMESPACE}-${CLAIM}`,
+        resources: { requests: { storage: '1Gi' } },
+      },
     },
     {
-      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: STS, namespace: NAMESPACE },
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: STS, namespace: NAMESPACE },
       spec: {
         replicas: 1,
         serviceName: 'vm0',
@@ -53,13 +71,21 @@ function instanceObjects(): object[] {
           metadata: { labels, annotations: { 'stackbackup.test/run': 'true' } },
           spec: {
             securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{
-              name: 'vm',
-              image: 'victoriametrics/victoria-metrics:v1.79.5',
-              command: [victoriaMetricsTools().server, '-storageDataPath=/storage', `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-search.disableCache'],
-              volumeMounts: [{ name: 'data', mountPath: '/storage' }],
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-            }],
+            containers: [
+              {
+                name: 'vm',
+                image: 'victoriametrics/victoria-metrics:v1.79.5',
+                command: [
+                  victoriaMetricsTools().server,
+                  '-storageDataPath=/storage',
+                  `-httpListenAddr=127.0.0.1:${port}`,
+                  '-retentionPeriod=100y',
+                  '-search.disableCache',
+                ],
+                volumeMounts: [{ name: 'data', mountPath: '/storage' }],
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              },
+            ],
             volumes: [{ name: 'data', persistentVolumeClaim: { claimName: CLAIM } }],
           },
         },
@@ -110,9 +136,9 @@ after(async () => {
   await Promise.all([cluster?.stop(), minio?.stop()]);
 });
 
-describe('Victoria Metrics on Kubernetes: the chart\'s CronJob, then the list and restore scripts with only kubectl', () => {
+describe("Victoria Metrics on Kubernetes: the chart's CronJob, then the list and restore scripts with only kubectl", () => {
   let version = '';
-  it('a Job from the chart\'s CronJob backs up the running instance from its claim, on its node', async () => {
+  it("a Job from the chart's CronJob backs up the running instance from its claim, on its node", async () => {
     await importSeries(vmUrl(), backedUp);
     const cronjob = `${FULLNAME}-${I0}-backup`;
     await kubectl(['create', 'job', '--from', `cronjob/${cronjob}`, 'vm0-backup-now']);
@@ -142,8 +168,15 @@ describe('Victoria Metrics on Kubernetes: the chart\'s CronJob, then the list an
     assert.match(run.stdout, /answers: 200 series/);
     assert.match(run.stderr, /Its next scheduled backup starts a new version/);
     await until('the instance to answer again', answers);
-    assert.deepEqual(await exportAll(vmUrl()), samplesOf(backedUp), 'the samples written after the backup are gone, every backed-up one is back');
-    const sts = JSON.parse(await kubectl(['get', `statefulset/${STS}`, '--output', 'json'])) as { spec: { replicas: number }; metadata: { annotations?: Record<string, string> } };
+    assert.deepEqual(
+      await exportAll(vmUrl()),
+      samplesOf(backedUp),
+      'the samples written after the backup are gone, every backed-up one is back',
+    );
+    const sts = JSON.parse(await kubectl(['get', `statefulset/${STS}`, '--output', 'json'])) as {
+      spec: { replicas: number };
+      metadata: { annotations?: Record<string, string> };
+    };
     assert.equal(sts.spec.replicas, 1);
     assert.equal(sts.metadata.annotations?.['stackbackup.io/replicas-before-restore'], undefined);
     assert.equal((await kubectl(['get', 'jobs', '--output', 'name'])).trim(), '');
@@ -153,10 +186,15 @@ describe('Victoria Metrics on Kubernetes: the chart\'s CronJob, then the list an
     const bad = await script('restore-victoria-metrics-backup.sh', [I0, 'victoria-metrics-1-20240101000000']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /is not a version of victoria-metrics-0/);
-    const missing = await script('restore-victoria-metrics-backup.sh', ['victoria-metrics-1', 'victoria-metrics-1-20240101000000']);
+    const missing = await script('restore-victoria-metrics-backup.sh', [
+      'victoria-metrics-1',
+      'victoria-metrics-1-20240101000000',
+    ]);
     assert.equal(missing.code, 3, missing.stderr);
     assert.match(missing.stderr, /--set victoria-metrics-1\.restore\.enabled=true/);
-    const sts = JSON.parse(await kubectl(['get', `statefulset/${STS}`, '--output', 'json'])) as { spec: { replicas: number } };
+    const sts = JSON.parse(await kubectl(['get', `statefulset/${STS}`, '--output', 'json'])) as {
+      spec: { replicas: number };
+    };
     assert.equal(sts.spec.replicas, 1);
   });
 });

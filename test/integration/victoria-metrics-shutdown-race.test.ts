@@ -19,7 +19,14 @@ import type { StoreContext } from '../../src/stores/types.js';
 import { run } from '../../src/util/exec.js';
 import { setLogSink } from '../../src/util/log.js';
 import { tempDir } from '../servers/harness.js';
-import { flush, importSeries, makeSeries, startVictoriaMetrics, victoriaMetricsTools, type VictoriaMetricsServer } from '../servers/victoria-metrics.js';
+import {
+  flush,
+  importSeries,
+  makeSeries,
+  startVictoriaMetrics,
+  victoriaMetricsTools,
+  type VictoriaMetricsServer,
+} from '../servers/victoria-metrics.js';
 
 const RUNS = 200;
 const INSTANCE = 'victoria-metrics-0';
@@ -63,7 +70,12 @@ describe('vmbackup/vmrestore shutdown race (real vmbackup 1.79.5)', () => {
     let runs = 0;
     while (runs < RUNS && (raced === 0 || runs < 20)) {
       runs += 1;
-      const args = [`-storageDataPath=${vm.dataDir}`, `-snapshot.createURL=${vm.url}/snapshot/create`, `-dst=fs://${dst}`, '-httpListenAddr=127.0.0.1:0'];
+      const args = [
+        `-storageDataPath=${vm.dataDir}`,
+        `-snapshot.createURL=${vm.url}/snapshot/create`,
+        `-dst=fs://${dst}`,
+        '-httpListenAddr=127.0.0.1:0',
+      ];
       const result = await run(tools.vmbackup, args, { logOutput: false, returnExitCodes: [2] });
       if (result.exitCode === 2) {
         raced += 1;
@@ -74,7 +86,10 @@ describe('vmbackup/vmrestore shutdown race (real vmbackup 1.79.5)', () => {
       }
     }
     console.log(`plain vmbackup: ${raced} of ${runs} runs exited 2 in the shutdown race`);
-    assert.ok(raced > 0, `the race did not show in ${runs} runs: if this vmbackup fixed it, the workaround in vmtools.ts can go`);
+    assert.ok(
+      raced > 0,
+      `the race did not show in ${runs} runs: if this vmbackup fixed it, the workaround in vmtools.ts can go`,
+    );
   });
 
   it(`${RUNS} scheduled backups in a row through stackbackup all complete, races included, and all are listed complete`, async () => {
@@ -82,7 +97,18 @@ describe('vmbackup/vmrestore shutdown race (real vmbackup 1.79.5)', () => {
     const versions = new Set<string>();
     for (let i = 0; i < RUNS; i += 1) {
       const { value, lines } = await logged(() =>
-        runBackup({ instance: INSTANCE, bucket: BUCKET, url: new URL(vm.url), storageDataPath: vm.dataDir, maxBytesPerSecond: undefined, prune: undefined, waitMs: 5000 }, ctx),
+        runBackup(
+          {
+            instance: INSTANCE,
+            bucket: BUCKET,
+            url: new URL(vm.url),
+            storageDataPath: vm.dataDir,
+            maxBytesPerSecond: undefined,
+            prune: undefined,
+            waitMs: 5000,
+          },
+          ctx,
+        ),
       );
       if (lines.some((l) => RACE_LOG.test(l))) raced += 1;
       assert.ok(value.completedAt !== '', 'completed');
@@ -105,10 +131,15 @@ describe('vmbackup/vmrestore shutdown race (real vmbackup 1.79.5)', () => {
     for (let i = 0; i < RUNS * 1.5 && (raced === 0 || i < 30); i += 1) {
       restores += 1;
       const target = join(work, 'restored', String(i));
-      const { value, lines } = await logged(() => runRestore({ instance: INSTANCE, version, bucket: BUCKET, storageDataPath: target, url: undefined }, ctx));
+      const { value, lines } = await logged(() =>
+        runRestore({ instance: INSTANCE, version, bucket: BUCKET, storageDataPath: target, url: undefined }, ctx),
+      );
       if (lines.some((l) => RACE_LOG.test(l))) raced += 1;
       assert.ok(value.restoredBytes > 0);
-      assert.deepEqual((await readdir(target)).filter((f) => f === 'restore-in-progress'), []);
+      assert.deepEqual(
+        (await readdir(target)).filter((f) => f === 'restore-in-progress'),
+        [],
+      );
       await rm(target, { recursive: true, force: true });
     }
     console.log(`stackbackup: ${raced} of ${restores} restores hit the race and were proven complete`);
@@ -117,15 +148,27 @@ describe('vmbackup/vmrestore shutdown race (real vmbackup 1.79.5)', () => {
 
   it('still fails a real exit 2 (a bad flag) and a raced run without its proof', async () => {
     const access = { args: ['-noSuchFlag'], env: {} };
-    const args = vmbackupArgs({ storageDataPath: vm.dataDir, snapshotCreateUrl: `${vm.url}/snapshot/create`, dst: `fs://${join(work, 'bad')}` }, access);
+    const args = vmbackupArgs(
+      { storageDataPath: vm.dataDir, snapshotCreateUrl: `${vm.url}/snapshot/create`, dst: `fs://${join(work, 'bad')}` },
+      access,
+    );
     await assert.rejects(runVmbackup(args, access, 'hint'), /vmbackup .* exited with code 2/);
 
-    const summary = 'backup from src fslocal "x" to dst fsremote "y" with origin fsnil is complete; backed up 657 bytes in 0.001 seconds; deleted 0 bytes; server-side copied 0 bytes; uploaded 657 bytes';
+    const summary =
+      'backup from src fslocal "x" to dst fsremote "y" with origin fsnil is complete; backed up 657 bytes in 0.001 seconds; deleted 0 bytes; server-side copied 0 bytes; uploaded 657 bytes';
     const now = () => DateTime.utc();
     const noMarker = async () => undefined;
     const marker = async () => ({ lastModified: new Date() });
-    assert.equal(await confirmCompletion(summary, noMarker, now, true), undefined, 'raced, summary, no marker: not complete');
-    assert.equal(await confirmCompletion('panic: BUG', marker, now, true), undefined, 'raced, marker, no summary: not complete');
+    assert.equal(
+      await confirmCompletion(summary, noMarker, now, true),
+      undefined,
+      'raced, summary, no marker: not complete',
+    );
+    assert.equal(
+      await confirmCompletion('panic: BUG', marker, now, true),
+      undefined,
+      'raced, marker, no summary: not complete',
+    );
     assert.equal((await confirmCompletion(summary, marker, now, true))?.summary.uploadedBytes, 657);
 
     const restored = 'restored 1000 bytes from backup in 0.010 seconds; deleted 0 bytes; downloaded 1000 bytes';

@@ -16,8 +16,18 @@ import { openStore } from '../../src/storage/open.js';
 import type { ObjectInfo } from '../../src/storage/types.js';
 import { tempDir } from '../servers/harness.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
-import { exportAll, importSeries, makeSeries, samplesOf, startVictoriaMetrics, victoriaMetricsTools, type Series, type VictoriaMetricsServer } from '../servers/victoria-metrics.js';
+import {
+  exportAll,
+  importSeries,
+  makeSeries,
+  samplesOf,
+  startVictoriaMetrics,
+  victoriaMetricsTools,
+  type Series,
+  type VictoriaMetricsServer,
+} from '../servers/victoria-metrics.js';
 import { CLI, runCli, type CliRun } from '../support/cli.js';
+import type { BackupList, PruneReport } from '../../src/stores/types.js';
 
 const BUCKET = 'sts-victoria-metrics-backup';
 const I0 = 'victoria-metrics-0';
@@ -43,7 +53,8 @@ const cli = async (args: string[]): Promise<CliRun> => {
   return r;
 };
 const store = () => openStore(loadStorageConfig(env()), BUCKET);
-const objectsOf = async (instance: string, version: string): Promise<ObjectInfo[]> => store().list(`${instance}/${version}/`);
+const objectsOf = async (instance: string, version: string): Promise<ObjectInfo[]> =>
+  store().list(`${instance}/${version}/`);
 
 async function vm(dataDir?: string): Promise<VictoriaMetricsServer> {
   const server = await startVictoriaMetrics(dataDir === undefined ? {} : { dataDir });
@@ -66,7 +77,20 @@ interface BackupJson {
 }
 
 async function backup(instance: string, server: VictoriaMetricsServer, extra: string[] = []): Promise<BackupJson> {
-  const r = await cli(['victoria-metrics', 'backup', '--json', '--instance', instance, '--bucket', BUCKET, '--url', server.url, '--storage-data-path', server.dataDir, ...extra]);
+  const r = await cli([
+    'victoria-metrics',
+    'backup',
+    '--json',
+    '--instance',
+    instance,
+    '--bucket',
+    BUCKET,
+    '--url',
+    server.url,
+    '--storage-data-path',
+    server.dataDir,
+    ...extra,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as BackupJson;
 }
@@ -107,7 +131,9 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     const list = await cli(['victoria-metrics', 'list', '--bucket', BUCKET]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout.trim(), new RegExp(`^${I0} ${v1} "\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC"$`));
-    t.diagnostic(`first backup: ${first.backedUpBytes} bytes in the version, ${first.uploadedBytes} uploaded, ${first.wallSeconds.toFixed(2)} s`);
+    t.diagnostic(
+      `first backup: ${first.backedUpBytes} bytes in the version, ${first.uploadedBytes} uploaded, ${first.wallSeconds.toFixed(2)} s`,
+    );
   });
 
   it('the next backup is incremental: same version, a small fraction of the bytes uploaded', async (t) => {
@@ -118,7 +144,9 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     assert.match(second.reason, /same volume/);
     assert.equal(second.prune, null, 'retention runs once a day: not again after the second backup');
     const fraction = second.uploadedBytes / first.uploadedBytes;
-    t.diagnostic(`incremental backup: ${second.uploadedBytes} bytes uploaded of ${second.backedUpBytes} in the version = ${(100 * fraction).toFixed(2)}% of the first backup's ${first.uploadedBytes}`);
+    t.diagnostic(
+      `incremental backup: ${second.uploadedBytes} bytes uploaded of ${second.backedUpBytes} in the version = ${(100 * fraction).toFixed(2)}% of the first backup's ${first.uploadedBytes}`,
+    );
     assert.ok(second.uploadedBytes > 0, 'the new samples were uploaded');
     assert.ok(fraction < 0.1, `incremental upload is ${(100 * fraction).toFixed(1)}% of the first`);
     const objects = await objectsOf(I0, v1);
@@ -137,14 +165,28 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     assert.equal(r.newVersion, true);
     assert.notEqual(r.version, v1);
     assert.match(r.reason, /no volume marker/);
-    assert.deepEqual(r.prune?.decisions.map((d) => d.action), ['keep', 'keep'], 'retention ran when the version started and kept both');
+    assert.deepEqual(
+      r.prune?.decisions.map((d) => d.action),
+      ['keep', 'keep'],
+      'retention ran when the version started and kept both',
+    );
     const objects = await objectsOf(I0, v1);
-    assert.deepEqual(objects.map((o) => `${o.key} ${o.size}`).sort(), v1Objects.keys, 'every object of the old version is still there, same size');
-    assert.equal(objects.find((o) => o.key.endsWith('backup_complete.ignore'))?.lastModified.getTime(), v1Objects.marker);
+    assert.deepEqual(
+      objects.map((o) => `${o.key} ${o.size}`).sort(),
+      v1Objects.keys,
+      'every object of the old version is still there, same size',
+    );
+    assert.equal(
+      objects.find((o) => o.key.endsWith('backup_complete.ignore'))?.lastModified.getTime(),
+      v1Objects.marker,
+    );
     const list = await cli(['victoria-metrics', 'list', '--bucket', BUCKET, '--instance', I0]);
     const lines = list.stdout.trim().split('\n');
     assert.equal(lines.length, 2);
-    assert.ok(lines.every((l) => /^victoria-metrics-0 victoria-metrics-0-\d{14} "[^"]+ UTC"$/.test(l)), list.stdout);
+    assert.ok(
+      lines.every((l) => /^victoria-metrics-0 victoria-metrics-0-\d{14} "[^"]+ UTC"$/.test(l)),
+      list.stdout,
+    );
   });
 
   it('deleting the files inside the folder but not the marker also starts a new version', async () => {
@@ -178,7 +220,18 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
   });
 
   it('refuses to restore under a running instance', async () => {
-    const r = await cli(['victoria-metrics', 'restore', I0, v1, '--bucket', BUCKET, '--storage-data-path', restored.dataDir, '--url', restored.url]);
+    const r = await cli([
+      'victoria-metrics',
+      'restore',
+      I0,
+      v1,
+      '--bucket',
+      BUCKET,
+      '--storage-data-path',
+      restored.dataDir,
+      '--url',
+      restored.url,
+    ]);
     assert.equal(r.code, 8, r.stderr);
     assert.match(r.stderr, /is running .* vmrestore must not write under a running instance/);
     assert.match(r.stderr, /Scale its StatefulSet to 0 first/);
@@ -196,11 +249,29 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
   it('a backup killed mid-way is listed as incomplete and refused for restore; the next run completes it', async () => {
     const other = await vm();
     await importSeries(other.url, makeSeries(1000, 600, OLD, 5, 'other'));
-    const child = spawn(process.execPath, [CLI, 'victoria-metrics', 'backup', '--instance', I1, '--bucket', BUCKET, '--url', other.url, '--storage-data-path', other.dataDir, '--max-bytes-per-second', '131072'], {
-      env: { ...process.env, ...env() },
-      stdio: 'ignore',
-      detached: true,
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'victoria-metrics',
+        'backup',
+        '--instance',
+        I1,
+        '--bucket',
+        BUCKET,
+        '--url',
+        other.url,
+        '--storage-data-path',
+        other.dataDir,
+        '--max-bytes-per-second',
+        '131072',
+      ],
+      {
+        env: { ...process.env, ...env() },
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
     const exited = new Promise((r) => child.once('exit', r));
     const deadline = Date.now() + 60_000;
     while ((await store().list(`${I1}/`)).length < 5) {
@@ -211,14 +282,30 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     await exited;
     const list = await cli(['victoria-metrics', 'list', '--bucket', BUCKET, '--instance', I1]);
     assert.equal(list.code, 0, list.stderr);
-    const m = /^victoria-metrics-1 (victoria-metrics-1-\d{14}) INCOMPLETE \(last written "[^"]+"; cannot be restored\)$/.exec(list.stdout.trim());
+    const m =
+      /^victoria-metrics-1 (victoria-metrics-1-\d{14}) INCOMPLETE \(last written "[^"]+"; cannot be restored\)$/.exec(
+        list.stdout.trim(),
+      );
     assert.ok(m, list.stdout);
     const version = m[1] ?? '';
     const json = await cli(['victoria-metrics', 'list', '--json', '--bucket', BUCKET, '--instance', I1]);
-    assert.deepEqual((JSON.parse(json.stdout) as { complete: boolean }[]).map((v) => v.complete), [false]);
+    const listed = JSON.parse(json.stdout) as BackupList;
+    assert.deepEqual(
+      [listed.backups.length, listed.incomplete.map((v) => [v.target, v.name, v.complete])],
+      [0, [[I1, version, false]]],
+    );
     const dir = join(work, 'refused');
     await mkdir(dir);
-    const refused = await cli(['victoria-metrics', 'restore', I1, version, '--bucket', BUCKET, '--storage-data-path', dir]);
+    const refused = await cli([
+      'victoria-metrics',
+      'restore',
+      I1,
+      version,
+      '--bucket',
+      BUCKET,
+      '--storage-data-path',
+      dir,
+    ]);
     assert.equal(refused.code, 7, refused.stderr);
     assert.match(refused.stderr, /INCOMPLETE .* refusing to restore it/);
     assert.deepEqual(await readdir(dir), [], 'nothing was written');
@@ -232,25 +319,65 @@ describe('Victoria Metrics: incremental backups in versions, list, restore (real
     const all = await store().list('');
     const kept = await cli(['victoria-metrics', 'prune', '--json', '--bucket', BUCKET, '--instance', I0]);
     assert.equal(kept.code, 0, kept.stderr);
-    const defaults = JSON.parse(kept.stdout) as { decisions: { version: string; action: string; reason: string }[] };
+    const defaults = JSON.parse(kept.stdout) as PruneReport;
+    assert.equal(defaults.policy, 'daily 7, weekly 4');
     assert.equal(defaults.decisions.length, 4);
-    assert.deepEqual(defaults.decisions.map((d) => d.action), ['keep', 'keep', 'keep', 'keep']);
+    assert.deepEqual(
+      defaults.decisions.map((d) => d.action),
+      ['keep', 'keep', 'keep', 'keep'],
+    );
     assert.match(defaults.decisions[3]?.reason ?? '', /^daily: completed \d{4}-\d{2}-\d{2}, within the last 7 day/);
-    const dry = await cli(['victoria-metrics', 'prune', '--json', '--dry-run', '--bucket', BUCKET, '--instance', I0, '--keep-daily', '0', '--keep-weekly', '0']);
+    assert.deepEqual(
+      defaults.decisions.map((d) => d.rule),
+      ['newest', 'daily', 'daily', 'daily'],
+    );
+    const dry = await cli([
+      'victoria-metrics',
+      'prune',
+      '--json',
+      '--dry-run',
+      '--bucket',
+      BUCKET,
+      '--instance',
+      I0,
+      '--keep-daily',
+      '0',
+      '--keep-weekly',
+      '0',
+    ]);
     assert.equal(dry.code, 0, dry.stderr);
-    const plan = JSON.parse(dry.stdout) as { decisions: { version: string; action: string; reason: string }[] };
+    const plan = JSON.parse(dry.stdout) as PruneReport;
+    assert.deepEqual(plan.deleted, [], 'a dry run deletes nothing');
     const [newest, ...rest] = plan.decisions;
     assert.equal(newest?.action, 'keep');
     assert.match(newest?.reason ?? '', /in use/);
-    assert.deepEqual(rest.map((d) => d.action), ['delete', 'delete', 'delete']);
-    assert.ok(rest.some((d) => d.version === v1));
+    assert.deepEqual(
+      rest.map((d) => d.action),
+      ['delete', 'delete', 'delete'],
+    );
+    assert.ok(rest.some((d) => d.name === v1));
+    assert.ok(rest.every((d) => d.rule === 'beyond-tiers' && d.target === I0));
     assert.equal((await store().list('')).length, all.length, 'dry-run deleted nothing');
-    const real = await cli(['victoria-metrics', 'prune', '--bucket', BUCKET, '--instance', I0, '--keep-daily', '0', '--keep-weekly', '0']);
+    const real = await cli([
+      'victoria-metrics',
+      'prune',
+      '--bucket',
+      BUCKET,
+      '--instance',
+      I0,
+      '--keep-daily',
+      '0',
+      '--keep-weekly',
+      '0',
+    ]);
     assert.equal(real.code, 0, real.stderr);
     assert.match(real.stdout, /deleted/);
     const list = await cli(['victoria-metrics', 'list', '--json', '--bucket', BUCKET]);
-    const versions = (JSON.parse(list.stdout) as { instance: string; version: string }[]).map((v) => v.version);
-    assert.deepEqual(versions.filter((v) => v.startsWith(`${I0}-`)), [newest?.version]);
+    const versions = (JSON.parse(list.stdout) as BackupList).backups.map((v) => v.name);
+    assert.deepEqual(
+      versions.filter((v) => v.startsWith(`${I0}-`)),
+      [newest?.name],
+    );
     assert.equal(versions.filter((v) => v.startsWith(`${I1}-`)).length, 1, 'the other instance is untouched');
     assert.equal((await objectsOf(I0, v1)).length, 0);
   });
@@ -273,9 +400,16 @@ describe('Victoria Metrics on the local filesystem backend (the demo step, vmbac
     const { victoriaMetricsDemoStep } = await import('../../src/demo/victoria-metrics.js');
     const { makePrinter } = await import('../../src/cli/output.js');
     const root = join(work, 'fs-storage');
-    const ctx = { storage: { kind: 'filesystem' as const, root }, printer: makePrinter(false, () => undefined), now: () => DateTime.utc() };
+    const ctx = {
+      storage: { kind: 'filesystem' as const, root },
+      printer: makePrinter(false, () => undefined),
+      now: () => DateTime.utc(),
+    };
     const result = await victoriaMetricsDemoStep({ workDir: join(work, 'demo'), sizeMiB: 1 }, ctx);
-    assert.match(result.summary, /backed up victoria-metrics-0 into victoria-metrics-0-\d{14} \(.+\), then incrementally \(.+ uploaded, \d+\.\d% of the first\), restored it .*: all 288600 samples read back equal/);
+    assert.match(
+      result.summary,
+      /backed up victoria-metrics-0 into victoria-metrics-0-\d{14} \(.+\), then incrementally \(.+ uploaded, \d+\.\d% of the first\), restored it .*: all 288600 samples read back equal/,
+    );
     const versions = await readdir(join(root, 'stackbackup-demo', 'victoria-metrics-0'));
     assert.equal(versions.length, 1);
     await stat(join(root, 'stackbackup-demo', 'victoria-metrics-0', versions[0] ?? '', 'backup_complete.ignore'));

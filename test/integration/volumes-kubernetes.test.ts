@@ -38,32 +38,62 @@ async function files(dir: string): Promise<Record<string, string>> {
       const st = await stat(full);
       const path = rel ? `${rel}/${name}` : name;
       if (st.isDirectory()) await walk(full, path);
-      else out[path] = `${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(await readFile(full)).digest('hex')}`;
+      else
+        out[path] = `${(st.mode & 0o7777).toString(8)} ${createHash('sha256')
+          .update(await readFile(full))
+          .digest('hex')}`;
     }
   };
   await walk(dir, '');
   return out;
 }
 
-function claimObjects(name: string, meta: { labels?: Record<string, string>; annotations?: Record<string, string> }): object[] {
+function claimObjects(
+  name: string,
+  meta: { labels?: Record<string, string>; annotations?: Record<string, string> },
+): object[] {
   return [
     {
-      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${NAMESPACE}-${name}` },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', hostPath: { path: '/tmp/unused' }, claimRef: { namespace: NAMESPACE, name } },
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `${NAMESPACE}-${name}` },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        hostPath: { path: '/tmp/unused' },
+        claimRef: { namespace: NAMESPACE, name },
+      },
     },
     {
-      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: NAMESPACE, ...meta },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: `${NAMESPACE}-${name}`, resources: { requests: { storage: '1Gi' } } },
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: NAMESPACE, ...meta },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        volumeName: `${NAMESPACE}-${name}`,
+        resources: { requests: { storage: '1Gi' } },
+      },
     },
   ];
 }
 
 /** A running "user server" that mounts claim-alice (it idles: only Job pods run commands). */
 const userPod = {
-  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'jupyter-alice', namespace: NAMESPACE },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'jupyter-alice', namespace: NAMESPACE },
   spec: {
     securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-    containers: [{ name: 'notebook', image: 'quay.io/jupyter/base-notebook:2024-01-01', volumeMounts: [{ name: 'home', mountPath: '/home/jovyan' }], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+    containers: [
+      {
+        name: 'notebook',
+        image: 'quay.io/jupyter/base-notebook:2024-01-01',
+        volumeMounts: [{ name: 'home', mountPath: '/home/jovyan' }],
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      },
+    ],
     volumes: [{ name: 'home', persistentVolumeClaim: { claimName: 'claim-alice' } }],
   },
 };
@@ -72,7 +102,8 @@ function chartObjects(docs: Manifest[]): Manifest[] {
   return docs.filter((d) => {
     const name = d.metadata.name;
     if (d.kind === 'Secret') return name === `${FULLNAME}-minio` || name === `${FULLNAME}-volumes-restic`;
-    if (d.kind === 'ServiceAccount' || d.kind === 'Role' || d.kind === 'RoleBinding') return ['backup', 'restore', 'volume-dispatch'].some((k) => name === `${FULLNAME}-${k}`);
+    if (d.kind === 'ServiceAccount' || d.kind === 'Role' || d.kind === 'RoleBinding')
+      return ['backup', 'restore', 'volume-dispatch'].some((k) => name === `${FULLNAME}-${k}`);
     if (d.kind === 'CronJob') return name.includes('volume');
     if (d.kind === 'ConfigMap') return (d.metadata.labels ?? {})['stackbackup.io/store'] === 'volumes';
     return false;
@@ -131,9 +162,28 @@ describe('volumes on Kubernetes: the dispatcher, then the list and restore scrip
     const logs = await kubectl(['logs', 'job/dispatch-now']);
     assert.match(logs, /claim claim-alice: created Job \S+ on node kwok-node-0 \(where the claim is mounted\)/);
     assert.match(logs, /claim claim-bob: created Job \S+\n/);
-    await kubectl(['wait', '--for=condition=complete', 'jobs', '--selector', 'stackbackup.io/volume-backup=true', '--timeout=300s']);
-    const jobs = JSON.parse(await kubectl(['get', 'jobs', '--selector', 'stackbackup.io/volume-backup=true', '--output', 'json'])) as {
-      items: { metadata: { name: string; annotations: Record<string, string> }; spec: { template: { spec: { affinity?: unknown; volumes: { name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }[] } } } }[];
+    await kubectl([
+      'wait',
+      '--for=condition=complete',
+      'jobs',
+      '--selector',
+      'stackbackup.io/volume-backup=true',
+      '--timeout=300s',
+    ]);
+    const jobs = JSON.parse(
+      await kubectl(['get', 'jobs', '--selector', 'stackbackup.io/volume-backup=true', '--output', 'json']),
+    ) as {
+      items: {
+        metadata: { name: string; annotations: Record<string, string> };
+        spec: {
+          template: {
+            spec: {
+              affinity?: unknown;
+              volumes: { name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }[];
+            };
+          };
+        };
+      }[];
     };
     assert.equal(jobs.items.length, 2);
     for (const job of jobs.items) {
@@ -141,26 +191,41 @@ describe('volumes on Kubernetes: the dispatcher, then the list and restore scrip
       const vol = job.spec.template.spec.volumes.find((v) => v.name === 'claim');
       assert.deepEqual(vol?.persistentVolumeClaim, { claimName: claim, readOnly: true });
       if (claim === 'claim-alice') {
-        assert.deepEqual(job.spec.template.spec.affinity, { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [NODE_NAME] }] }] } } });
+        assert.deepEqual(job.spec.template.spec.affinity, {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [NODE_NAME] }] }],
+            },
+          },
+        });
       } else assert.equal(job.spec.template.spec.affinity, undefined);
       const out = await kubectl(['logs', `job/${job.metadata.name}`]);
       const m = /snapshot ([0-9a-f]{8}), tags claim=(claim-\w+)(,owner=(\w+))?/.exec(out);
       assert.ok(m, out);
       assert.equal(m[2], claim);
-      assert.equal(m[4], claim.slice(6), 'the owner comes from the claim\'s annotation or label');
+      assert.equal(m[4], claim.slice(6), "the owner comes from the claim's annotation or label");
       ids[claim] = m[1] ?? '';
     }
     const rerun = await kubectl(['create', 'job', '--from', `cronjob/${cronjob}`, 'dispatch-again']);
     assert.match(rerun, /created/);
     await kubectl(['wait', '--for=condition=complete', 'job/dispatch-again', '--timeout=180s']);
-    assert.match(await kubectl(['logs', 'job/dispatch-again']), /claim claim-bob: Job \S+ already ran in this window; skipped/);
+    assert.match(
+      await kubectl(['logs', 'job/dispatch-again']),
+      /claim claim-bob: Job \S+ already ran in this window; skipped/,
+    );
     await kubectl(['delete', 'jobs', '--all', '--wait=true']);
   });
 
   it('list-volume-backups.sh lists every claim with its owner, or one claim, and leaves nothing', async () => {
     const all = await script('list-volume-backups.sh', []);
     assert.equal(all.code, 0, all.stderr);
-    assert.match(all.stdout, new RegExp(`^claim-alice\\s+${ids['claim-alice']}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s+alice$`, 'm'));
+    assert.match(
+      all.stdout,
+      new RegExp(
+        `^claim-alice\\s+${ids['claim-alice']}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s+alice$`,
+        'm',
+      ),
+    );
     assert.match(all.stdout, new RegExp(`^claim-bob\\s+${ids['claim-bob']}\\s+.*\\s+bob$`, 'm'));
     const bob = await script('list-volume-backups.sh', ['claim-bob']);
     assert.equal(bob.code, 0, bob.stderr);
@@ -169,10 +234,13 @@ describe('volumes on Kubernetes: the dispatcher, then the list and restore scrip
     assert.equal((await kubectl(['get', 'jobs', '--output', 'name'])).trim(), '');
   });
 
-  it('restore-volume-backup.sh restores claim-alice\'s latest into another claim, byte-identical', async () => {
+  it("restore-volume-backup.sh restores claim-alice's latest into another claim, byte-identical", async () => {
     const run = await script('restore-volume-backup.sh', ['claim-alice', 'latest', 'claim-spare']);
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
-    assert.match(run.stdout, new RegExp(`restored snapshot ${ids['claim-alice']} .* into claim claim-spare \\(from claim claim-alice\\)`));
+    assert.match(
+      run.stdout,
+      new RegExp(`restored snapshot ${ids['claim-alice']} .* into claim claim-spare \\(from claim claim-alice\\)`),
+    );
     assert.deepEqual(await files(claimDir('claim-spare')), await files(claimDir('claim-alice')));
     assert.equal((await kubectl(['get', 'jobs', '--output', 'name'])).trim(), '');
   });
@@ -182,13 +250,23 @@ describe('volumes on Kubernetes: the dispatcher, then the list and restore scrip
     const refused = await script('restore-volume-backup.sh', ['claim-bob', ids['claim-bob'] ?? '', 'claim-spare']);
     assert.equal(refused.code, 8, refused.stderr);
     assert.match(refused.stdout + refused.stderr, /claim claim-spare is not empty/);
-    const forced = await script('restore-volume-backup.sh', ['claim-bob', ids['claim-bob'] ?? '', 'claim-spare', '-force']);
+    const forced = await script('restore-volume-backup.sh', [
+      'claim-bob',
+      ids['claim-bob'] ?? '',
+      'claim-spare',
+      '-force',
+    ]);
     assert.equal(forced.code, 0, `${forced.stdout}\n${forced.stderr}`);
     assert.deepEqual(await files(claimDir('claim-spare')), await files(claimDir('claim-bob')));
   });
 
-  it('refuses another claim\'s snapshot ID and a target claim in use, creating nothing for the latter', async () => {
-    const cross = await script('restore-volume-backup.sh', ['claim-bob', ids['claim-alice'] ?? '', 'claim-spare', '-force']);
+  it("refuses another claim's snapshot ID and a target claim in use, creating nothing for the latter", async () => {
+    const cross = await script('restore-volume-backup.sh', [
+      'claim-bob',
+      ids['claim-alice'] ?? '',
+      'claim-spare',
+      '-force',
+    ]);
     assert.equal(cross.code, 3, cross.stderr);
     assert.match(cross.stdout + cross.stderr, /is not a snapshot of claim claim-bob: it belongs to claim claim-alice/);
     const busy = await script('restore-volume-backup.sh', ['claim-alice', 'latest', '-force']);

@@ -26,11 +26,29 @@ export async function startAzurite(): Promise<AzuriteServer> {
   const proc = await startProcess({
     name: 'azurite',
     command: binary,
-    args: ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dataDir, '--silent', '--loose', '--skipApiVersionCheck', '--disableTelemetry'],
+    args: [
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--location',
+      dataDir,
+      '--silent',
+      '--loose',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+    ],
     // Unauthenticated requests get 403 once the service is up.
     ready: () => httpReady(`${blobEndpoint}?comp=list`),
     timeoutMs: 90_000,
     cleanup: [dataDir],
   });
-  return { blobEndpoint, account: AZURITE_ACCOUNT, accountKey: AZURITE_KEY, dataDir, process: proc, stop: () => proc.stop() };
+  return {
+    blobEndpoint,
+    account: AZURITE_ACCOUNT,
+    accountKey: AZURITE_KEY,
+    dataDir,
+    process: proc,
+    stop: () => proc.stop(),
+  };
 }

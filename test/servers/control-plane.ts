@@ -37,9 +37,50 @@ export interface CertificateOptions {
 export async function makeCertificates(dir: string, options: CertificateOptions): Promise<void> {
   const days = '7';
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', days, '-subj', '/CN=stackbackup-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], dir);
+  await openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      days,
+      '-subj',
+      '/CN=stackbackup-test-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ],
+    dir,
+  );
   const leaf = async (name: string, subject: string, extensions: string[]) => {
-    await openssl(['req', '-x509', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', days, '-subj', subject, '-addext', 'basicConstraints=critical,CA:FALSE', ...extensions.flatMap((e) => ['-addext', e])], dir);
+    await openssl(
+      [
+        'req',
+        '-x509',
+        ...ec,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+        '-days',
+        days,
+        '-subj',
+        subject,
+        '-addext',
+        'basicConstraints=critical,CA:FALSE',
+        ...extensions.flatMap((e) => ['-addext', e]),
+      ],
+      dir,
+    );
   };
   const apiserverIps = ['127.0.0.1', '10.0.0.1', ...(options.apiserverIps ?? [])].map((ip) => `IP:${ip}`).join(',');
   const kubeletIps = (options.kubeletIps ?? ['127.0.0.1']).map((ip) => `IP:${ip}`).join(',');
@@ -49,9 +90,16 @@ export async function makeCertificates(dir: string, options: CertificateOptions)
       'extendedKeyUsage=serverAuth',
     ]),
     leaf('admin', '/O=system:masters/CN=stackbackup-test-admin', ['extendedKeyUsage=clientAuth']),
-    leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', ['extendedKeyUsage=clientAuth']),
-    ...Object.entries(options.clients ?? {}).map(([name, subject]) => leaf(name, subject, ['extendedKeyUsage=clientAuth'])),
-    leaf('kubelet', `/CN=${options.nodeName}`, [`subjectAltName=${kubeletIps},DNS:localhost,DNS:${options.nodeName}`, 'extendedKeyUsage=serverAuth']),
+    leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', [
+      'extendedKeyUsage=clientAuth',
+    ]),
+    ...Object.entries(options.clients ?? {}).map(([name, subject]) =>
+      leaf(name, subject, ['extendedKeyUsage=clientAuth']),
+    ),
+    leaf('kubelet', `/CN=${options.nodeName}`, [
+      `subjectAltName=${kubeletIps},DNS:localhost,DNS:${options.nodeName}`,
+      'extendedKeyUsage=serverAuth',
+    ]),
     (async () => {
       await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
       await openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
@@ -67,7 +115,9 @@ export function kubeconfigText(server: string, ca: string, cert: string, key: st
       kind: 'Config',
       clusters: [{ name: 'stackbackup-test', cluster: { server, 'certificate-authority-data': b64(ca) } }],
       users: [{ name: 'admin', user: { 'client-certificate-data': b64(cert), 'client-key-data': b64(key) } }],
-      contexts: [{ name: 'admin@stackbackup-test', context: { cluster: 'stackbackup-test', user: 'admin', namespace } }],
+      contexts: [
+        { name: 'admin@stackbackup-test', context: { cluster: 'stackbackup-test', user: 'admin', namespace } },
+      ],
       'current-context': 'admin@stackbackup-test',
     },
     null,
@@ -90,9 +140,16 @@ export function httpsOk(url: string, ca?: string): Promise<boolean> {
 
 export function etcdArgs(dataDir: string, clientUrl: string, peerUrl: string): string[] {
   return [
-    '--name=test', `--data-dir=${dataDir}`, `--listen-client-urls=${clientUrl}`, `--advertise-client-urls=${clientUrl}`,
-    `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=test=${peerUrl}`,
-    '--unsafe-no-fsync', '--log-level=warn', '--listen-metrics-urls=',
+    '--name=test',
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${clientUrl}`,
+    `--advertise-client-urls=${clientUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=test=${peerUrl}`,
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+    '--listen-metrics-urls=',
   ];
 }
 
@@ -110,36 +167,76 @@ export interface ApiserverArgs {
 
 export function apiserverArgs(a: ApiserverArgs): string[] {
   return [
-    `--etcd-servers=${a.etcdUrl}`, `--bind-address=${a.bindAddress}`, `--secure-port=${a.port}`, `--advertise-address=${a.advertiseAddress}`,
-    `--endpoint-reconciler-type=${a.endpointReconciler}`, '--service-cluster-ip-range=10.0.0.0/24',
-    `--client-ca-file=${a.pki}/ca.crt`, `--tls-cert-file=${a.pki}/apiserver.crt`, `--tls-private-key-file=${a.pki}/apiserver.key`,
-    `--kubelet-client-certificate=${a.pki}/apiserver-kubelet-client.crt`, `--kubelet-client-key=${a.pki}/apiserver-kubelet-client.key`,
+    `--etcd-servers=${a.etcdUrl}`,
+    `--bind-address=${a.bindAddress}`,
+    `--secure-port=${a.port}`,
+    `--advertise-address=${a.advertiseAddress}`,
+    `--endpoint-reconciler-type=${a.endpointReconciler}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    `--client-ca-file=${a.pki}/ca.crt`,
+    `--tls-cert-file=${a.pki}/apiserver.crt`,
+    `--tls-private-key-file=${a.pki}/apiserver.key`,
+    `--kubelet-client-certificate=${a.pki}/apiserver-kubelet-client.crt`,
+    `--kubelet-client-key=${a.pki}/apiserver-kubelet-client.key`,
     '--kubelet-preferred-address-types=InternalIP',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${a.pki}/sa.pub`,
-    `--service-account-signing-key-file=${a.pki}/sa.key`, '--api-audiences=https://kubernetes.default.svc.cluster.local',
-    `--authorization-mode=${a.nodeAuthorization ? 'Node,RBAC' : 'RBAC'}`, ...(a.nodeAuthorization ? ['--enable-admission-plugins=NodeRestriction'] : []), '--allow-privileged=true', '--anonymous-auth=true', '--profiling=false', '--v=1',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${a.pki}/sa.pub`,
+    `--service-account-signing-key-file=${a.pki}/sa.key`,
+    '--api-audiences=https://kubernetes.default.svc.cluster.local',
+    `--authorization-mode=${a.nodeAuthorization ? 'Node,RBAC' : 'RBAC'}`,
+    ...(a.nodeAuthorization ? ['--enable-admission-plugins=NodeRestriction'] : []),
+    '--allow-privileged=true',
+    '--anonymous-auth=true',
+    '--profiling=false',
+    '--v=1',
   ];
 }
 
-export function controllerManagerArgs(kubeconfig: string, pki: string, certDir: string, bindAddress: string, port: number): string[] {
+export function controllerManagerArgs(
+  kubeconfig: string,
+  pki: string,
+  certDir: string,
+  bindAddress: string,
+  port: number,
+): string[] {
   return [
-    `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-    `--bind-address=${bindAddress}`, `--secure-port=${port}`, `--cert-dir=${certDir}`, '--leader-elect=false',
-    `--service-account-private-key-file=${pki}/sa.key`, `--root-ca-file=${pki}/ca.crt`,
-    '--use-service-account-credentials=false', '--controllers=*,-csrsigning,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
-    '--concurrent-job-syncs=5', '--profiling=false', '--v=1',
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    `--bind-address=${bindAddress}`,
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+    '--leader-elect=false',
+    `--service-account-private-key-file=${pki}/sa.key`,
+    `--root-ca-file=${pki}/ca.crt`,
+    '--use-service-account-credentials=false',
+    '--controllers=*,-csrsigning,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
+    '--concurrent-job-syncs=5',
+    '--profiling=false',
+    '--v=1',
   ];
 }
 
 export function schedulerArgs(kubeconfig: string, certDir: string, bindAddress: string, port: number): string[] {
   return [
-    `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-    `--bind-address=${bindAddress}`, `--secure-port=${port}`, `--cert-dir=${certDir}`, '--leader-elect=false', '--profiling=false', '--v=1',
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    `--bind-address=${bindAddress}`,
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+    '--leader-elect=false',
+    '--profiling=false',
+    '--v=1',
   ];
 }
 
 /** Runs kubectl (from PATH) with the given kubeconfig. */
-export function runKubectl(kubeconfig: string, args: string[], opts: { namespace?: string; input?: string } = {}): Promise<KubectlResult> {
+export function runKubectl(
+  kubeconfig: string,
+  args: string[],
+  opts: { namespace?: string; input?: string } = {},
+): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('kubectl', [...(opts.namespace ? ['--namespace', opts.namespace] : []), ...args], {
       env: { ...process.env, KUBECONFIG: kubeconfig },

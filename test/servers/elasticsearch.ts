@@ -41,7 +41,9 @@ export interface ElasticsearchOptions {
 function installDir(): string {
   const home = join(TOOLS_DIR, 'elasticsearch', ELASTICSEARCH_VERSION);
   if (!existsSync(join(home, 'bin', 'elasticsearch'))) {
-    throw new Error(`Elasticsearch ${ELASTICSEARCH_VERSION} is not installed at ${home}; run: bash scripts/install/elasticsearch.sh (scripts/setup.sh installs everything)`);
+    throw new Error(
+      `Elasticsearch ${ELASTICSEARCH_VERSION} is not installed at ${home}; run: bash scripts/install/elasticsearch.sh (scripts/setup.sh installs everything)`,
+    );
   }
   return home;
 }
@@ -95,7 +97,13 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
     // The machine's disk may be fuller than the default watermarks; tests must not turn read-only.
     'cluster.routing.allocation.disk.threshold_enabled: false',
     `xpack.security.enabled: ${options.security === true}`,
-    ...(options.security === true ? ['xpack.security.http.ssl.enabled: false', 'xpack.security.transport.ssl.enabled: false', 'xpack.security.authc.realms.file.file1.order: 0'] : []),
+    ...(options.security === true
+      ? [
+          'xpack.security.http.ssl.enabled: false',
+          'xpack.security.transport.ssl.enabled: false',
+          'xpack.security.authc.realms.file.file1.order: 0',
+        ]
+      : []),
   ];
   await writeFile(join(conf, 'elasticsearch.yml'), `${settings.join('\n')}\n`);
 
@@ -105,19 +113,31 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
   }
   const env = { ES_PATH_CONF: conf, ES_TMPDIR: paths.tmp, ES_JAVA_HOME: java, ES_JAVA_OPTS: '' };
   const asUser = (command: string, args: string[]): [string, string[]] =>
-    asRoot ? ['setpriv', [`--reuid=${UNPRIVILEGED}`, `--regid=${UNPRIVILEGED}`, '--clear-groups', '--', command, ...args]] : [command, args];
+    asRoot
+      ? ['setpriv', [`--reuid=${UNPRIVILEGED}`, `--regid=${UNPRIVILEGED}`, '--clear-groups', '--', command, ...args]]
+      : [command, args];
 
   let username: string | undefined;
   let password: string | undefined;
   if (options.security === true) {
     username = 'stackbackup-test';
     password = `pw-${Math.random().toString(36).slice(2, 12)}-${Date.now().toString(36)}`;
-    const [cmd, args] = asUser(join(home, 'bin', 'elasticsearch-users'), ['useradd', username, '-p', password, '-r', 'superuser']);
+    const [cmd, args] = asUser(join(home, 'bin', 'elasticsearch-users'), [
+      'useradd',
+      username,
+      '-p',
+      password,
+      '-r',
+      'superuser',
+    ]);
     await execFileAsync(cmd, args, { env: { ...process.env, ...env }, cwd: dir });
   }
 
   const url = `http://127.0.0.1:${httpPort}`;
-  const auth = username && password ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } : undefined;
+  const auth =
+    username && password
+      ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` }
+      : undefined;
   const pidFile = join(dir, 'es.pid');
   const [command, args] = asUser(join(home, 'bin', 'elasticsearch'), ['-p', pidFile]);
   const proc = await startProcess({

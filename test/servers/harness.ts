@@ -25,7 +25,9 @@ export const TOOLS_DIR = process.env.STACKBACKUP_TOOLS ?? join(REPO_ROOT, '.cach
 export function toolPath(name: string, installScript: string): string {
   const path = resolve(TOOLS_DIR, 'bin', name);
   if (!existsSync(path)) {
-    throw new Error(`test server tool "${name}" is not installed at ${path}; run: bash scripts/install/${installScript}.sh (scripts/setup.sh installs everything)`);
+    throw new Error(
+      `test server tool "${name}" is not installed at ${path}; run: bash scripts/install/${installScript}.sh (scripts/setup.sh installs everything)`,
+    );
   }
   return path;
 }
@@ -117,7 +119,9 @@ export async function startProcess(options: StartOptions): Promise<RunningProces
     if (await options.ready().catch(() => false)) return proc;
     if (Date.now() > deadline) {
       await proc.stop();
-      throw new Error(`${options.name} did not become ready within ${options.timeoutMs ?? 60_000} ms (log: ${logFile})`);
+      throw new Error(
+        `${options.name} did not become ready within ${options.timeoutMs ?? 60_000} ms (log: ${logFile})`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }

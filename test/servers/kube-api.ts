@@ -77,9 +77,17 @@ export class KubeApi {
     };
   }
 
-  async request<T = KubeObject>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T = KubeObject>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) };
+    const headers: Record<string, string> =
+      payload === undefined
+        ? {}
+        : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) };
     return new Promise<T>((resolve, reject) => {
       const req = httpsRequest(this.options(method, path, headers), (res) => {
         const chunks: Buffer[] = [];
@@ -142,7 +150,12 @@ export class KubeApi {
    * Lists then watches `path` (a collection), calling onEvent for each object, until signal aborts.
    * Reconnects when the server ends the watch and relists when the resource version expired.
    */
-  async watch<T extends KubeObject>(path: string, query: Record<string, string>, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+  async watch<T extends KubeObject>(
+    path: string,
+    query: Record<string, string>,
+    onEvent: (event: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
       try {
@@ -151,7 +164,12 @@ export class KubeApi {
           for (const item of list.items) onEvent({ type: 'ADDED', object: item });
           resourceVersion = list.metadata.resourceVersion;
         }
-        const params = new URLSearchParams({ ...query, watch: '1', allowWatchBookmarks: 'true', resourceVersion: resourceVersion ?? '' });
+        const params = new URLSearchParams({
+          ...query,
+          watch: '1',
+          allowWatchBookmarks: 'true',
+          resourceVersion: resourceVersion ?? '',
+        });
         resourceVersion = await this.stream<T>(`${path}?${params}`, resourceVersion, onEvent, signal);
       } catch (err) {
         if (signal.aborted) return;
@@ -161,14 +179,21 @@ export class KubeApi {
     }
   }
 
-  private stream<T extends KubeObject>(path: string, since: string | undefined, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<string | undefined> {
+  private stream<T extends KubeObject>(
+    path: string,
+    since: string | undefined,
+    onEvent: (event: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
     let resourceVersion = since;
     return new Promise((resolve, reject) => {
       const req = httpsRequest({ ...this.options('GET', path, {}), signal }, (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(new KubeApiError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), 'GET', path)));
+          res.on('end', () =>
+            reject(new KubeApiError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), 'GET', path)),
+          );
           return;
         }
         let buffered = '';

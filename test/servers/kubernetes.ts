@@ -10,7 +10,17 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { apiserverArgs, controllerManagerArgs, etcdArgs, httpsOk, kubeconfigText, makeCertificates, runKubectl, schedulerArgs, type KubectlResult } from './control-plane.js';
+import {
+  apiserverArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  httpsOk,
+  kubeconfigText,
+  makeCertificates,
+  runKubectl,
+  schedulerArgs,
+  type KubectlResult,
+} from './control-plane.js';
 import { freePort, httpReady, startProcess, tempDir, toolPath, type RunningProcess } from './harness.js';
 import { KubeApi, type KubeObject } from './kube-api.js';
 import { PodRunner } from './pod-runner.js';
@@ -96,7 +106,14 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       await startProcess({
         name: 'kube-apiserver',
         command: binaries.apiserver,
-        args: apiserverArgs({ etcdUrl, pki, bindAddress: '127.0.0.1', port: apiPort, advertiseAddress: '127.0.0.1', endpointReconciler: 'none' }),
+        args: apiserverArgs({
+          etcdUrl,
+          pki,
+          bindAddress: '127.0.0.1',
+          port: apiPort,
+          advertiseAddress: '127.0.0.1',
+          endpointReconciler: 'none',
+        }),
         ready: () => httpsOk(`${apiUrl}/readyz`, ca),
         timeoutMs: 120_000,
       }),
@@ -147,7 +164,12 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       kind: 'Node',
       metadata: {
         name: NODE_NAME,
-        labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        labels: {
+          'kubernetes.io/hostname': NODE_NAME,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          type: 'kwok',
+        },
         annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
       },
     });
@@ -179,12 +201,19 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         name: 'kwok',
         command: binaries.kwok,
         args: [
-          `--config=${kwokConfig}`, `--kubeconfig=${kubeconfig}`, `--manage-single-node=${NODE_NAME}`, '--node-ip=127.0.0.1',
-          `--node-port=${runner.port}`, `--server-address=127.0.0.1:${kwokPort}`, '--node-lease-duration-seconds=40',
+          `--config=${kwokConfig}`,
+          `--kubeconfig=${kubeconfig}`,
+          `--manage-single-node=${NODE_NAME}`,
+          '--node-ip=127.0.0.1',
+          `--node-port=${runner.port}`,
+          `--server-address=127.0.0.1:${kwokPort}`,
+          '--node-lease-duration-seconds=40',
         ],
         env: { HOME: kwokHome },
         ready: async () => {
-          const node = await api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(`/api/v1/nodes/${NODE_NAME}`);
+          const node = await api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+            `/api/v1/nodes/${NODE_NAME}`,
+          );
           return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
         },
         timeoutMs: 60_000,
@@ -218,7 +247,8 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
         const deadline = Date.now() + 30_000;
         while ((await api.find(`/api/v1/namespaces/${name}/serviceaccounts/default`)) === undefined) {
-          if (Date.now() > deadline) throw new Error(`namespace ${name}: the default service account did not appear within 30 s`);
+          if (Date.now() > deadline)
+            throw new Error(`namespace ${name}: the default service account did not appear within 30 s`);
           await new Promise((r) => setTimeout(r, 100));
         }
       },

@@ -22,8 +22,22 @@ export async function startMinio(): Promise<MinioServer> {
   const proc = await startProcess({
     name: 'minio',
     command: binary,
-    args: ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, join(dataDir, 'data')],
-    env: { MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off', GOMAXPROCS: '2' },
+    args: [
+      'server',
+      '--quiet',
+      '--address',
+      `127.0.0.1:${port}`,
+      '--console-address',
+      `127.0.0.1:${consolePort}`,
+      join(dataDir, 'data'),
+    ],
+    env: {
+      MINIO_ROOT_USER: accessKey,
+      MINIO_ROOT_PASSWORD: secretKey,
+      MINIO_BROWSER: 'off',
+      MINIO_UPDATE: 'off',
+      GOMAXPROCS: '2',
+    },
     ready: () => httpReady(`${endpoint}/minio/health/ready`),
     cleanup: [dataDir],
   });

@@ -34,14 +34,34 @@
  * Needs root (as CI and the developers' machines here have).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
-import { apiserverArgs, controllerManagerArgs, etcdArgs, httpsOk, kubeconfigText, makeCertificates, runKubectl, schedulerArgs, type KubectlResult } from './control-plane.js';
+import {
+  apiserverArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  httpsOk,
+  kubeconfigText,
+  makeCertificates,
+  runKubectl,
+  schedulerArgs,
+  type KubectlResult,
+} from './control-plane.js';
 import { startProcess, tempDir, TOOLS_DIR, toolPath, type RunningProcess } from './harness.js';
 import { KubeApi, KubeApiError, type KubeList, type KubeObject } from './kube-api.js';
 
@@ -144,7 +164,9 @@ function cgroupHierarchies(all = true): string[] {
     .map((name) => join(root, name))
     .filter((path) => {
       try {
-        return statSync(path).isDirectory() && (all || !path.endsWith('/unified')) && existsSync(join(path, 'cgroup.procs'));
+        return (
+          statSync(path).isDirectory() && (all || !path.endsWith('/unified')) && existsSync(join(path, 'cgroup.procs'))
+        );
       } catch {
         return false;
       }
@@ -167,7 +189,8 @@ function cgroupPids(cgroupName: string): number[] {
   for (const hierarchy of cgroupHierarchies()) {
     for (const dir of cgroupTree(join(hierarchy, cgroupName))) {
       try {
-        for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (line.trim() !== '') pids.add(Number(line));
+        for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n'))
+          if (line.trim() !== '') pids.add(Number(line));
       } catch {
         // removed meanwhile
       }
@@ -240,7 +263,9 @@ function teardownSync(state: NodeState): string[] {
   }
   // The run's mounts lived only in the node's mount namespace, gone with its last process: what is
   // left in the folder is plain files.
-  const ourMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(state.dir));
+  const ourMounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(state.dir));
   if (ourMounts.length > 0) problems.push(`mounts left under ${state.dir}: ${ourMounts.join('; ')}`);
   else rmSync(state.dir, { recursive: true, force: true });
   for (const logDir of state.logDirs ?? []) rmSync(logDir, { recursive: true, force: true });
@@ -280,7 +305,8 @@ export function cleanUpKilledRuns(): string[] {
     }
     if (state.ownerPid === process.pid || pidAlive(state.ownerPid)) continue;
     const problems = teardownSync(state);
-    if (problems.length > 0) throw new Error(`could not clean up the test node of a killed run (${file}): ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new Error(`could not clean up the test node of a killed run (${file}): ${problems.join('; ')}`);
     cleaned.push(state.netns);
   }
   return cleaned;
@@ -324,7 +350,13 @@ function dialNetns(socketPath: string, host: string, port: number): Socket {
 }
 
 /** The HTTP status of GET path at host:port inside the netns (TLS without verification when tls). */
-function probeNetns(socketPath: string, host: string, port: number, path: string, tls: boolean): Promise<number | undefined> {
+function probeNetns(
+  socketPath: string,
+  host: string,
+  port: number,
+  path: string,
+  tls: boolean,
+): Promise<number | undefined> {
   return new Promise((resolve) => {
     const raw = dialNetns(socketPath, host, port);
     const socket: Socket = tls ? tlsConnect({ socket: raw, rejectUnauthorized: false }) : raw;
@@ -371,18 +403,30 @@ export async function checkNetwork(netns: string): Promise<NetworkCheck> {
   ].filter((l) => l.trim() !== '');
   const check: NetworkCheck = {
     namespace: netns,
-    links: links.map((l) => ({ name: l.ifname, kind: l.linkinfo?.info_kind ?? (l.ifname === 'lo' ? 'loopback' : 'unknown'), ...(l.master ? { master: l.master } : {}) })),
+    links: links.map((l) => ({
+      name: l.ifname,
+      kind: l.linkinfo?.info_kind ?? (l.ifname === 'lo' ? 'loopback' : 'unknown'),
+      ...(l.master ? { master: l.master } : {}),
+    })),
     defaultRoutes: routes.filter((r) => /^(default|0\.0\.0\.0\/0|::\/0)\b/.test(r)),
     routes,
   };
-  const foreign = links.filter((l) => !(l.ifname === 'lo' || (l.ifname === BRIDGE && l.linkinfo?.info_kind === 'bridge')) || l.link_netnsid !== undefined || l.master !== undefined);
+  const foreign = links.filter(
+    (l) =>
+      !(l.ifname === 'lo' || (l.ifname === BRIDGE && l.linkinfo?.info_kind === 'bridge')) ||
+      l.link_netnsid !== undefined ||
+      l.master !== undefined,
+  );
   const problems: string[] = [];
-  if (foreign.length > 0) problems.push(`links other than lo and the pod bridge ${BRIDGE}: ${foreign.map((l) => l.ifname).join(', ')}`);
+  if (foreign.length > 0)
+    problems.push(`links other than lo and the pod bridge ${BRIDGE}: ${foreign.map((l) => l.ifname).join(', ')}`);
   if (check.defaultRoutes.length > 0) problems.push(`default routes: ${check.defaultRoutes.join('; ')}`);
   const offNet = routes.filter((r) => / via /.test(r));
   if (offNet.length > 0) problems.push(`routes through a gateway: ${offNet.join('; ')}`);
   if (problems.length > 0) {
-    throw new Error(`refusing to start the test node: its network namespace ${netns} could reach beyond the machine (${problems.join('; ')}); nothing was started`);
+    throw new Error(
+      `refusing to start the test node: its network namespace ${netns} could reach beyond the machine (${problems.join('; ')}); nothing was started`,
+    );
   }
   return check;
 }
@@ -390,16 +434,21 @@ export async function checkNetwork(netns: string): Promise<NetworkCheck> {
 function nodeBinaries() {
   const nodeTool = (name: string, script: string) => {
     const path = join(NODE_TOOLS, 'bin', name);
-    if (!existsSync(path)) throw new Error(`test node tool "${name}" is not installed at ${path}; run: bash scripts/install/${script}.sh (scripts/setup.sh installs everything)`);
+    if (!existsSync(path))
+      throw new Error(
+        `test node tool "${name}" is not installed at ${path}; run: bash scripts/install/${script}.sh (scripts/setup.sh installs everything)`,
+      );
     return path;
   };
   const image = (file: string) => {
     const path = join(NODE_TOOLS, 'images', file);
-    if (!existsSync(path)) throw new Error(`test node image ${path} is missing; run: bash scripts/install/node-images.sh`);
+    if (!existsSync(path))
+      throw new Error(`test node image ${path} is missing; run: bash scripts/install/node-images.sh`);
     return path;
   };
   for (const plugin of ['bridge', 'host-local', 'loopback']) {
-    if (!existsSync(join(NODE_TOOLS, 'cni', plugin))) throw new Error(`CNI plugin ${plugin} is missing; run: bash scripts/install/cni-plugins.sh`);
+    if (!existsSync(join(NODE_TOOLS, 'cni', plugin)))
+      throw new Error(`CNI plugin ${plugin} is missing; run: bash scripts/install/cni-plugins.sh`);
   }
   return {
     etcd: toolPath('etcd', 'kubernetes'),
@@ -419,22 +468,33 @@ function nodeBinaries() {
 }
 
 type PvcObject = KubeObject & {
-  spec: { storageClassName?: string; accessModes?: string[]; volumeName?: string; resources?: { requests?: { storage?: string } }; volumeMode?: string };
+  spec: {
+    storageClassName?: string;
+    accessModes?: string[];
+    volumeName?: string;
+    resources?: { requests?: { storage?: string } };
+    volumeMode?: string;
+  };
   status?: { phase?: string };
 };
-type PvObject = KubeObject & { spec: { claimRef?: { namespace?: string; name?: string }; local?: { path: string } }; status?: { phase?: string } };
+type PvObject = KubeObject & {
+  spec: { claimRef?: { namespace?: string; name?: string }; local?: { path: string } };
+  status?: { phase?: string };
+};
 
 export async function startNodeCluster(options: NodeClusterOptions = {}): Promise<NodeCluster> {
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const mark = (step: string) => (timings[step] = Date.now() - t0);
-  if (process.getuid?.() !== 0) throw new Error('the real test node needs root (network and mount namespaces, cgroups); run the tests as root');
+  if (process.getuid?.() !== 0)
+    throw new Error('the real test node needs root (network and mount namespaces, cgroups); run the tests as root');
   const bin = nodeBinaries();
   cleanUpKilledRuns();
 
   const netns = `stackbackup-node-${process.pid}`;
   const cgroupName = `stackbackup-node-${process.pid}`;
-  if (netnsExists(netns)) throw new Error(`network namespace ${netns} already exists: one test node per process; stop the other first`);
+  if (netnsExists(netns))
+    throw new Error(`network namespace ${netns} already exists: one test node per process; stop the other first`);
   const dir = await tempDir('node');
   const state: NodeState = { ownerPid: process.pid, netns, cgroupName, dir, logDirs: [] };
   mkdirSync(STATE_DIR, { recursive: true });
@@ -500,13 +560,32 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     // The kubelet, kube-proxy and CoreDNS with identities of their own (Node authorization and
     // NodeRestriction for the kubelet, kube-proxy's built-in role, a role below for CoreDNS); the
     // controller manager and the scheduler as admin, as in kubernetes.ts.
-    const identities = { 'kubelet-client': `/O=system:nodes/CN=system:node:${NODE_NAME}`, 'kube-proxy': '/CN=system:kube-proxy', coredns: `/CN=${COREDNS_USER}` };
-    await makeCertificates(pki, { nodeName: NODE_NAME, apiserverIps: [NODE_IP], kubeletIps: [NODE_IP, '127.0.0.1'], clients: identities });
+    const identities = {
+      'kubelet-client': `/O=system:nodes/CN=system:node:${NODE_NAME}`,
+      'kube-proxy': '/CN=system:kube-proxy',
+      coredns: `/CN=${COREDNS_USER}`,
+    };
+    await makeCertificates(pki, {
+      nodeName: NODE_NAME,
+      apiserverIps: [NODE_IP],
+      kubeletIps: [NODE_IP, '127.0.0.1'],
+      clients: identities,
+    });
     const read = (name: string) => readFile(join(pki, name), 'utf8');
     const [ca, adminCert, adminKey] = await Promise.all([read('ca.crt'), read('admin.crt'), read('admin.key')]);
     const inNetnsKubeconfig = async (file: string, cert: string) => {
       const path = join(dir, file);
-      await writeFile(path, kubeconfigText(`https://127.0.0.1:${API_PORT}`, ca, await read(`${cert}.crt`), await read(`${cert}.key`), 'default'), { mode: 0o600 });
+      await writeFile(
+        path,
+        kubeconfigText(
+          `https://127.0.0.1:${API_PORT}`,
+          ca,
+          await read(`${cert}.crt`),
+          await read(`${cert}.key`),
+          'default',
+        ),
+        { mode: 0o600 },
+      );
       return path;
     };
     const kubeconfigs_ = {
@@ -520,7 +599,8 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       const path = join(hierarchy, cgroupName);
       mkdirSync(path, { recursive: true });
       if (hierarchy.endsWith('/cpuset')) {
-        for (const file of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(path, file), readFileSync(join(hierarchy, file), 'utf8'));
+        for (const file of ['cpuset.cpus', 'cpuset.mems'])
+          writeFileSync(join(path, file), readFileSync(join(hierarchy, file), 'utf8'));
       }
     }
     const masked: string[] = [];
@@ -552,7 +632,22 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       'echo ready',
       'exec sleep infinity',
     ].join('\n');
-    holder = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', holderScript], { stdio: ['ignore', 'pipe', 'pipe'] });
+    holder = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${netns}`,
+        '--',
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        holderScript,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const holderPid = await new Promise<number>((resolve, reject) => {
       let out = '';
       let err = '';
@@ -561,7 +656,9 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
         if (out.includes('ready') && holder?.pid !== undefined) resolve(holder.pid);
       });
       holder?.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-      holder?.on('exit', (code) => reject(new Error(`the node's mount namespace could not be set up (exit ${code}): ${err}`)));
+      holder?.on('exit', (code) =>
+        reject(new Error(`the node's mount namespace could not be set up (exit ${code}): ${err}`)),
+      );
       holder?.on('error', reject);
     });
     mark('mountns');
@@ -571,8 +668,15 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       writeFileSync(stateFile(state), JSON.stringify(state));
       return proc;
     };
-    const env = { PATH: `${join(NODE_TOOLS, 'bin')}:${join(TOOLS_DIR, 'bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: dir };
-    const inNode = (command: string, args: string[]) => ({ command: 'nsenter', args: ['-t', String(holderPid), '-m', '-n', '--', command, ...args], env });
+    const env = {
+      PATH: `${join(NODE_TOOLS, 'bin')}:${join(TOOLS_DIR, 'bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      HOME: dir,
+    };
+    const inNode = (command: string, args: string[]) => ({
+      command: 'nsenter',
+      args: ['-t', String(holderPid), '-m', '-n', '--', command, ...args],
+      env,
+    });
 
     // 4. The forwarder into the netns and the loopback port of the test process.
     const socketPath = join(dir, 'netns.sock');
@@ -584,7 +688,8 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
         timeoutMs: 10_000,
       }),
     );
-    const probe = (port: number, path: string, tls: boolean) => async () => (await probeNetns(socketPath, '127.0.0.1', port, path, tls)) === 200;
+    const probe = (port: number, path: string, tls: boolean) => async () =>
+      (await probeNetns(socketPath, '127.0.0.1', port, path, tls)) === 200;
     hostProxy = createServer((client) => {
       const upstream = dialNetns(socketPath, '127.0.0.1', API_PORT);
       client.pipe(upstream);
@@ -611,7 +716,12 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     const containerdStart = startComponent({
       name: 'containerd',
       ...inNode(bin.containerd, ['--config', join(dir, 'containerd', 'config.toml')]),
-      ready: async () => existsSync(containerdSocket) && (await run(bin.ctr, ['--address', containerdSocket, 'version']).then(() => true, () => false)),
+      ready: async () =>
+        existsSync(containerdSocket) &&
+        (await run(bin.ctr, ['--address', containerdSocket, 'version']).then(
+          () => true,
+          () => false,
+        )),
       timeoutMs: 30_000,
     });
     containerdStart.catch(() => undefined);
@@ -625,12 +735,25 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     mark('etcd');
     started.push(await containerdStart);
     mark('containerd');
-    const importing = Promise.all([bin.pauseArchive, bin.busyboxArchive].map((a) => importInto(bin.ctr, containerdSocket, a)));
+    const importing = Promise.all(
+      [bin.pauseArchive, bin.busyboxArchive].map((a) => importInto(bin.ctr, containerdSocket, a)),
+    );
     importing.catch(() => undefined);
     started.push(
       await startComponent({
         name: 'kube-apiserver',
-        ...inNode(bin.apiserver, apiserverArgs({ etcdUrl: 'http://127.0.0.1:2379', pki, bindAddress: '0.0.0.0', port: API_PORT, advertiseAddress: NODE_IP, endpointReconciler: 'lease', nodeAuthorization: true })),
+        ...inNode(
+          bin.apiserver,
+          apiserverArgs({
+            etcdUrl: 'http://127.0.0.1:2379',
+            pki,
+            bindAddress: '0.0.0.0',
+            port: API_PORT,
+            advertiseAddress: NODE_IP,
+            endpointReconciler: 'lease',
+            nodeAuthorization: true,
+          }),
+        ),
         ready: () => httpsOk(`${apiUrl}/readyz`, ca),
         timeoutMs: 120_000,
       }),
@@ -659,7 +782,10 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
     const [controllerManager] = await Promise.all([
       startComponent({
         name: 'kube-controller-manager',
-        ...inNode(bin.controllerManager, controllerManagerArgs(nodeKubeconfig, pki, join(dir, 'cm-certs'), '127.0.0.1', 10257)),
+        ...inNode(
+          bin.controllerManager,
+          controllerManagerArgs(nodeKubeconfig, pki, join(dir, 'cm-certs'), '127.0.0.1', 10257),
+        ),
         ready: probe(10257, '/healthz', true),
         timeoutMs: 60_000,
       }),
@@ -672,8 +798,12 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       startComponent({
         name: 'kubelet',
         ...inNode(bin.kubelet, [
-          `--config=${join(dir, 'kubelet.yaml')}`, `--kubeconfig=${kubeconfigs_.kubelet}`, `--root-dir=${join(dir, 'kubelet')}`,
-          `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, '--v=1',
+          `--config=${join(dir, 'kubelet.yaml')}`,
+          `--kubeconfig=${kubeconfigs_.kubelet}`,
+          `--root-dir=${join(dir, 'kubelet')}`,
+          `--hostname-override=${NODE_NAME}`,
+          `--node-ip=${NODE_IP}`,
+          '--v=1',
         ]),
         ready: probe(10248, '/healthz', false),
         timeoutMs: 60_000,
@@ -707,12 +837,24 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       return procs;
     });
     mark('components');
-    await waitFor('the node to be Ready', async () => {
-      const node = await api.find<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(`/api/v1/nodes/${NODE_NAME}`);
-      return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      'the node to be Ready',
+      async () => {
+        const node = await api.find<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+          `/api/v1/nodes/${NODE_NAME}`,
+        );
+        return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
     mark('node-ready');
-    await waitFor('the default service account', () => api.find(`/api/v1/namespaces/default/serviceaccounts/default`), 30_000);
+    await waitFor(
+      'the default service account',
+      () => api.find(`/api/v1/namespaces/default/serviceaccounts/default`),
+      30_000,
+    );
     for (const archive of options.images ?? []) await importInto(bin.ctr, containerdSocket, archive);
     mark('ready');
 
@@ -738,7 +880,11 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       },
       async createNamespace(name, labels = {}) {
         await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
-        await waitFor(`namespace ${name}: the default service account`, () => api.find(`/api/v1/namespaces/${name}/serviceaccounts/default`), 30_000);
+        await waitFor(
+          `namespace ${name}: the default service account`,
+          () => api.find(`/api/v1/namespaces/${name}/serviceaccounts/default`),
+          30_000,
+        );
       },
       pauseControllers() {
         const child = (controllerManager as RunningProcess).child;
@@ -787,24 +933,43 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 async function importInto(ctr: string, socket: string, archivePath: string, baseName?: string): Promise<string[]> {
   if (!existsSync(archivePath)) throw new Error(`image archive ${archivePath} does not exist`);
-  const out = await run(ctr, ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', ...(baseName ? ['--base-name', baseName] : []), archivePath]).catch((err: Error) => {
+  const out = await run(ctr, [
+    '--address',
+    socket,
+    '--namespace',
+    'k8s.io',
+    'images',
+    'import',
+    ...(baseName ? ['--base-name', baseName] : []),
+    archivePath,
+  ]).catch((err: Error) => {
     throw new Error(`ctr images import ${archivePath} failed: ${err.message}`);
   });
   const names = [...out.matchAll(/^unpacking (\S+) \(/gm)].map((m) => m[1] ?? '');
-  if (names.length === 0) throw new Error(`ctr images import ${archivePath} imported no named image (an OCI archive needs io.containerd.image.name or a full org.opencontainers.image.ref.name): ${out}`);
+  if (names.length === 0)
+    throw new Error(
+      `ctr images import ${archivePath} imported no named image (an OCI archive needs io.containerd.image.name or a full org.opencontainers.image.ref.name): ${out}`,
+    );
   return names;
 }
 
 /** Provisions a `local` PersistentVolume for each pending claim of the class, deletes released ones. */
 async function runProvisioner(api: KubeApi, volumesDir: string, signal: AbortSignal): Promise<void> {
   await mkdir(volumesDir, { recursive: true });
-  const mode = await api.get<KubeObject & { volumeBindingMode?: string }>(`/apis/storage.k8s.io/v1/storageclasses/${STORAGE_CLASS}`).then((sc) => sc.volumeBindingMode);
+  const mode = await api
+    .get<KubeObject & { volumeBindingMode?: string }>(`/apis/storage.k8s.io/v1/storageclasses/${STORAGE_CLASS}`)
+    .then((sc) => sc.volumeBindingMode);
   while (!signal.aborted) {
     try {
       const claims = await api.get<KubeList<PvcObject>>('/api/v1/persistentvolumeclaims');
       for (const pvc of claims.items) {
-        if (pvc.status?.phase !== 'Pending' || pvc.spec.storageClassName !== STORAGE_CLASS || pvc.spec.volumeName) continue;
-        if (mode === 'WaitForFirstConsumer' && pvc.metadata.annotations?.['volume.kubernetes.io/selected-node'] === undefined) continue;
+        if (pvc.status?.phase !== 'Pending' || pvc.spec.storageClassName !== STORAGE_CLASS || pvc.spec.volumeName)
+          continue;
+        if (
+          mode === 'WaitForFirstConsumer' &&
+          pvc.metadata.annotations?.['volume.kubernetes.io/selected-node'] === undefined
+        )
+          continue;
         const name = `pvc-${pvc.metadata.uid ?? ''}`;
         const path = join(volumesDir, name);
         mkdirSync(path, { recursive: true, mode: 0o755 });
@@ -819,9 +984,21 @@ async function runProvisioner(api: KubeApi, volumesDir: string, signal: AbortSig
               volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
               persistentVolumeReclaimPolicy: 'Delete',
               storageClassName: STORAGE_CLASS,
-              claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
+              claimRef: {
+                apiVersion: 'v1',
+                kind: 'PersistentVolumeClaim',
+                namespace: pvc.metadata.namespace,
+                name: pvc.metadata.name,
+                uid: pvc.metadata.uid,
+              },
               local: { path },
-              nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE_NAME] }] }] } },
+              nodeAffinity: {
+                required: {
+                  nodeSelectorTerms: [
+                    { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE_NAME] }] },
+                  ],
+                },
+              },
             },
           });
         } catch (err) {
@@ -842,7 +1019,13 @@ async function runProvisioner(api: KubeApi, volumesDir: string, signal: AbortSig
   }
 }
 
-async function writeConfigs(dir: string, pki: string, kubeProxyKubeconfig: string, corednsKubeconfig: string, cgroupName: string): Promise<void> {
+async function writeConfigs(
+  dir: string,
+  pki: string,
+  kubeProxyKubeconfig: string,
+  corednsKubeconfig: string,
+  cgroupName: string,
+): Promise<void> {
   const containerdDir = join(dir, 'containerd');
   const cniConf = join(dir, 'cni', 'net.d');
   await mkdir(containerdDir, { recursive: true });
@@ -898,7 +1081,12 @@ async function writeConfigs(dir: string, pki: string, kubeProxyKubeconfig: strin
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
-          ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR, gateway: NODE_IP }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'cni', 'ipam') },
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: POD_CIDR, gateway: NODE_IP }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir: join(dir, 'cni', 'ipam'),
+          },
         },
       ],
     }),
@@ -916,7 +1104,11 @@ async function writeConfigs(dir: string, pki: string, kubeProxyKubeconfig: strin
       healthzPort: 10248,
       tlsCertFile: join(pki, 'kubelet.crt'),
       tlsPrivateKeyFile: join(pki, 'kubelet.key'),
-      authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: join(pki, 'ca.crt') } },
+      authentication: {
+        anonymous: { enabled: false },
+        webhook: { enabled: true },
+        x509: { clientCAFile: join(pki, 'ca.crt') },
+      },
       authorization: { mode: 'Webhook' },
       containerRuntimeEndpoint: `unix://${containerdDir}/containerd.sock`,
       // containerd 1.6 has no CRI RuntimeConfig: the kubelet would fall back to cgroupfs anyway.
@@ -932,7 +1124,12 @@ async function writeConfigs(dir: string, pki: string, kubeProxyKubeconfig: strin
       // Imported images are all there is: never garbage-collect them, never evict for disk space.
       imageGCHighThresholdPercent: 100,
       imageGCLowThresholdPercent: 99,
-      evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'nodefs.inodesFree': '1%', 'imagefs.available': '1%' },
+      evictionHard: {
+        'memory.available': '100Mi',
+        'nodefs.available': '1%',
+        'nodefs.inodesFree': '1%',
+        'imagefs.available': '1%',
+      },
       serializeImagePulls: false,
       makeIPTablesUtilChains: false,
       syncFrequency: '10s',

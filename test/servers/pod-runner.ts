@@ -176,11 +176,18 @@ export class PodRunner {
 
   async start(): Promise<void> {
     await mkdir(this.options.workDir, { recursive: true });
-    this.server = createServer({ key: this.options.tlsKey, cert: this.options.tlsCert }, (req, res) => this.serveKubeletApi(req, res));
+    this.server = createServer({ key: this.options.tlsKey, cert: this.options.tlsCert }, (req, res) =>
+      this.serveKubeletApi(req, res),
+    );
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
     this.port = typeof address === 'object' && address !== null ? address.port : 0;
-    this.watching = this.options.api.watch<Pod>('/api/v1/pods', { fieldSelector: `spec.nodeName=${this.options.nodeName}` }, (event) => this.onEvent(event.type, event.object), this.abort.signal);
+    this.watching = this.options.api.watch<Pod>(
+      '/api/v1/pods',
+      { fieldSelector: `spec.nodeName=${this.options.nodeName}` },
+      (event) => this.onEvent(event.type, event.object),
+      this.abort.signal,
+    );
   }
 
   async stop(): Promise<void> {
@@ -227,7 +234,8 @@ export class PodRunner {
       return;
     }
     if (state === undefined) {
-      if (pod.metadata.deletionTimestamp === undefined && ['Succeeded', 'Failed'].includes(pod.status?.phase ?? '')) return;
+      if (pod.metadata.deletionTimestamp === undefined && ['Succeeded', 'Failed'].includes(pod.status?.phase ?? ''))
+        return;
       state = { pod, dir: join(this.options.workDir, uid), logs: new Map(), queue: Promise.resolve(), deleting: false };
       this.pods.set(uid, state);
       const s = state;
@@ -261,8 +269,19 @@ export class PodRunner {
 
   private conditions(ready: boolean, reason?: string): Record<string, unknown>[] {
     const now = new Date().toISOString();
-    const cond = (type: string, status: boolean, why?: string): Record<string, unknown> => ({ type, status: status ? 'True' : 'False', lastTransitionTime: now, ...(why ? { reason: why } : {}) });
-    return [cond('PodReadyToStartContainers', true), cond('Initialized', true), cond('Ready', ready, reason), cond('ContainersReady', ready, reason), cond('PodScheduled', true)];
+    const cond = (type: string, status: boolean, why?: string): Record<string, unknown> => ({
+      type,
+      status: status ? 'True' : 'False',
+      lastTransitionTime: now,
+      ...(why ? { reason: why } : {}),
+    });
+    return [
+      cond('PodReadyToStartContainers', true),
+      cond('Initialized', true),
+      cond('Ready', ready, reason),
+      cond('ContainersReady', ready, reason),
+      cond('PodScheduled', true),
+    ];
   }
 
   private async event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
@@ -271,7 +290,13 @@ export class PodRunner {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { generateName: `${pod.metadata.name}.`, namespace: pod.metadata.namespace },
-      involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        name: pod.metadata.name,
+        namespace: pod.metadata.namespace,
+        uid: pod.metadata.uid,
+      },
       reason,
       message,
       type,
@@ -292,13 +317,26 @@ export class PodRunner {
         hostIP: '127.0.0.1',
         startTime: new Date().toISOString(),
         conditions: this.conditions(false, 'ContainersNotReady'),
-        containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, message } } })),
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          image: c.image,
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { waiting: { reason, message } },
+        })),
       });
 
     const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     const unpullable = all.find((c) => this.options.unpullable?.(c.image) === true);
     if (unpullable !== undefined) {
-      await this.event(pod, 'Warning', 'Failed', `Failed to pull image "${unpullable.image}": the simulated registry does not have it`);
+      await this.event(
+        pod,
+        'Warning',
+        'Failed',
+        `Failed to pull image "${unpullable.image}": the simulated registry does not have it`,
+      );
       await waiting('ImagePullBackOff', `Back-off pulling image "${unpullable.image}"`);
       return;
     }
@@ -331,7 +369,12 @@ export class PodRunner {
    * (it stays "running" until the pod is deleted); "waiting" when its configuration is missing. The
    * main container's Running status is reported once its process has started.
    */
-  private async runContainer(state: PodState, container: Container, mounts: Map<string, string>, main = false): Promise<number | 'idle' | 'waiting'> {
+  private async runContainer(
+    state: PodState,
+    container: Container,
+    mounts: Map<string, string>,
+    main = false,
+  ): Promise<number | 'idle' | 'waiting'> {
     const pod = state.pod;
     let env: Record<string, string>;
     try {
@@ -342,7 +385,17 @@ export class PodRunner {
       await this.patchStatus(state, {
         phase: 'Pending',
         conditions: this.conditions(false, 'ContainersNotReady'),
-        containerStatuses: [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'CreateContainerConfigError', message: err.message } } }],
+        containerStatuses: [
+          {
+            name: container.name,
+            image: container.image,
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            started: false,
+            state: { waiting: { reason: 'CreateContainerConfigError', message: err.message } },
+          },
+        ],
       });
       return 'waiting';
     }
@@ -420,14 +473,25 @@ export class PodRunner {
       ready: false,
       started: false,
       restartCount: 0,
-      state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: state.startedAt, finishedAt } },
+      state: {
+        terminated: {
+          exitCode: code,
+          reason: code === 0 ? 'Completed' : 'Error',
+          startedAt: state.startedAt,
+          finishedAt,
+        },
+      },
     });
     await this.patchStatus(state, {
       phase: code === 0 ? 'Succeeded' : 'Failed',
       conditions: this.conditions(false, 'PodCompleted'),
       ...(failedInit === undefined
         ? { containerStatuses: state.pod.spec.containers.map(terminated) }
-        : { initContainerStatuses: (state.pod.spec.initContainers ?? []).filter((c) => c.name === failedInit).map(terminated) }),
+        : {
+            initContainerStatuses: (state.pod.spec.initContainers ?? [])
+              .filter((c) => c.name === failedInit)
+              .map(terminated),
+          }),
     });
   }
 
@@ -445,19 +509,30 @@ export class PodRunner {
     await this.terminate(state);
     await state.exited;
     for (const log of state.logs.values()) if (!log.closed) log.close();
-    await this.options.api.delete(this.podPath(state.pod), { gracePeriodSeconds: 0, preconditions: { uid: state.pod.metadata.uid } });
+    await this.options.api.delete(this.podPath(state.pod), {
+      gracePeriodSeconds: 0,
+      preconditions: { uid: state.pod.metadata.uid },
+    });
   }
 
   // ---- what the kubelet reads from the API: Secrets, ConfigMaps, tokens ----
 
-  private async readData(kind: 'secrets' | 'configmaps', namespace: string, name: string, optional: boolean | undefined): Promise<Record<string, Buffer> | undefined> {
-    const obj = await this.options.api.find<{ data?: Record<string, string>; binaryData?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/${kind}/${name}`);
+  private async readData(
+    kind: 'secrets' | 'configmaps',
+    namespace: string,
+    name: string,
+    optional: boolean | undefined,
+  ): Promise<Record<string, Buffer> | undefined> {
+    const obj = await this.options.api.find<{ data?: Record<string, string>; binaryData?: Record<string, string> }>(
+      `/api/v1/namespaces/${namespace}/${kind}/${name}`,
+    );
     if (obj === undefined) {
       if (optional === true) return undefined;
       throw new ConfigError(`${kind === 'secrets' ? 'secret' : 'configmap'} "${name}" not found`);
     }
     const out: Record<string, Buffer> = {};
-    for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = kind === 'secrets' ? Buffer.from(v, 'base64') : Buffer.from(v, 'utf8');
+    for (const [k, v] of Object.entries(obj.data ?? {}))
+      out[k] = kind === 'secrets' ? Buffer.from(v, 'base64') : Buffer.from(v, 'utf8');
     for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
     return out;
   }
@@ -498,7 +573,10 @@ export class PodRunner {
         const value = data?.[ref.key];
         if (value === undefined) {
           if (ref.optional === true) continue;
-          if (data !== undefined) throw new ConfigError(`couldn't find key ${ref.key} in ${secretKeyRef ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`);
+          if (data !== undefined)
+            throw new ConfigError(
+              `couldn't find key ${ref.key} in ${secretKeyRef ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`,
+            );
           continue;
         }
         env[v.name] = value.toString('utf8');
@@ -511,7 +589,12 @@ export class PodRunner {
     return env;
   }
 
-  private async writeItems(dir: string, data: Record<string, Buffer> | undefined, items: KeyPath[] | undefined, what: string): Promise<void> {
+  private async writeItems(
+    dir: string,
+    data: Record<string, Buffer> | undefined,
+    items: KeyPath[] | undefined,
+    what: string,
+  ): Promise<void> {
     if (data === undefined) return;
     const entries = items === undefined ? Object.keys(data).map((key) => ({ key, path: key })) : items;
     for (const { key, path } of entries) {
@@ -547,23 +630,36 @@ export class PodRunner {
       }
       for (const source of volume.projected?.sources ?? []) {
         if (source.serviceAccountToken !== undefined) {
-          const token = await this.options.api.create<{ status: { token: string } }>(`/api/v1/namespaces/${ns}/serviceaccounts/${pod.spec.serviceAccountName ?? 'default'}/token`, {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'TokenRequest',
-            spec: {
-              ...(source.serviceAccountToken.audience ? { audiences: [source.serviceAccountToken.audience] } : {}),
-              expirationSeconds: source.serviceAccountToken.expirationSeconds ?? 3607,
-              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+          const token = await this.options.api.create<{ status: { token: string } }>(
+            `/api/v1/namespaces/${ns}/serviceaccounts/${pod.spec.serviceAccountName ?? 'default'}/token`,
+            {
+              apiVersion: 'authentication.k8s.io/v1',
+              kind: 'TokenRequest',
+              spec: {
+                ...(source.serviceAccountToken.audience ? { audiences: [source.serviceAccountToken.audience] } : {}),
+                expirationSeconds: source.serviceAccountToken.expirationSeconds ?? 3607,
+                boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+              },
             },
-          });
+          );
           await writeFile(join(dir, source.serviceAccountToken.path), token.status.token, { mode: 0o600 });
           await this.writeKubeconfig(dir, pod, join(dir, source.serviceAccountToken.path));
         }
         if (source.configMap !== undefined) {
-          await this.writeItems(dir, await this.readData('configmaps', ns, source.configMap.name, source.configMap.optional), source.configMap.items, `configmap ${source.configMap.name}`);
+          await this.writeItems(
+            dir,
+            await this.readData('configmaps', ns, source.configMap.name, source.configMap.optional),
+            source.configMap.items,
+            `configmap ${source.configMap.name}`,
+          );
         }
         if (source.secret !== undefined) {
-          await this.writeItems(dir, await this.readData('secrets', ns, source.secret.name, source.secret.optional), source.secret.items, `secret ${source.secret.name}`);
+          await this.writeItems(
+            dir,
+            await this.readData('secrets', ns, source.secret.name, source.secret.optional),
+            source.secret.items,
+            `secret ${source.secret.name}`,
+          );
         }
         for (const item of source.downwardAPI?.items ?? []) {
           if (item.fieldRef) await writeFile(join(dir, item.path), this.fieldValue(pod, item.fieldRef.fieldPath));
@@ -575,7 +671,8 @@ export class PodRunner {
     for (const container of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
       for (const mount of container.volumeMounts ?? []) {
         const dir = volumes.get(mount.name);
-        if (dir === undefined) throw new ConfigError(`volume "${mount.name}" of container ${container.name} is not defined`);
+        if (dir === undefined)
+          throw new ConfigError(`volume "${mount.name}" of container ${container.name} is not defined`);
         mounts.set(mount.mountPath.replace(/\/+$/, ''), mount.subPath ? join(dir, mount.subPath) : dir);
       }
     }
@@ -587,9 +684,22 @@ export class PodRunner {
     const config = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'in-cluster', cluster: { server: this.options.apiUrl, 'certificate-authority-data': Buffer.from(this.options.caPem).toString('base64') } }],
+      clusters: [
+        {
+          name: 'in-cluster',
+          cluster: {
+            server: this.options.apiUrl,
+            'certificate-authority-data': Buffer.from(this.options.caPem).toString('base64'),
+          },
+        },
+      ],
       users: [{ name: 'service-account', user: { tokenFile } }],
-      contexts: [{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'service-account', namespace: pod.metadata.namespace } }],
+      contexts: [
+        {
+          name: 'in-cluster',
+          context: { cluster: 'in-cluster', user: 'service-account', namespace: pod.metadata.namespace },
+        },
+      ],
       'current-context': 'in-cluster',
     };
     await writeFile(join(dir, '..kubeconfig'), JSON.stringify(config, null, 2), { mode: 0o600 });
@@ -630,9 +740,11 @@ export class PodRunner {
     for (const [from, to] of Object.entries(this.options.aliases ?? {})) out = out.split(from).join(to);
     const paths = [...mounts.keys()].sort((a, b) => b.length - a.length);
     for (const path of paths) {
-      if (out === path || out.startsWith(`${path}/`)) return `${mounts.get(path)}${out.slice(path.length)}`.split(keep).join(REPO_ROOT);
+      if (out === path || out.startsWith(`${path}/`))
+        return `${mounts.get(path)}${out.slice(path.length)}`.split(keep).join(REPO_ROOT);
     }
-    for (const path of paths) out = out.replace(new RegExp(`(^|[=:,\\s])${escapeRegExp(path)}(?=/|$|[\\s:,])`, 'g'), `$1${mounts.get(path)}`);
+    for (const path of paths)
+      out = out.replace(new RegExp(`(^|[=:,\\s])${escapeRegExp(path)}(?=/|$|[\\s:,])`, 'g'), `$1${mounts.get(path)}`);
     return out.split(keep).join(REPO_ROOT);
   }
 
@@ -642,20 +754,28 @@ export class PodRunner {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (req.method !== 'GET' || !match) {
-      res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/healthz' ? 'ok' : 'not supported by the test kubelet\n');
+      res
+        .writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' })
+        .end(req.url === '/healthz' ? 'ok' : 'not supported by the test kubelet\n');
       return;
     }
     const [, namespace = '', podName = '', container = ''] = match.map(decodeURIComponent);
     const log = this.findState(namespace, podName)?.logs.get(container);
     if (log === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`container "${container}" in pod "${podName}" has no log\n`);
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(`container "${container}" in pod "${podName}" has no log\n`);
       return;
     }
     const q = url.searchParams;
     const follow = q.get('follow') === 'true';
     const timestamps = q.get('timestamps') === 'true';
     const tail = q.has('tailLines') ? Number(q.get('tailLines')) : undefined;
-    const since = q.has('sinceTime') ? Date.parse(q.get('sinceTime') ?? '') : q.has('sinceSeconds') ? Date.now() - Number(q.get('sinceSeconds')) * 1000 : undefined;
+    const since = q.has('sinceTime')
+      ? Date.parse(q.get('sinceTime') ?? '')
+      : q.has('sinceSeconds')
+        ? Date.now() - Number(q.get('sinceSeconds')) * 1000
+        : undefined;
     const format = (line: LogLine) => `${timestamps ? `${line.time.toISOString()} ` : ''}${line.text}\n`;
     let lines = log.lines.filter((l) => since === undefined || l.time.getTime() >= since);
     if (tail !== undefined) lines = tail === 0 ? [] : lines.slice(-tail);

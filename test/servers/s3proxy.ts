@@ -7,7 +7,16 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AzuriteServer } from './azurite.js';
-import { freePort, httpReady, REPO_ROOT, startProcess, tempDir, TOOLS_DIR, toolPath, type RunningProcess } from './harness.js';
+import {
+  freePort,
+  httpReady,
+  REPO_ROOT,
+  startProcess,
+  tempDir,
+  TOOLS_DIR,
+  toolPath,
+  type RunningProcess,
+} from './harness.js';
 import type { MinioServer } from './minio.js';
 
 export type S3ProxyBackend =

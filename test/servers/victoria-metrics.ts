@@ -24,7 +24,9 @@ export function victoriaMetricsTools(): { server: string; vmbackup: string; vmre
   };
 }
 
-export async function startVictoriaMetrics(options: { dataDir?: string; port?: number } = {}): Promise<VictoriaMetricsServer> {
+export async function startVictoriaMetrics(
+  options: { dataDir?: string; port?: number } = {},
+): Promise<VictoriaMetricsServer> {
   const { server } = victoriaMetricsTools();
   const dataDir = options.dataDir ?? (await tempDir('vm-data'));
   const port = options.port ?? (await freePort());
@@ -32,7 +34,13 @@ export async function startVictoriaMetrics(options: { dataDir?: string; port?: n
   const proc = await startProcess({
     name: 'victoria-metrics',
     command: server,
-    args: [`-storageDataPath=${dataDir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-search.disableCache', '-loggerLevel=WARN'],
+    args: [
+      `-storageDataPath=${dataDir}`,
+      `-httpListenAddr=127.0.0.1:${port}`,
+      '-retentionPeriod=100y',
+      '-search.disableCache',
+      '-loggerLevel=WARN',
+    ],
     env: { GOMAXPROCS: '2' },
     ready: () => httpReady(`${url}/health`),
   });
@@ -53,7 +61,10 @@ export interface Series {
 export async function importSeries(url: string, series: readonly Series[]): Promise<void> {
   const batch = 200;
   for (let i = 0; i < series.length; i += batch) {
-    const body = series.slice(i, i + batch).map((s) => JSON.stringify(s)).join('\n');
+    const body = series
+      .slice(i, i + batch)
+      .map((s) => JSON.stringify(s))
+      .join('\n');
     const res = await fetch(`${url}/api/v1/import`, { method: 'POST', body });
     if (!res.ok) throw new Error(`import failed: ${res.status} ${await res.text()}`);
   }
@@ -67,7 +78,11 @@ export async function flush(url: string): Promise<void> {
 
 /** Every sample of every series, sorted, as `name{labels} ts value` lines: equal sets compare equal. */
 export async function exportAll(url: string): Promise<string[]> {
-  const params = new URLSearchParams({ 'match[]': '{__name__=~".+"}', start: '0', end: String(Math.floor(Date.now() / 1000) + 86_400) });
+  const params = new URLSearchParams({
+    'match[]': '{__name__=~".+"}',
+    start: '0',
+    end: String(Math.floor(Date.now() / 1000) + 86_400),
+  });
   const res = await fetch(`${url}/api/v1/export?${params.toString()}`);
   if (!res.ok) throw new Error(`export failed: ${res.status} ${await res.text()}`);
   return samplesOf(
@@ -96,7 +111,13 @@ export function samplesOf(series: readonly Series[]): string[] {
  * Deterministic test series: `count` series of `samples` samples each, one a minute from `start`
  * (ms), values with two decimals (they round-trip exactly through VictoriaMetrics' decimal encoding).
  */
-export function makeSeries(count: number, samples: number, start: number, seed: number, name = 'stackbackup_test'): Series[] {
+export function makeSeries(
+  count: number,
+  samples: number,
+  start: number,
+  seed: number,
+  name = 'stackbackup_test',
+): Series[] {
   let state = seed >>> 0 || 1;
   const next = (): number => {
     state ^= state << 13;

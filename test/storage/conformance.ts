@@ -97,9 +97,18 @@ export function storageConformance(name: string, open: OpenTarget, options: { la
       await store.put('ls/a/1.txt', Readable.from([Buffer.from('1')]));
       await store.put('lsx.txt', Readable.from([Buffer.from('x')]));
       const listed = await store.list('ls/');
-      assert.deepEqual(listed.map((o) => [o.key, o.size]), [['ls/a/1.txt', 1], ['ls/b/2.txt', 2]]);
+      assert.deepEqual(
+        listed.map((o) => [o.key, o.size]),
+        [
+          ['ls/a/1.txt', 1],
+          ['ls/b/2.txt', 2],
+        ],
+      );
       for (const o of listed) assert.ok(o.lastModified.getTime() > t0, 'modification time is recent');
-      assert.deepEqual((await store.list('ls/b')).map((o) => o.key), ['ls/b/2.txt']);
+      assert.deepEqual(
+        (await store.list('ls/b')).map((o) => o.key),
+        ['ls/b/2.txt'],
+      );
       assert.deepEqual(await store.list('nothing-here/'), []);
     });
 
@@ -113,11 +122,17 @@ export function storageConformance(name: string, open: OpenTarget, options: { la
       assert.equal(await store.stat('cp/src.bin'), undefined);
       assert.equal((await store.stat('cp/dst.bin'))?.size, 7);
       await assert.rejects(store.get('cp/src.bin'), (e: unknown) => e instanceof StackbackupError && e.exitCode === 3);
-      await assert.rejects(store.copy('cp/src.bin', 'cp/x.bin'), (e: unknown) => e instanceof StackbackupError && e.exitCode === 3);
+      await assert.rejects(
+        store.copy('cp/src.bin', 'cp/x.bin'),
+        (e: unknown) => e instanceof StackbackupError && e.exitCode === 3,
+      );
     });
 
     it('a source cut off mid-upload leaves no object under the final name, and a rerun succeeds', async () => {
-      await assert.rejects(store.put('cut/obj.bin', failingAfter(largeMiB * MIB - 3 * MIB), { size: largeMiB * MIB }), /cut off/);
+      await assert.rejects(
+        store.put('cut/obj.bin', failingAfter(largeMiB * MIB - 3 * MIB), { size: largeMiB * MIB }),
+        /cut off/,
+      );
       assert.equal(await store.stat('cut/obj.bin'), undefined);
       assert.deepEqual(await store.list('cut/'), []);
       await store.cleanupIncomplete('', new Date(Date.now() + 1000));
@@ -131,9 +146,17 @@ export function storageConformance(name: string, open: OpenTarget, options: { la
       await writeFile(file, randomBytes(4096));
       await uploadFile(store, file, 'pub/ok.graph', quiet);
       const listed = await listBackups(store, 'pub/');
-      assert.deepEqual(listed.map((b) => [b.key, b.complete]), [['pub/ok.graph', true], ['pub/orphan.graph', false]]);
-      await assert.rejects(downloadFile(store, 'pub/orphan.graph', join(work, 'orphan'), quiet), (e: unknown) =>
-        e instanceof StackbackupError && e.exitCode === 7 && /incomplete/.test(e.message));
+      assert.deepEqual(
+        listed.map((b) => [b.key, b.complete]),
+        [
+          ['pub/ok.graph', true],
+          ['pub/orphan.graph', false],
+        ],
+      );
+      await assert.rejects(
+        downloadFile(store, 'pub/orphan.graph', join(work, 'orphan'), quiet),
+        (e: unknown) => e instanceof StackbackupError && e.exitCode === 7 && /incomplete/.test(e.message),
+      );
       assert.equal(existsSync(join(work, 'orphan')), false);
     });
 
@@ -144,8 +167,10 @@ export function storageConformance(name: string, open: OpenTarget, options: { la
       const tampered = randomBytes(64 * 1024);
       await store.put('bad/backup.graph', Readable.from([tampered]));
       const dest = join(work, 'restored.graph');
-      await assert.rejects(downloadFile(store, 'bad/backup.graph', dest, quiet), (e: unknown) =>
-        e instanceof StackbackupError && e.exitCode === 7 && /corrupt/.test(e.message));
+      await assert.rejects(
+        downloadFile(store, 'bad/backup.graph', dest, quiet),
+        (e: unknown) => e instanceof StackbackupError && e.exitCode === 7 && /corrupt/.test(e.message),
+      );
       assert.equal(existsSync(dest), false);
       assert.equal(existsSync(`${dest}.partial`), false);
       assert.ok(await store.stat(checksumKey('bad/backup.graph')));
@@ -154,9 +179,18 @@ export function storageConformance(name: string, open: OpenTarget, options: { la
     it('restore-only with a missing bucket fails naming the Helm values; scheduled backups create it', async () => {
       const missing = await open();
       try {
-        const opts = { bucketValue: 'backup.stackGraph.bucketName', scheduleValue: 'backup.stackGraph.scheduled.enabled' };
-        await assert.rejects(ensureBucket(missing.store, { ...opts, create: false }), (e: unknown) =>
-          e instanceof StackbackupError && e.exitCode === 6 && /backup\.stackGraph\.bucketName/.test(e.hint ?? '') && /backup\.stackGraph\.scheduled\.enabled/.test(e.hint ?? ''));
+        const opts = {
+          bucketValue: 'backup.stackGraph.bucketName',
+          scheduleValue: 'backup.stackGraph.scheduled.enabled',
+        };
+        await assert.rejects(
+          ensureBucket(missing.store, { ...opts, create: false }),
+          (e: unknown) =>
+            e instanceof StackbackupError &&
+            e.exitCode === 6 &&
+            /backup\.stackGraph\.bucketName/.test(e.hint ?? '') &&
+            /backup\.stackGraph\.scheduled\.enabled/.test(e.hint ?? ''),
+        );
         assert.equal(await missing.store.bucketExists(), false, 'restore-only must not create the bucket');
         await ensureBucket(missing.store, { ...opts, create: true });
         assert.equal(await missing.store.bucketExists(), true);

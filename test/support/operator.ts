@@ -17,14 +17,24 @@ export interface ScriptRun {
 }
 
 /** kubectl ARGS in the namespace; fails the test (with kubectl's message) when it exits non-zero. */
-export async function kubectlOk(cluster: KubernetesCluster, args: string[], input?: string, namespace = NAMESPACE): Promise<string> {
+export async function kubectlOk(
+  cluster: KubernetesCluster,
+  args: string[],
+  input?: string,
+  namespace = NAMESPACE,
+): Promise<string> {
   const r = await cluster.kubectl(args, { namespace, ...(input === undefined ? {} : { input }) });
   assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
 
 /** Runs restore/NAME as an operator would: kubectl configured for the namespace, nothing else. */
-export async function runScript(cluster: KubernetesCluster, name: string, args: string[], namespace = NAMESPACE): Promise<ScriptRun> {
+export async function runScript(
+  cluster: KubernetesCluster,
+  name: string,
+  args: string[],
+  namespace = NAMESPACE,
+): Promise<ScriptRun> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STACKBACKUP_')) env[k] = v;
   env.KUBECONFIG = await cluster.kubeconfigFor(namespace);
@@ -38,7 +48,12 @@ export async function runScript(cluster: KubernetesCluster, name: string, args: 
 }
 
 /** Polls probe until it answers true; a probe that throws counts as "not yet" (its last error is reported). */
-export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
+export async function until(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -48,17 +63,29 @@ export async function until(what: string, probe: () => Promise<boolean>, timeout
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
 /** Each workload's `replicas|recorded count` (the scale helpers' annotation): `2|` when untouched. */
-export async function scaleStates(cluster: KubernetesCluster, workloads: Record<string, number>): Promise<Record<string, string>> {
+export async function scaleStates(
+  cluster: KubernetesCluster,
+  workloads: Record<string, number>,
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const w of Object.keys(workloads)) {
-    out[w] = (await kubectlOk(cluster, ['get', w, '--output', 'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}'])).trim();
+    out[w] = (
+      await kubectlOk(cluster, [
+        'get',
+        w,
+        '--output',
+        'jsonpath={.spec.replicas}|{.metadata.annotations.stackbackup\\.io/replicas-before-restore}',
+      ])
+    ).trim();
   }
   return out;
 }
@@ -70,5 +97,14 @@ export function untouchedStates(workloads: Record<string, number>): Record<strin
 
 /** The Jobs and pods a restore script created that are still there (none after a script exits). */
 export async function scriptLeftovers(cluster: KubernetesCluster): Promise<string> {
-  return (await kubectlOk(cluster, ['get', 'jobs,pods', '--selector', 'stackbackup.io/created-by=restore-script', '--output', 'name'])).trim();
+  return (
+    await kubectlOk(cluster, [
+      'get',
+      'jobs,pods',
+      '--selector',
+      'stackbackup.io/created-by=restore-script',
+      '--output',
+      'name',
+    ])
+  ).trim();
 }

@@ -26,7 +26,10 @@ function layerOf(path: string): { layer: string; store?: string } | undefined {
 
 it('imports flow one way and stores do not import each other', () => {
   const violations: string[] = [];
-  const sources = [...files(join(REPO_ROOT, 'src')), ...files(join(REPO_ROOT, 'jobs')).filter((f) => !f.endsWith('.d.ts'))];
+  const sources = [
+    ...files(join(REPO_ROOT, 'src')),
+    ...files(join(REPO_ROOT, 'jobs')).filter((f) => !f.endsWith('.d.ts')),
+  ];
   assert.ok(sources.length > 10, 'found the sources');
   for (const file of sources) {
     const from = layerOf(file);
@@ -37,7 +40,8 @@ it('imports flow one way and stores do not import each other', () => {
       const a = LAYERS[from.layer] ?? 0;
       const b = LAYERS[target.layer] ?? 0;
       if (b > a) violations.push(`${relative(REPO_ROOT, file)} (${from.layer}) imports ${match[1]} (${target.layer})`);
-      if (from.store && target.store && from.store !== target.store) violations.push(`${relative(REPO_ROOT, file)}: store ${from.store} imports store ${target.store}`);
+      if (from.store && target.store && from.store !== target.store)
+        violations.push(`${relative(REPO_ROOT, file)}: store ${from.store} imports store ${target.store}`);
     }
   }
   assert.deepEqual(violations, []);

@@ -14,7 +14,11 @@ describe('Kubernetes cron schedules', () => {
     ['*/0 * * * *', 'step "0"'],
     ['0 3 * * $(reboot)', 'out of range'],
   ] as const) {
-    it(`rejects ${bad}`, () => assert.throws(() => checkKubernetesCron(bad, 'backup.stackGraph.scheduled.schedule'), (e: Error) => e.message.includes(why) && e.message.includes('backup.stackGraph.scheduled.schedule')));
+    it(`rejects ${bad}`, () =>
+      assert.throws(
+        () => checkKubernetesCron(bad, 'backup.stackGraph.scheduled.schedule'),
+        (e: Error) => e.message.includes(why) && e.message.includes('backup.stackGraph.scheduled.schedule'),
+      ));
   }
 });
 
@@ -28,6 +32,10 @@ describe('Elasticsearch cron schedules', () => {
     ['0 0 3 ? * ?', 'exactly one'],
     ['0 60 3 * * ?', 'out of range for minutes'],
   ] as const) {
-    it(`rejects ${bad}`, () => assert.throws(() => checkElasticsearchCron(bad, 'backup.elasticsearch.scheduled.schedule'), (e: Error) => e.message.includes(why)));
+    it(`rejects ${bad}`, () =>
+      assert.throws(
+        () => checkElasticsearchCron(bad, 'backup.elasticsearch.scheduled.schedule'),
+        (e: Error) => e.message.includes(why),
+      ));
   }
 });

@@ -23,13 +23,16 @@ describe('parseTimedelta (Python timedelta keywords)', () => {
     ['days=-3', 'cannot read'],
   ] as const) {
     it(`rejects ${JSON.stringify(input)} saying what is wrong`, () => {
-      assert.throws(() => parseTimedelta(input), (err: unknown) => {
-        assert.ok(err instanceof StackbackupError);
-        assert.match(err.message, new RegExp(fragment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-        assert.match(err.message, /backupRetentionTimeDelta/);
-        assert.equal(err.exitCode, 2);
-        return true;
-      });
+      assert.throws(
+        () => parseTimedelta(input),
+        (err: unknown) => {
+          assert.ok(err instanceof StackbackupError);
+          assert.match(err.message, new RegExp(fragment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+          assert.match(err.message, /backupRetentionTimeDelta/);
+          assert.equal(err.exitCode, 2);
+          return true;
+        },
+      );
     });
   }
 });

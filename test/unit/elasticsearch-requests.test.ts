@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { estypes } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
-import { elasticsearchSnapshotName, elasticsearchSnapshotSuffix, parseElasticsearchSnapshotName, ELASTICSEARCH_SNAPSHOT_TEMPLATE } from '../../src/storage/layout.js';
+import {
+  elasticsearchSnapshotName,
+  elasticsearchSnapshotSuffix,
+  parseElasticsearchSnapshotName,
+  ELASTICSEARCH_SNAPSHOT_TEMPLATE,
+} from '../../src/storage/layout.js';
 import {
   nameGroups,
   parseConnection,
@@ -31,14 +36,31 @@ import { redact } from '../../src/util/redact.js';
 import { tempDir } from '../servers/harness.js';
 
 const s3ctx: StoreContext = {
-  storage: { kind: 's3', endpoint: new URL('http://sb-stackbackup-minio:9000'), accessKey: 'minioaccess', secretKey: 'miniosecret123', region: 'us-east-1' },
+  storage: {
+    kind: 's3',
+    endpoint: new URL('http://sb-stackbackup-minio:9000'),
+    accessKey: 'minioaccess',
+    secretKey: 'miniosecret123',
+    region: 'us-east-1',
+  },
   now: () => DateTime.utc(),
 };
 const fsctx: StoreContext = { storage: { kind: 'filesystem', root: '/tmp/x' }, now: () => DateTime.utc() };
 
 // Compile-time: the bodies are the official request types, and those types are strict.
-const typedRepository: estypes.SnapshotCreateRepositoryRequest = repositoryRequest('sts-backup', { type: 'fs', location: '/x' });
-const typedPolicy: estypes.SlmPutLifecycleRequest = policyRequest({ policyId: 'p', repository: 'r', schedule: '0 0 3 * * ?', indices: ['sts*'], expireAfter: '30d', minCount: 5, maxCount: 30 });
+const typedRepository: estypes.SnapshotCreateRepositoryRequest = repositoryRequest('sts-backup', {
+  type: 'fs',
+  location: '/x',
+});
+const typedPolicy: estypes.SlmPutLifecycleRequest = policyRequest({
+  policyId: 'p',
+  repository: 'r',
+  schedule: '0 0 3 * * ?',
+  indices: ['sts*'],
+  expireAfter: '30d',
+  minCount: 5,
+  maxCount: 30,
+});
 const typedSnapshot: estypes.SnapshotCreateRequest = snapshotRequest('r', 's', ['sts*']);
 const typedRestore: estypes.SnapshotRestoreRequest = restoreRequest('r', 's', ['sts_a']);
 // @ts-expect-error retention takes expire_after, min_count and max_count; a camel-cased field is refused
@@ -50,7 +72,13 @@ const misplaced: estypes.SlmPutLifecycleRequest = { policy_id: 'p', indices: ['s
 
 describe('S3 repository request', () => {
   it('type s3 in the bucket, through the in-cluster endpoint, path-style, keystore credentials', () => {
-    const options = validateConfigure({ url: 'http://es:9200', bucket: 'sts-elasticsearch-backup', s3Endpoint: 'http://sb-stackbackup-minio.backup.svc.cluster.local:9000', basePath: '/cluster-a/', engine: 'slm' });
+    const options = validateConfigure({
+      url: 'http://es:9200',
+      bucket: 'sts-elasticsearch-backup',
+      s3Endpoint: 'http://sb-stackbackup-minio.backup.svc.cluster.local:9000',
+      basePath: '/cluster-a/',
+      engine: 'slm',
+    });
     const request = repositoryRequest(options.repository, repositorySpec(options.choice, fsctx)) as S3RepositoryRequest;
     assert.equal(request.name, 'sts-backup');
     assert.equal(request.verify, false);
@@ -67,37 +95,68 @@ describe('S3 repository request', () => {
         path_style_access: true,
       },
     });
-
   });
 
-  it('defaults the endpoint to the jobs\' S3 endpoint; https becomes protocol https', () => {
+  it("defaults the endpoint to the jobs' S3 endpoint; https becomes protocol https", () => {
     const spec = repositorySpec(validateConfigure({ url: 'http://es:9200' }).choice, s3ctx);
     const settings = (repositoryRequest('sts-backup', spec) as S3RepositoryRequest).repository.settings;
     assert.equal(settings.endpoint, 'sb-stackbackup-minio:9000');
     assert.equal(settings.protocol, 'http');
     assert.equal(settings.base_path, undefined);
-    const https = repositorySpec(validateConfigure({ url: 'http://es:9200', s3Endpoint: 'https://s3.example.com', pathStyleAccess: 'false', client: 'sts_backup' }).choice, s3ctx);
+    const https = repositorySpec(
+      validateConfigure({
+        url: 'http://es:9200',
+        s3Endpoint: 'https://s3.example.com',
+        pathStyleAccess: 'false',
+        client: 'sts_backup',
+      }).choice,
+      s3ctx,
+    );
     const s = (repositoryRequest('sts-backup', https) as S3RepositoryRequest).repository.settings;
-    assert.deepEqual([s.endpoint, s.protocol, s.path_style_access, s.client], ['s3.example.com', 'https', false, 'sts_backup']);
+    assert.deepEqual(
+      [s.endpoint, s.protocol, s.path_style_access, s.client],
+      ['s3.example.com', 'https', false, 'sts_backup'],
+    );
   });
 
-  it('inline credentials only behind the switch, from the jobs\' S3 credentials, never shown', () => {
+  it("inline credentials only behind the switch, from the jobs' S3 credentials, never shown", () => {
     const spec = repositorySpec(validateConfigure({ url: 'http://es:9200', inlineCredentials: true }).choice, s3ctx);
     const settings = (repositoryRequest('sts-backup', spec) as S3RepositoryRequest).repository.settings;
     assert.equal(settings.access_key, 'minioaccess');
     assert.equal(settings.secret_key, 'miniosecret123');
-    assert.throws(() => repositorySpec(validateConfigure({ url: 'http://es:9200', inlineCredentials: 'true' }).choice, fsctx), /inline repository credentials .* none are configured/);
+    assert.throws(
+      () => repositorySpec(validateConfigure({ url: 'http://es:9200', inlineCredentials: 'true' }).choice, fsctx),
+      /inline repository credentials .* none are configured/,
+    );
   });
 
   it('refuses what Elasticsearch would refuse later', () => {
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', s3Endpoint: 'http://user:pw@minio:9000' }), /without credentials/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', s3Endpoint: 'minio:9000' }), /must be http\(s\):\/\/host/);
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', s3Endpoint: 'http://user:pw@minio:9000' }),
+      /without credentials/,
+    );
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', s3Endpoint: 'minio:9000' }),
+      /must be http\(s\):\/\/host/,
+    );
     assert.throws(() => validateConfigure({ url: 'http://es:9200', client: 'My Client' }), /not an S3 client name/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', basePath: 'a/../b c' }), /--base-path/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: '' }), /--location \(backup\.elasticsearch\.repository\.location\) is empty/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs' }), /must be a folder in path\.repo/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: '/repo/../etc' }), /must be a folder in path\.repo/);
-    assert.deepEqual(validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: 'sts-backup' }).choice, { type: 'fs', location: 'sts-backup' });
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: '' }),
+      /--location \(backup\.elasticsearch\.repository\.location\) is empty/,
+    );
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs' }),
+      /must be a folder in path\.repo/,
+    );
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: '/repo/../etc' }),
+      /must be a folder in path\.repo/,
+    );
+    assert.deepEqual(
+      validateConfigure({ url: 'http://es:9200', repositoryType: 'fs', location: 'sts-backup' }).choice,
+      { type: 'fs', location: 'sts-backup' },
+    );
     assert.throws(() => validateConfigure({ url: 'http://es:9200', repositoryType: 'gcs' }), /"s3" or "fs"/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', bucket: 'Bad_Bucket' }), /invalid bucket name/);
   });
@@ -105,20 +164,32 @@ describe('S3 repository request', () => {
 
 describe('SLM policy request', () => {
   it('schedule, the name template, indices, no global state, and SLM retention from the values', () => {
-    const options = validateConfigure({ url: 'http://es:9200', schedule: '0 30 1 * * ?', indices: '["sts*","-sts_tmp*"]', expireAfter: '14d', minCount: '3', maxCount: 20 });
+    const options = validateConfigure({
+      url: 'http://es:9200',
+      schedule: '0 30 1 * * ?',
+      indices: '["sts*","-sts_tmp*"]',
+      expireAfter: '14d',
+      minCount: '3',
+      maxCount: 20,
+    });
     const policy = policyRequest(options.policy);
     assert.deepEqual(policy, {
       policy_id: 'sts-backup',
       schedule: '0 30 1 * * ?',
       name: '<sts-backup-{now{yyyyMMdd-HHmm}}>',
       repository: 'sts-backup',
-      config: { indices: ['sts*', '-sts_tmp*'], ignore_unavailable: true, include_global_state: false, metadata: { taken_by: 'stackbackup', engine: 'slm' } },
+      config: {
+        indices: ['sts*', '-sts_tmp*'],
+        ignore_unavailable: true,
+        include_global_state: false,
+        metadata: { taken_by: 'stackbackup', engine: 'slm' },
+      },
       retention: { expire_after: '14d', min_count: 3, max_count: 20 },
     });
     assert.equal(policy.name, ELASTICSEARCH_SNAPSHOT_TEMPLATE);
   });
 
-  it('the defaults are StackState\'s: daily at 03:00, sts*, 30d, at least 5, at most 30', () => {
+  it("the defaults are StackState's: daily at 03:00, sts*, 30d, at least 5, at most 30", () => {
     const policy = policyRequest(validateConfigure({ url: 'http://es:9200' }).policy);
     assert.equal(policy.schedule, '0 0 3 * * ?');
     assert.deepEqual(policy.config?.indices, ['sts*']);
@@ -126,17 +197,29 @@ describe('SLM policy request', () => {
   });
 
   it('refuses a bad schedule, retention or engine before anything runs', () => {
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', schedule: '0 3 * * *' }), /has 5 fields; an Elasticsearch cron schedule has 6 or 7/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', schedule: '0 0 3 * * *' }), /exactly one of day-of-month and day-of-week must be "\?"/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', minCount: 10, maxCount: 5 }), /--min-count \(10\) is larger than --max-count \(5\)/);
-    assert.throws(() => validateConfigure({ url: 'http://es:9200', expireAfter: 'days=30' }), /not an Elasticsearch time unit/);
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', schedule: '0 3 * * *' }),
+      /has 5 fields; an Elasticsearch cron schedule has 6 or 7/,
+    );
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', schedule: '0 0 3 * * *' }),
+      /exactly one of day-of-month and day-of-week must be "\?"/,
+    );
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', minCount: 10, maxCount: 5 }),
+      /--min-count \(10\) is larger than --max-count \(5\)/,
+    );
+    assert.throws(
+      () => validateConfigure({ url: 'http://es:9200', expireAfter: 'days=30' }),
+      /not an Elasticsearch time unit/,
+    );
     assert.throws(() => validateConfigure({ url: 'http://es:9200', expireAfter: '0d' }), /is zero/);
     assert.throws(() => validateConfigure({ url: 'http://es:9200', engine: 'cron' }), /"slm", "cronjob" or "none"/);
   });
 });
 
 describe('snapshot and restore requests', () => {
-  it('the cronjob engine\'s snapshot waits, skips missing patterns, leaves global state out and marks itself', () => {
+  it("the cronjob engine's snapshot waits, skips missing patterns, leaves global state out and marks itself", () => {
     assert.deepEqual(snapshotRequest('sts-backup', 'sts-backup-20240105-0300-abc', ['sts*']), {
       repository: 'sts-backup',
       snapshot: 'sts-backup-20240105-0300-abc',
@@ -159,7 +242,7 @@ describe('snapshot and restore requests', () => {
     });
   });
 
-  it('index names go into request lines in groups below Elasticsearch\'s 4 KiB limit', () => {
+  it("index names go into request lines in groups below Elasticsearch's 4 KiB limit", () => {
     const names = Array.from({ length: 400 }, (_, i) => `sts_multi_metrics-2024.01.${String(i).padStart(3, '0')}`);
     const groups = nameGroups(names);
     assert.ok(groups.length > 1);
@@ -169,7 +252,7 @@ describe('snapshot and restore requests', () => {
 });
 
 describe('snapshot names (layout)', () => {
-  it('are SLM\'s: sts-backup-YYYYMMDD-HHMM-<22 lower-case base64url characters>, UTC', () => {
+  it("are SLM's: sts-backup-YYYYMMDD-HHMM-<22 lower-case base64url characters>, UTC", () => {
     const suffix = elasticsearchSnapshotSuffix(new Uint8Array(16).fill(255));
     assert.match(suffix, /^[a-z0-9_-]{22}$/);
     const name = elasticsearchSnapshotName(DateTime.fromISO('2021-02-23T04:00:00+01:00'), 'ppss8nx40ykppss8nx40yk');
@@ -191,9 +274,17 @@ describe('index patterns and selection', () => {
 
   it('selects as Elasticsearch does: wildcards, exclusions in order, dot-indices only by dot-patterns, missing plain names reported', () => {
     const available = ['.kibana_1', 'sts_events-1', 'sts_events-2', 'sts_metrics-1', 'other'];
-    assert.deepEqual(selectIndices(available, ['sts*']), { selected: ['sts_events-1', 'sts_events-2', 'sts_metrics-1'], missing: [] });
+    assert.deepEqual(selectIndices(available, ['sts*']), {
+      selected: ['sts_events-1', 'sts_events-2', 'sts_metrics-1'],
+      missing: [],
+    });
     assert.deepEqual(selectIndices(available, ['sts*', '-sts_events-2']).selected, ['sts_events-1', 'sts_metrics-1']);
-    assert.deepEqual(selectIndices(available, ['*']).selected, ['sts_events-1', 'sts_events-2', 'sts_metrics-1', 'other']);
+    assert.deepEqual(selectIndices(available, ['*']).selected, [
+      'sts_events-1',
+      'sts_events-2',
+      'sts_metrics-1',
+      'other',
+    ]);
     assert.deepEqual(selectIndices(available, ['.kib*']).selected, ['.kibana_1']);
     assert.deepEqual(selectIndices(available, ['other', 'sts_x', 'zz*']), { selected: ['other'], missing: ['sts_x'] });
     assert.deepEqual(selectIndices(available, ['sts.events-1']).selected, [], 'a dot is not a wildcard');
@@ -202,7 +293,10 @@ describe('index patterns and selection', () => {
 
 describe('retention settings', () => {
   it('min_count may not exceed max_count; counts are whole numbers', () => {
-    assert.deepEqual({ ...parseRetention({}), maxAge: undefined }, { expireAfter: '30d', maxAge: undefined, minCount: 5, maxCount: 30 });
+    assert.deepEqual(
+      { ...parseRetention({}), maxAge: undefined },
+      { expireAfter: '30d', maxAge: undefined, minCount: 5, maxCount: 30 },
+    );
     assert.throws(() => parseRetention({ minCount: 0 }), /from 1 to 10000/);
     assert.throws(() => parseRetention({ maxCount: 2.5 }), /from 1 to 10000/);
   });
@@ -213,7 +307,11 @@ describe('connection', () => {
     const dir = await tempDir('es-unit');
     try {
       await writeFile(join(dir, 'password'), 'S3cr3t-es-password\n');
-      const c = parseConnection(undefined, { STACKBACKUP_ES_URL: 'https://es.example:9200', STACKBACKUP_ES_USERNAME: 'backup', STACKBACKUP_ES_PASSWORD_FILE: join(dir, 'password') });
+      const c = parseConnection(undefined, {
+        STACKBACKUP_ES_URL: 'https://es.example:9200',
+        STACKBACKUP_ES_USERNAME: 'backup',
+        STACKBACKUP_ES_PASSWORD_FILE: join(dir, 'password'),
+      });
       assert.equal(c.url.origin, 'https://es.example:9200');
       assert.equal(c.username, 'backup');
       assert.equal(c.password, 'S3cr3t-es-password');
@@ -225,7 +323,10 @@ describe('connection', () => {
     assert.throws(() => parseConnection('http://u:hunter2pw@es:9200', {}), /must not carry credentials/);
     assert.equal(redact('x hunter2pw y'), 'x *** y');
     assert.throws(() => parseConnection('es:9200', {}), /must start with http/);
-    assert.throws(() => parseConnection('http://es:9200', { STACKBACKUP_ES_USERNAME: 'u' }), /only one of the Elasticsearch username and password/);
+    assert.throws(
+      () => parseConnection('http://es:9200', { STACKBACKUP_ES_USERNAME: 'u' }),
+      /only one of the Elasticsearch username and password/,
+    );
   });
 });
 

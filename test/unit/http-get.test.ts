@@ -91,7 +91,10 @@ describe('plain-socket GET (downloads from http:// endpoints)', () => {
       res.write(Buffer.alloc(10));
     });
     const res = await httpGet(url, { idleTimeoutMs: 200 });
-    await assert.rejects(collect(res.body), (err: Error & { code?: string }) => err.code === 'ETIMEDOUT' && /no data from the server/.test(err.message));
+    await assert.rejects(
+      collect(res.body),
+      (err: Error & { code?: string }) => err.code === 'ETIMEDOUT' && /no data from the server/.test(err.message),
+    );
   });
 
   it('an empty object is an empty body', async () => {
@@ -108,6 +111,9 @@ describe('plain-socket GET (downloads from http:// endpoints)', () => {
     const port = url.port;
     servers[servers.length - 1]?.close();
     await sleep(50);
-    await assert.rejects(httpGet(new URL(`http://127.0.0.1:${port}/k`)), (err: Error & { code?: string }) => err.code === 'ECONNREFUSED');
+    await assert.rejects(
+      httpGet(new URL(`http://127.0.0.1:${port}/k`)),
+      (err: Error & { code?: string }) => err.code === 'ECONNREFUSED',
+    );
   });
 });

@@ -22,6 +22,7 @@ describe('strict names', () => {
     }
   });
   it('refuses bucket names S3 would refuse', () => {
-    for (const b of ['ab', 'Upper', 'a..b', '-lead', 'x'.repeat(64)]) assert.throws(() => checkName('bucket', b), /invalid bucket name/);
+    for (const b of ['ab', 'Upper', 'a..b', '-lead', 'x'.repeat(64)])
+      assert.throws(() => checkName('bucket', b), /invalid bucket name/);
   });
 });

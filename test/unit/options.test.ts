@@ -32,12 +32,20 @@ describe('option values (config/options)', () => {
 
   it('refuses numbers that are not whole or out of range, showing what was given', () => {
     for (const bad of ['1.5', 'abc', '-1', '1e3', '0x10', '11', 'Infinity']) {
-      usage(() => wholeNumber(bad, '--min-count', 0, 10, 3), new RegExp(`--min-count must be a whole number from 0 to 10, got "${bad}"`));
+      usage(
+        () => wholeNumber(bad, '--min-count', 0, 10, 3),
+        new RegExp(`--min-count must be a whole number from 0 to 10, got "${bad}"`),
+      );
     }
     usage(() => wholeNumber(undefined, '--count', 1, 5), /--count is required/);
   });
 
   it('says how to get the default back', () => {
-    assert.throws(() => text('', '--bucket', 'sts-stackgraph-backup'), (err: unknown) => isStackbackupError(err) && /leave the option out to use the default \(sts-stackgraph-backup\)/.test(err.hint ?? ''));
+    assert.throws(
+      () => text('', '--bucket', 'sts-stackgraph-backup'),
+      (err: unknown) =>
+        isStackbackupError(err) &&
+        /leave the option out to use the default \(sts-stackgraph-backup\)/.test(err.hint ?? ''),
+    );
   });
 });

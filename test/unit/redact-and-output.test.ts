@@ -16,8 +16,16 @@ describe('redaction', () => {
   it('errors printed for users pass through redaction, also as JSON', () => {
     registerSecret('anothersecret99');
     let out = '';
-    reportError(new StackbackupError('bad anothersecret99', { hint: 'use anothersecret99', exitCode: 5 }), { json: false, debug: false }, (t) => (out += t));
-    reportError(new StackbackupError('bad anothersecret99', { exitCode: 5 }), { json: true, debug: false }, (t) => (out += t));
+    reportError(
+      new StackbackupError('bad anothersecret99', { hint: 'use anothersecret99', exitCode: 5 }),
+      { json: false, debug: false },
+      (t) => (out += t),
+    );
+    reportError(
+      new StackbackupError('bad anothersecret99', { exitCode: 5 }),
+      { json: true, debug: false },
+      (t) => (out += t),
+    );
     assert.doesNotMatch(out, /anothersecret99/);
     assert.match(out, /Error: bad \*\*\*/);
     assert.equal(JSON.parse(out.split('\n').filter(Boolean).at(-1) ?? '').error.exitCode, 5);
@@ -27,7 +35,16 @@ describe('redaction', () => {
 
 describe('output', () => {
   it('aligns tables', () => {
-    assert.equal(renderTable(['NAME', 'SIZE'], [['a', 1], ['longer', 22]]), 'NAME    SIZE\na       1\nlonger  22');
+    assert.equal(
+      renderTable(
+        ['NAME', 'SIZE'],
+        [
+          ['a', 1],
+          ['longer', 22],
+        ],
+      ),
+      'NAME    SIZE\na       1\nlonger  22',
+    );
   });
   it('prints JSON under --json and text otherwise', () => {
     let text = '';

@@ -14,8 +14,19 @@ function scripts(dir: string): string[] {
 }
 
 it('restore/, scripts/ and .ci scripts are shellcheck clean', () => {
-  const files = [...scripts(join(REPO_ROOT, 'restore')), ...scripts(join(REPO_ROOT, 'scripts')), join(REPO_ROOT, '.ci', 'run')];
+  const files = [
+    ...scripts(join(REPO_ROOT, 'restore')),
+    ...scripts(join(REPO_ROOT, 'scripts')),
+    join(REPO_ROOT, '.ci', 'run'),
+  ];
   assert.ok(files.length >= 10, `found ${files.length} scripts`);
-  const res = spawnSync(toolPath('shellcheck', 'shellcheck'), ['-x', '-S', 'warning', ...files], { cwd: REPO_ROOT, encoding: 'utf8' });
-  assert.equal(res.status, 0, `shellcheck findings in ${files.map((f) => relative(REPO_ROOT, f)).length} files:\n${res.stdout}${res.stderr}`);
+  const res = spawnSync(toolPath('shellcheck', 'shellcheck'), ['-x', '-S', 'warning', ...files], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(
+    res.status,
+    0,
+    `shellcheck findings in ${files.map((f) => relative(REPO_ROOT, f)).length} files:\n${res.stdout}${res.stderr}`,
+  );
 });

@@ -55,51 +55,20 @@ Elasticsearch schedule when that is a plain one (seconds 0, no year or `*`, no L
 {{- end -}}
 
 {{/*
-A job-image container running `stackbackup elasticsearch ...`. Usage:
+A job-image container running `stackbackup elasticsearch ...`, with the Elasticsearch credentials when
+backup.elasticsearch.auth.existingSecret is set. Usage:
 include "stackbackup.elasticsearch.container" (dict "ctx" $ "name" "list" "args" (list ...) "env" (list ...) "storage" false)
 */}}
 {{- define "stackbackup.elasticsearch.container" -}}
 {{- $es := .ctx.Values.backup.elasticsearch -}}
-- name: {{ .name }}
-  image: {{ include "stackbackup.job.image" .ctx | quote }}
-  imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
-  command:
-    - stackbackup
-  args:
-    {{- toYaml .args | nindent 4 }}
-  {{- if or .storage $es.auth.existingSecret .env }}
-  env:
-    {{- if .storage }}
-    {{- include "stackbackup.job.storageEnv" .ctx | nindent 4 }}
-    {{- end }}
-    {{- if $es.auth.existingSecret }}
-    - name: STACKBACKUP_ES_USERNAME_FILE
-      value: {{ include "stackbackup.elasticsearch.credentialsDir" .ctx }}/username
-    - name: STACKBACKUP_ES_PASSWORD_FILE
-      value: {{ include "stackbackup.elasticsearch.credentialsDir" .ctx }}/password
-    {{- end }}
-    {{- with .env }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  {{- end }}
-  volumeMounts:
-    {{- if .storage }}
-    {{- include "stackbackup.job.storageVolumeMounts" .ctx | nindent 4 }}
-    {{- else }}
-    - name: tmp
-      mountPath: /tmp
-    {{- end }}
-    {{- if $es.auth.existingSecret }}
-    - name: elasticsearch-credentials
-      mountPath: {{ include "stackbackup.elasticsearch.credentialsDir" .ctx }}
-      readOnly: true
-    {{- end }}
-  {{- with .ctx.Values.jobs.resources }}
-  resources:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  securityContext:
-    {{- include "stackbackup.container.securityContext" .ctx | nindent 4 }}
+{{- $env := list -}}
+{{- $mounts := list -}}
+{{- if $es.auth.existingSecret -}}
+{{- $dir := include "stackbackup.elasticsearch.credentialsDir" .ctx -}}
+{{- $env = list (dict "name" "STACKBACKUP_ES_USERNAME_FILE" "value" (printf "%s/username" $dir)) (dict "name" "STACKBACKUP_ES_PASSWORD_FILE" "value" (printf "%s/password" $dir)) -}}
+{{- $mounts = list (dict "name" "elasticsearch-credentials" "mountPath" $dir "readOnly" true) -}}
+{{- end -}}
+{{- include "stackbackup.job.container" (dict "ctx" .ctx "name" .name "args" .args "storage" .storage "env" (concat $env (.env | default list)) "volumeMounts" $mounts) -}}
 {{- end -}}
 
 {{/*
@@ -108,78 +77,9 @@ include "stackbackup.elasticsearch.podTemplate" (dict "ctx" $ "component" "elast
 */}}
 {{- define "stackbackup.elasticsearch.podTemplate" -}}
 {{- $es := .ctx.Values.backup.elasticsearch -}}
-metadata:
-  labels:
-    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
-    {{- with .ctx.Values.jobs.podLabels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  {{- with .ctx.Values.jobs.podAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-spec:
-  serviceAccountName: {{ include "stackbackup.serviceAccountName" (dict "ctx" .ctx "kind" .kind) }}
-  automountServiceAccountToken: false
-  restartPolicy: Never
-  securityContext:
-    {{- include "stackbackup.pod.securityContext" .ctx | nindent 4 }}
-  {{- with (include "stackbackup.pod.placement" (dict "ctx" .ctx "from" .ctx.Values.jobs) | trim) }}
-  {{- . | nindent 2 }}
-  {{- end }}
-  containers:
-    {{- .containers | nindent 4 }}
-  volumes:
-    {{- if .storage }}
-    {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
-    {{- else }}
-    - name: tmp
-      emptyDir:
-        medium: Memory
-        sizeLimit: 64Mi
-    {{- end }}
-    {{- if $es.auth.existingSecret }}
-    - name: elasticsearch-credentials
-      secret:
-        secretName: {{ $es.auth.existingSecret }}
-        defaultMode: 288 # 0440: owner and group read
-        items:
-          - key: username
-            path: username
-          - key: password
-            path: password
-    {{- end }}
+{{- $volumes := list -}}
+{{- if $es.auth.existingSecret -}}
+{{- $volumes = list (dict "name" "elasticsearch-credentials" "secret" (dict "secretName" $es.auth.existingSecret "defaultMode" 288 "items" (list (dict "key" "username" "path" "username") (dict "key" "password" "path" "password")))) -}}
 {{- end -}}
-
-{{/*
-A Job template in a ConfigMap, found by restore/lib/job.sh through its labels
-(app.kubernetes.io/part-of=stackbackup, stackbackup.io/job-template=TEMPLATE) and data key job.yaml.
-Usage: include "stackbackup.elasticsearch.jobTemplate" (dict "ctx" $ "template" "elasticsearch-list" "pod" "<yaml>" "data" (dict))
-*/}}
-{{- define "stackbackup.elasticsearch.jobTemplate" -}}
-{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template -}}
-{{- $labels := include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml -}}
-{{- $job := dict
-  "apiVersion" "batch/v1"
-  "kind" "Job"
-  "metadata" (dict "name" $name "labels" $labels)
-  "spec" (dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml)) -}}
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ printf "%s-job-template" $name | trunc 63 | trimSuffix "-" }}
-  namespace: {{ .ctx.Release.Namespace }}
-  labels:
-    {{- toYaml $labels | nindent 4 }}
-    stackbackup.io/job-template: {{ .template }}
-  {{- with .ctx.Values.commonAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-data:
-  job.yaml: |
-    {{- toYaml $job | nindent 4 }}
-  {{- range $k, $v := .data }}
-  {{ $k }}: {{ $v | quote }}
-  {{- end }}
+{{- include "stackbackup.job.podTemplate" (dict "ctx" .ctx "component" .component "kind" .kind "containers" .containers "storage" .storage "volumes" $volumes) -}}
 {{- end -}}

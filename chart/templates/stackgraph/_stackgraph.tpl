@@ -57,125 +57,33 @@ A tool container. Usage: include "stackbackup.stackgraph.toolContainer" (dict "c
 {{- end -}}
 
 {{/*
-A job-image container running `stackbackup ARGS`. Usage:
-include "stackbackup.stackgraph.jobContainer" (dict "ctx" $ "name" "backup" "args" (list ...) "env" (list ...))
+A job-image container running `stackbackup ARGS`, with the scratch claim mounted when "scratch" is true.
+Usage: include "stackbackup.stackgraph.jobContainer" (dict "ctx" $ "name" "backup" "args" (list ...) "env" (list ...) "scratch" true)
 */}}
 {{- define "stackbackup.stackgraph.jobContainer" -}}
-- name: {{ .name }}
-  image: {{ include "stackbackup.job.image" .ctx | quote }}
-  imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
-  command:
-    - stackbackup
-  args:
-    {{- toYaml .args | nindent 4 }}
-  env:
-    {{- include "stackbackup.job.storageEnv" .ctx | nindent 4 }}
-    {{- with .env }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  volumeMounts:
-    {{- include "stackbackup.job.storageVolumeMounts" .ctx | nindent 4 }}
-    {{- if .scratch }}
-    - name: scratch
-      mountPath: {{ include "stackbackup.stackgraph.scratchDir" .ctx }}
-    {{- end }}
-  {{- with .ctx.Values.jobs.resources }}
-  resources:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  securityContext:
-    {{- include "stackbackup.container.securityContext" .ctx | nindent 4 }}
+{{- $mounts := list -}}
+{{- if .scratch }}{{ $mounts = list (dict "name" "scratch" "mountPath" (include "stackbackup.stackgraph.scratchDir" .ctx)) }}{{ end -}}
+{{- include "stackbackup.job.container" (dict "ctx" .ctx "name" .name "args" .args "env" .env "volumeMounts" $mounts) -}}
 {{- end -}}
 
 {{/*
-A StackGraph pod template. Usage: include "stackbackup.stackgraph.podTemplate" (dict "ctx" $ "component" "stackgraph-backup"
-"kind" "backup" "initContainers" "<yaml>" "containers" "<yaml>" "scratch" "ephemeral"|"restore"|"" "tool" true)
+A StackGraph pod template: the job pod with the scratch claim ("ephemeral": a claim of its own for the
+backup's export; "restore": the restore claim) and the tool's own volumes when it runs the tool. Usage:
+include "stackbackup.stackgraph.podTemplate" (dict "ctx" $ "component" "stackgraph-backup" "kind" "backup"
+"initContainers" "<yaml>" "containers" "<yaml>" "scratch" "ephemeral"|"restore"|"" "tool" true)
 */}}
 {{- define "stackbackup.stackgraph.podTemplate" -}}
 {{- $sg := .ctx.Values.backup.stackGraph -}}
-metadata:
-  labels:
-    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
-    {{- with .ctx.Values.jobs.podLabels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  {{- with .ctx.Values.jobs.podAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-spec:
-  serviceAccountName: {{ include "stackbackup.serviceAccountName" (dict "ctx" .ctx "kind" .kind) }}
-  automountServiceAccountToken: false
-  restartPolicy: Never
-  securityContext:
-    {{- include "stackbackup.pod.securityContext" .ctx | nindent 4 }}
-  {{- with (include "stackbackup.pod.placement" (dict "ctx" .ctx "from" .ctx.Values.jobs) | trim) }}
-  {{- . | nindent 2 }}
-  {{- end }}
-  {{- with .initContainers }}
-  initContainers:
-    {{- . | nindent 4 }}
-  {{- end }}
-  containers:
-    {{- .containers | nindent 4 }}
-  volumes:
-    {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
-    {{- if eq .scratch "ephemeral" }}
-    - name: scratch
-      ephemeral:
-        volumeClaimTemplate:
-          metadata:
-            labels:
-              {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 14 }}
-          spec:
-            accessModes: ["ReadWriteOnce"]
-            {{- with $sg.scratch.storageClass }}
-            storageClassName: {{ . | quote }}
-            {{- end }}
-            resources:
-              requests:
-                storage: {{ $sg.scratch.size | quote }}
-    {{- else if eq .scratch "restore" }}
-    - name: scratch
-      persistentVolumeClaim:
-        claimName: {{ include "stackbackup.stackgraph.restoreClaim" .ctx }}
-    {{- end }}
-    {{- if .tool }}
-    {{- with $sg.tool.volumes }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-    {{- end }}
+{{- $volumes := list -}}
+{{- if eq .scratch "ephemeral" -}}
+{{- $claim := dict "accessModes" (list "ReadWriteOnce") "resources" (dict "requests" (dict "storage" (toString $sg.scratch.size))) -}}
+{{- with $sg.scratch.storageClass }}{{ $_ := set $claim "storageClassName" . }}{{ end -}}
+{{- $labels := include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | fromYaml -}}
+{{- $volumes = list (dict "name" "scratch" "ephemeral" (dict "volumeClaimTemplate" (dict "metadata" (dict "labels" $labels) "spec" $claim))) -}}
+{{- else if eq .scratch "restore" -}}
+{{- $volumes = list (dict "name" "scratch" "persistentVolumeClaim" (dict "claimName" (include "stackbackup.stackgraph.restoreClaim" .ctx))) -}}
+{{- end -}}
+{{- if .tool }}{{ $volumes = concat $volumes ($sg.tool.volumes | default list) }}{{ end -}}
+{{- include "stackbackup.job.podTemplate" (dict "ctx" .ctx "component" .component "kind" .kind "initContainers" .initContainers "containers" .containers "volumes" $volumes) -}}
 {{- end -}}
 
-{{/*
-A restore Job template in a ConfigMap, found by restore/lib/job.sh through its labels
-(app.kubernetes.io/part-of=stackbackup, stackbackup.io/job-template=TEMPLATE) and data key job.yaml.
-Usage: include "stackbackup.stackgraph.jobTemplate" (dict "ctx" $ "template" "stackgraph-list" "pod" "<yaml>" "data" (dict))
-*/}}
-{{- define "stackbackup.stackgraph.jobTemplate" -}}
-{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template -}}
-{{- $labels := include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml -}}
-{{- $job := dict
-  "apiVersion" "batch/v1"
-  "kind" "Job"
-  "metadata" (dict "name" $name "labels" $labels)
-  "spec" (dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml)) -}}
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ printf "%s-job-template" $name | trunc 63 | trimSuffix "-" }}
-  namespace: {{ .ctx.Release.Namespace }}
-  labels:
-    {{- toYaml $labels | nindent 4 }}
-    stackbackup.io/job-template: {{ .template }}
-  {{- with .ctx.Values.commonAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-data:
-  job.yaml: |
-    {{- toYaml $job | nindent 4 }}
-  {{- range $k, $v := .data }}
-  {{ $k }}: {{ $v | quote }}
-  {{- end }}
-{{- end -}}

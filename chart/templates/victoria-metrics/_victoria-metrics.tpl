@@ -38,117 +38,21 @@ required pod affinity to the instance's pod (its ReadWriteOnce claim is attached
 Usage: include "stackbackup.vm.podSpec" (dict "ctx" $ "vm" $settings "kind" "backup"|"restore" "component" "x" "args" (list ...) "claim" true|false "extraEnv" (list))
 */}}
 {{- define "stackbackup.vm.podSpec" -}}
-metadata:
-  labels:
-    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
-    stackbackup.io/store: victoria-metrics
-    stackbackup.io/vm-instance: {{ .vm.name }}
-    {{- with .ctx.Values.jobs.podLabels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  {{- with .ctx.Values.jobs.podAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-spec:
-  serviceAccountName: {{ include "stackbackup.serviceAccountName" (dict "ctx" .ctx "kind" .kind) }}
-  automountServiceAccountToken: false
-  restartPolicy: Never
-  securityContext:
-    {{- include "stackbackup.pod.securityContext" .ctx | nindent 4 }}
-  {{- $j := .ctx.Values.jobs }}
-  {{- with .ctx.Values.imagePullSecrets }}
-  imagePullSecrets:
-    {{- range . }}
-    - name: {{ if kindIs "map" . }}{{ .name }}{{ else }}{{ . }}{{ end }}
-    {{- end }}
-  {{- end }}
-  {{- with $j.nodeSelector }}
-  nodeSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $j.tolerations }}
-  tolerations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- if and (eq .kind "backup") .vm.podLabels }}
-  affinity:
-    {{- with $j.affinity.nodeAffinity }}
-    nodeAffinity:
-      {{- toYaml . | nindent 6 }}
-    {{- end }}
-    podAffinity:
-      requiredDuringSchedulingIgnoredDuringExecution:
-        - labelSelector:
-            matchLabels:
-              {{- toYaml .vm.podLabels | nindent 14 }}
-          topologyKey: kubernetes.io/hostname
-  {{- else }}
-  {{- with $j.affinity }}
-  affinity:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- end }}
-  containers:
-    - name: {{ .component }}
-      image: {{ include "stackbackup.job.image" .ctx | quote }}
-      imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
-      command:
-        - stackbackup
-      args:
-        {{- toYaml .args | nindent 8 }}
-      env:
-        {{- include "stackbackup.job.storageEnv" .ctx | nindent 8 }}
-        {{- with .extraEnv }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
-      volumeMounts:
-        {{- include "stackbackup.job.storageVolumeMounts" .ctx | nindent 8 }}
-        {{- if .claim }}
-        - name: data
-          mountPath: {{ .vm.dataPath }}
-        {{- end }}
-      {{- with $j.resources }}
-      resources:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      securityContext:
-        {{- include "stackbackup.container.securityContext" .ctx | nindent 8 }}
-  volumes:
-    {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
-    {{- if .claim }}
-    - name: data
-      persistentVolumeClaim:
-        claimName: {{ .vm.claim }}
-    {{- end }}
+{{- $j := .ctx.Values.jobs -}}
+{{- $placement := "" -}}
+{{- if and (eq .kind "backup") .vm.podLabels -}}
+{{- $affinity := dict "podAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list (dict "labelSelector" (dict "matchLabels" .vm.podLabels) "topologyKey" "kubernetes.io/hostname"))) -}}
+{{- with $j.affinity.nodeAffinity }}{{ $_ := set $affinity "nodeAffinity" . }}{{ end -}}
+{{- $placement = include "stackbackup.pod.placement" (dict "ctx" .ctx "from" (merge (dict "affinity" $affinity) (omit $j "affinity"))) -}}
+{{- end -}}
+{{- $env := .extraEnv | default list -}}
+{{- $mounts := list -}}
+{{- $volumes := list -}}
+{{- if .claim -}}
+{{- $mounts = list (dict "name" "data" "mountPath" .vm.dataPath) -}}
+{{- $volumes = list (dict "name" "data" "persistentVolumeClaim" (dict "claimName" .vm.claim)) -}}
+{{- end -}}
+{{- $container := dict "name" .component "args" .args "env" $env "volumeMounts" $mounts -}}
+{{- include "stackbackup.job.podTemplate" (dict "ctx" .ctx "component" .component "kind" .kind "labels" (dict "stackbackup.io/store" "victoria-metrics" "stackbackup.io/vm-instance" .vm.name) "placement" $placement "containers" (list $container) "volumes" $volumes) -}}
 {{- end -}}
 
-{{/*
-A Job template in a ConfigMap, found by restore/lib/job.sh through the label stackbackup.io/job-template
-and the data key job.yaml. Usage: include "stackbackup.vm.jobTemplate" (dict "ctx" $ "template" "victoria-metrics-0-restore" "pod" "<yaml>" "annotations" (dict))
-*/}}
-{{- define "stackbackup.vm.jobTemplate" -}}
-{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template | trunc 63 | trimSuffix "-" -}}
-{{- $job := dict
-  "apiVersion" "batch/v1"
-  "kind" "Job"
-  "metadata" (dict "name" $name "labels" (include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml))
-  "spec" (dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml)) -}}
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ printf "%s-job" $name | trunc 63 | trimSuffix "-" }}
-  namespace: {{ .ctx.Release.Namespace }}
-  labels:
-    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | nindent 4 }}
-    stackbackup.io/job-template: {{ .template }}
-    stackbackup.io/store: victoria-metrics
-  {{- $annotations := merge (dict) (.annotations | default (dict)) .ctx.Values.commonAnnotations }}
-  {{- with $annotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-data:
-  job.yaml: |
-    {{- toYaml $job | nindent 4 }}
-{{- end -}}

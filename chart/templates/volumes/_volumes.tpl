@@ -63,128 +63,13 @@ Usage: include "stackbackup.volumes.podSpec" (dict "ctx" $ "kind" "backup" "comp
 */}}
 {{- define "stackbackup.volumes.podSpec" -}}
 {{- $s := include "stackbackup.volumes.settings" .ctx | fromJson -}}
-{{- $j := .ctx.Values.jobs -}}
-{{- $uid := ternary $s.runAsUser .ctx.Values.podSecurity.runAsUser (.asOwner | default false) -}}
-{{- $gid := ternary $s.runAsGroup .ctx.Values.podSecurity.runAsGroup (.asOwner | default false) -}}
-metadata:
-  labels:
-    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
-    stackbackup.io/store: volumes
-    {{- with $j.podLabels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  {{- with $j.podAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-spec:
-  serviceAccountName: {{ include "stackbackup.serviceAccountName" (dict "ctx" .ctx "kind" .kind) }}
-  automountServiceAccountToken: {{ .token | default false }}
-  restartPolicy: Never
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: {{ $uid }}
-    runAsGroup: {{ $gid }}
-    fsGroup: {{ $gid }}
-    fsGroupChangePolicy: OnRootMismatch
-    seccompProfile:
-      type: RuntimeDefault
-  {{- with (include "stackbackup.pod.placement" (dict "ctx" .ctx "from" $j) | trim) }}
-  {{- . | nindent 2 }}
-  {{- end }}
-  containers:
-    - name: {{ .component }}
-      image: {{ include "stackbackup.job.image" .ctx | quote }}
-      imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
-      command:
-        - stackbackup
-      args:
-        {{- toYaml .args | nindent 8 }}
-      env:
-        {{- include "stackbackup.job.storageEnv" .ctx | nindent 8 }}
-        - name: STACKBACKUP_RESTIC_PASSWORD_FILE
-          value: /var/run/secrets/stackbackup/restic/password
-        - name: RESTIC_CACHE_DIR
-          value: /cache
-        {{- with .env }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
-      volumeMounts:
-        {{- include "stackbackup.job.storageVolumeMounts" .ctx | nindent 8 }}
-        - name: restic-password
-          mountPath: /var/run/secrets/stackbackup/restic
-          readOnly: true
-        - name: restic-cache
-          mountPath: /cache
-        {{- with .mounts }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
-      {{- with $j.resources }}
-      resources:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      securityContext:
-        runAsNonRoot: true
-        runAsUser: {{ $uid }}
-        runAsGroup: {{ $gid }}
-        allowPrivilegeEscalation: false
-        readOnlyRootFilesystem: true
-        capabilities:
-          drop:
-            - ALL
-        seccompProfile:
-          type: RuntimeDefault
-  volumes:
-    {{- include "stackbackup.job.storageVolumes" .ctx | nindent 4 }}
-    - name: restic-password
-      secret:
-        secretName: {{ $s.passwordSecret }}
-        defaultMode: 288 # 0440: owner and group read
-        items:
-          - key: {{ $s.passwordKey }}
-            path: password
-    - name: restic-cache
-      emptyDir:
-        sizeLimit: 2Gi
-    {{- with .volumes }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
+{{- $runAs := "" -}}
+{{- if .asOwner }}{{ $runAs = dict "uid" $s.runAsUser "gid" $s.runAsGroup }}{{ else }}{{ $runAs = dict "uid" .ctx.Values.podSecurity.runAsUser "gid" .ctx.Values.podSecurity.runAsGroup }}{{ end -}}
+{{- $env := concat (list (dict "name" "STACKBACKUP_RESTIC_PASSWORD_FILE" "value" "/var/run/secrets/stackbackup/restic/password") (dict "name" "RESTIC_CACHE_DIR" "value" "/cache")) (.env | default list) -}}
+{{- $mounts := concat (list (dict "name" "restic-password" "mountPath" "/var/run/secrets/stackbackup/restic" "readOnly" true) (dict "name" "restic-cache" "mountPath" "/cache")) (.mounts | default list) -}}
+{{- $password := dict "name" "restic-password" "secret" (dict "secretName" $s.passwordSecret "defaultMode" 288 "items" (list (dict "key" $s.passwordKey "path" "password"))) -}}
+{{- $volumes := concat (list $password (dict "name" "restic-cache" "emptyDir" (dict "sizeLimit" "2Gi"))) (.volumes | default list) -}}
+{{- $container := dict "name" .component "args" .args "env" $env "volumeMounts" $mounts -}}
+{{- include "stackbackup.job.podTemplate" (dict "ctx" .ctx "component" .component "kind" .kind "labels" (dict "stackbackup.io/store" "volumes") "token" .token "runAs" $runAs "containers" (list $container) "volumes" $volumes) -}}
 {{- end -}}
 
-{{/*
-A Job template in a ConfigMap: data key job.yaml (found by restore/lib/job.sh through the label
-stackbackup.io/job-template), or job.json for the dispatcher's backup template.
-Usage: include "stackbackup.volumes.jobTemplate" (dict "ctx" $ "template" "volume-list" "pod" "<yaml>" "name" "" "key" "job.yaml" "activeDeadlineSeconds" 0)
-*/}}
-{{- define "stackbackup.volumes.jobTemplate" -}}
-{{- $name := printf "%s-%s" (include "stackbackup.fullname" .ctx) .template | trunc 63 | trimSuffix "-" -}}
-{{- $spec := dict "backoffLimit" 0 "ttlSecondsAfterFinished" (int .ctx.Values.jobs.ttlSecondsAfterFinished) "template" (.pod | fromYaml) -}}
-{{- if .activeDeadlineSeconds }}{{ $_ := set $spec "activeDeadlineSeconds" (int .activeDeadlineSeconds) }}{{ end -}}
-{{- $job := dict
-  "apiVersion" "batch/v1"
-  "kind" "Job"
-  "metadata" (dict "name" $name "labels" (include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | fromYaml))
-  "spec" $spec -}}
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ default (printf "%s-job" $name | trunc 63 | trimSuffix "-") .name }}
-  namespace: {{ .ctx.Release.Namespace }}
-  labels:
-    {{- include "stackbackup.labels" (dict "ctx" .ctx "component" .template) | nindent 4 }}
-    {{- if eq .key "job.yaml" }}
-    stackbackup.io/job-template: {{ .template }}
-    {{- end }}
-    stackbackup.io/store: volumes
-  {{- with .ctx.Values.commonAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-data:
-  {{- if eq .key "job.yaml" }}
-  job.yaml: |
-    {{- toYaml $job | nindent 4 }}
-  {{- else }}
-  job.json: {{ toJson $job | quote }}
-  {{- end }}
-{{- end -}}

@@ -72,24 +72,46 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     const started = Date.now();
     let info;
     try {
-      info = (await client.snapshot.create(snapshotRequest(repository, name, options.indices), longRequest(options.timeoutSeconds))).snapshot;
+      info = (
+        await client.snapshot.create(
+          snapshotRequest(repository, name, options.indices),
+          longRequest(options.timeoutSeconds),
+        )
+      ).snapshot;
     } catch (err) {
-      throw esError(err, connection, `taking snapshot ${name} in repository "${repository}"`, `Check that repository "${repository}" is registered and verified: stackbackup elasticsearch configure (the chart's configure Job).`);
+      throw esError(
+        err,
+        connection,
+        `taking snapshot ${name} in repository "${repository}"`,
+        `Check that repository "${repository}" is registered and verified: stackbackup elasticsearch configure (the chart's configure Job).`,
+      );
     }
     const seconds = (Date.now() - started) / 1000;
     const state = info?.state ?? 'UNKNOWN';
-    const shards = { total: info?.shards?.total ?? 0, failed: info?.shards?.failed ?? 0, successful: info?.shards?.successful ?? 0 };
+    const shards = {
+      total: info?.shards?.total ?? 0,
+      failed: info?.shards?.failed ?? 0,
+      successful: info?.shards?.successful ?? 0,
+    };
     const indices = [...(info?.indices ?? [])].sort();
     if (state !== 'SUCCESS') {
       const failures = (info?.failures ?? []).map((f) => `${f.index}[${f.shard_id}]: ${f.reason}`).join('; ');
-      throw new StackbackupError(`snapshot ${name} ended ${state}: ${shards.failed} of ${shards.total} shards failed${failures ? ` (${failures})` : ''}`, {
-        exitCode: ExitCode.integrity,
-        hint: 'Nothing was deleted. Check the cluster health (GET _cluster/health) and the snapshot (GET _snapshot/sts-backup/NAME); the next run tries again.',
-      });
+      throw new StackbackupError(
+        `snapshot ${name} ended ${state}: ${shards.failed} of ${shards.total} shards failed${failures ? ` (${failures})` : ''}`,
+        {
+          exitCode: ExitCode.integrity,
+          hint: 'Nothing was deleted. Check the cluster health (GET _cluster/health) and the snapshot (GET _snapshot/sts-backup/NAME); the next run tries again.',
+        },
+      );
     }
-    log(`snapshot ${name} complete: ${indices.length} ${indices.length === 1 ? 'index' : 'indices'}, ${shards.successful}/${shards.total} shards, in ${seconds.toFixed(1)}s`);
-    if (indices.length === 0) log(`WARNING: no index matched ${options.indices.join(',')}: the snapshot is empty (check ${VALUES.indices})`);
-    const retention = options.prune ? await pruneRepository(client, { connection, repository, retention: options.retention, dryRun: false }, ctx) : null;
+    log(
+      `snapshot ${name} complete: ${indices.length} ${indices.length === 1 ? 'index' : 'indices'}, ${shards.successful}/${shards.total} shards, in ${seconds.toFixed(1)}s`,
+    );
+    if (indices.length === 0)
+      log(`WARNING: no index matched ${options.indices.join(',')}: the snapshot is empty (check ${VALUES.indices})`);
+    const retention = options.prune
+      ? await pruneRepository(client, { connection, repository, retention: options.retention, dryRun: false }, ctx)
+      : null;
     if (retention !== null && retention.deleted.length === 0) log('retention: nothing to delete');
     return { repository, name, state, indices, shards, seconds, retention };
   } finally {

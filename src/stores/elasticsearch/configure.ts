@@ -18,7 +18,14 @@ import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { answerOf, connect, esError, isMissingApi } from './connection.js';
-import { policyRequest, repositoryRequest, type PolicySpec, type RepositoryRequest, type RepositorySpec, type S3InlineCredentials } from './requests.js';
+import {
+  policyRequest,
+  repositoryRequest,
+  type PolicySpec,
+  type RepositoryRequest,
+  type RepositorySpec,
+  type S3InlineCredentials,
+} from './requests.js';
 import {
   DEFAULT_INDICES,
   DEFAULT_SCHEDULE,
@@ -36,7 +43,15 @@ export type Engine = 'slm' | 'cronjob' | 'none';
 
 /** The repository as asked for; inline credentials are resolved from the job's S3 credentials at run time. */
 export type RepositoryChoice =
-  | { type: 's3'; bucket: string; client: string; basePath: string; endpoint: URL | undefined; pathStyleAccess: boolean; inlineCredentials: boolean }
+  | {
+      type: 's3';
+      bucket: string;
+      client: string;
+      basePath: string;
+      endpoint: URL | undefined;
+      pathStyleAccess: boolean;
+      inlineCredentials: boolean;
+    }
   | { type: 'fs'; location: string };
 
 export interface ConfigureOptions {
@@ -71,10 +86,21 @@ function parseS3Endpoint(raw: unknown): URL | undefined {
   try {
     url = new URL(String(raw));
   } catch {
-    throw usageError(`--s3-endpoint (${VALUES.endpoint}) "${String(raw)}" is not a URL`, 'Use http(s)://host:port, as Elasticsearch reaches the S3 endpoint.');
+    throw usageError(
+      `--s3-endpoint (${VALUES.endpoint}) "${String(raw)}" is not a URL`,
+      'Use http(s)://host:port, as Elasticsearch reaches the S3 endpoint.',
+    );
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '') {
-    throw usageError(`--s3-endpoint (${VALUES.endpoint}) "${String(raw)}" must be http(s)://host[:port] without credentials or a path`);
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search !== ''
+  ) {
+    throw usageError(
+      `--s3-endpoint (${VALUES.endpoint}) "${String(raw)}" must be http(s)://host[:port] without credentials or a path`,
+    );
   }
   return url;
 }
@@ -102,10 +128,15 @@ export function validateConfigure(raw: {
   let choice: RepositoryChoice;
   if (type === 's3') {
     const client = optionText(raw.client, `--client (${VALUES.client})`, 'default');
-    if (!CLIENT_NAME.test(client)) throw usageError(`--client (${VALUES.client}) ${JSON.stringify(client)} is not an S3 client name: lower-case letters, digits, _ and -`);
+    if (!CLIENT_NAME.test(client))
+      throw usageError(
+        `--client (${VALUES.client}) ${JSON.stringify(client)} is not an S3 client name: lower-case letters, digits, _ and -`,
+      );
     const basePath = (optionalText(raw.basePath, `--base-path (${VALUES.basePath})`) ?? '').replace(/^\/+|\/+$/g, '');
     if (basePath !== '' && !/^[A-Za-z0-9._=+-]+(\/[A-Za-z0-9._=+-]+)*$/.test(basePath)) {
-      throw usageError(`--base-path (${VALUES.basePath}) ${JSON.stringify(String(raw.basePath))}: use letters, digits, . _ = + - and / between folders`);
+      throw usageError(
+        `--base-path (${VALUES.basePath}) ${JSON.stringify(String(raw.basePath))}: use letters, digits, . _ = + - and / between folders`,
+      );
     }
     choice = {
       type: 's3',
@@ -120,17 +151,23 @@ export function validateConfigure(raw: {
     const location = optionText(raw.location, `--location (${VALUES.location})`, '');
     // Absolute (inside path.repo), or relative to the nodes' first path.repo folder, as Elasticsearch reads it.
     if (location === '' || /[\0\n]/.test(location) || location.split('/').includes('..')) {
-      throw usageError(`--location (${VALUES.location}) must be a folder in path.repo of every Elasticsearch node (absolute, or relative to the first path.repo entry), got ${JSON.stringify(location)}`);
+      throw usageError(
+        `--location (${VALUES.location}) must be a folder in path.repo of every Elasticsearch node (absolute, or relative to the first path.repo entry), got ${JSON.stringify(location)}`,
+      );
     }
     choice = { type: 'fs', location };
   } else {
     throw usageError(`--repository-type (${VALUES.repositoryType}) must be "s3" or "fs", got ${JSON.stringify(type)}`);
   }
   const engine = optionText(raw.engine, `--engine (${VALUES.engine})`, 'slm');
-  if (engine !== 'slm' && engine !== 'cronjob' && engine !== 'none') throw usageError(`--engine (${VALUES.engine}) must be "slm", "cronjob" or "none", got ${JSON.stringify(engine)}`);
+  if (engine !== 'slm' && engine !== 'cronjob' && engine !== 'none')
+    throw usageError(`--engine (${VALUES.engine}) must be "slm", "cronjob" or "none", got ${JSON.stringify(engine)}`);
   const repository = parseRepository(raw.repository);
   const retention = parseRetention(raw);
-  const schedule = checkElasticsearchCron(optionText(raw.schedule, `--schedule (${VALUES.schedule})`, DEFAULT_SCHEDULE), `--schedule (${VALUES.schedule})`);
+  const schedule = checkElasticsearchCron(
+    optionText(raw.schedule, `--schedule (${VALUES.schedule})`, DEFAULT_SCHEDULE),
+    `--schedule (${VALUES.schedule})`,
+  );
   const policy: PolicySpec = {
     policyId: ELASTICSEARCH_SLM_POLICY,
     repository,
@@ -140,7 +177,14 @@ export function validateConfigure(raw: {
     minCount: retention.minCount,
     maxCount: retention.maxCount,
   };
-  return { connection: parseConnection(raw.url), repository, choice, verify: parseFlag(raw.verify, true, '--verify'), engine, policy };
+  return {
+    connection: parseConnection(raw.url),
+    repository,
+    choice,
+    verify: parseFlag(raw.verify, true, '--verify'),
+    engine,
+    policy,
+  };
 }
 
 /** The repository spec with the inline credentials resolved from the job's S3 credentials (only when switched on). */
@@ -159,18 +203,28 @@ export function repositorySpec(choice: RepositoryChoice, ctx: StoreContext): Rep
     inlineCredentials = undefined;
   }
   const endpoint = choice.endpoint ?? (ctx.storage.kind === 's3' ? ctx.storage.endpoint : undefined);
-  return { type: 's3', bucket: choice.bucket, client: choice.client, basePath: choice.basePath, endpoint, pathStyleAccess: choice.pathStyleAccess, inlineCredentials };
+  return {
+    type: 's3',
+    bucket: choice.bucket,
+    client: choice.client,
+    basePath: choice.basePath,
+    endpoint,
+    pathStyleAccess: choice.pathStyleAccess,
+    inlineCredentials,
+  };
 }
 
 /** The body as it may be shown: an inline secret key masked. */
 export function shownBody(request: RepositoryRequest): RepositoryRequest['repository'] {
   const body = request.repository;
-  if (body?.type === 's3' && body.settings.secret_key !== undefined) return { ...body, settings: { ...body.settings, secret_key: '***' } };
+  if (body?.type === 's3' && body.settings.secret_key !== undefined)
+    return { ...body, settings: { ...body.settings, secret_key: '***' } };
   return body;
 }
 
 function keystoreHint(spec: RepositorySpec): string {
-  if (spec.type === 'fs') return `Check that ${spec.location} is listed in path.repo of every Elasticsearch node and is the same shared folder on each of them.`;
+  if (spec.type === 'fs')
+    return `Check that ${spec.location} is listed in path.repo of every Elasticsearch node and is the same shared folder on each of them.`;
   const c = spec.client;
   const endpoint = spec.endpoint === undefined ? `the endpoint of S3 client "${c}"` : spec.endpoint.host;
   return [
@@ -192,21 +246,26 @@ export async function runConfigure(options: ConfigureOptions, ctx: StoreContext)
     } catch (err) {
       throw esError(err, connection, 'checking the cluster health');
     }
-    section(`Registering snapshot repository "${repository}" (type ${spec.type}) in Elasticsearch cluster "${cluster}" at ${connection.url.origin}`);
+    section(
+      `Registering snapshot repository "${repository}" (type ${spec.type}) in Elasticsearch cluster "${cluster}" at ${connection.url.origin}`,
+    );
     log(`repository settings: ${JSON.stringify(shownBody(request)?.settings ?? {})}`);
     try {
       await client.snapshot.createRepository(request);
     } catch (err) {
       const answer = answerOf(err);
       if (answer !== undefined && /repository type \[[a-z0-9_-]+\] does not exist/.test(answer.reason)) {
-        throw new StackbackupError(`Elasticsearch at ${connection.url.origin} cannot register repository "${repository}": it has no "${spec.type}" repository type (${answer.reason})`, {
-          exitCode: ExitCode.usage,
-          hint:
-            spec.type === 's3'
-              ? `Elasticsearch 8 has S3 support built in; 7.x needs the repository-s3 plugin on every node (bin/elasticsearch-plugin install repository-s3). Or use a shared folder: ${VALUES.repositoryType}=fs.`
-              : `Use ${VALUES.repositoryType}=s3.`,
-          cause: err,
-        });
+        throw new StackbackupError(
+          `Elasticsearch at ${connection.url.origin} cannot register repository "${repository}": it has no "${spec.type}" repository type (${answer.reason})`,
+          {
+            exitCode: ExitCode.usage,
+            hint:
+              spec.type === 's3'
+                ? `Elasticsearch 8 has S3 support built in; 7.x needs the repository-s3 plugin on every node (bin/elasticsearch-plugin install repository-s3). Or use a shared folder: ${VALUES.repositoryType}=fs.`
+                : `Use ${VALUES.repositoryType}=s3.`,
+            cause: err,
+          },
+        );
       }
       throw esError(err, connection, `registering snapshot repository "${repository}"`, keystoreHint(spec));
     }
@@ -217,7 +276,9 @@ export async function runConfigure(options: ConfigureOptions, ctx: StoreContext)
       section(`Verifying repository "${repository}" (every node writes and reads a test file)`);
       try {
         const answer = await client.snapshot.verifyRepository({ name: repository });
-        verifiedBy = Object.values(answer.nodes).map((n) => n.name).sort();
+        verifiedBy = Object.values(answer.nodes)
+          .map((n) => n.name)
+          .sort();
       } catch (err) {
         throw esError(err, connection, `verifying snapshot repository "${repository}"`, keystoreHint(spec));
       }
@@ -229,25 +290,36 @@ export async function runConfigure(options: ConfigureOptions, ctx: StoreContext)
     let removedPolicy = false;
     if (options.engine === 'slm') {
       policy = policyRequest(options.policy);
-      section(`Putting SLM policy "${policy.policy_id}": schedule "${policy.schedule}", indices ${options.policy.indices.join(',')}, retention expire_after ${options.policy.expireAfter}, min_count ${options.policy.minCount}, max_count ${options.policy.maxCount}`);
+      section(
+        `Putting SLM policy "${policy.policy_id}": schedule "${policy.schedule}", indices ${options.policy.indices.join(',')}, retention expire_after ${options.policy.expireAfter}, min_count ${options.policy.minCount}, max_count ${options.policy.maxCount}`,
+      );
       try {
         await client.slm.putLifecycle(policy);
       } catch (err) {
         if (isMissingApi(err)) {
-          throw new StackbackupError(`Elasticsearch at ${connection.url.origin} has no snapshot lifecycle management (SLM): it does not know PUT _slm/policy`, {
-            exitCode: ExitCode.usage,
-            hint: `Let the chart's CronJob take the snapshots instead: --set ${VALUES.engine}=cronjob (same schedule and retention). The repository "${repository}" is registered.`,
-            cause: err,
-          });
+          throw new StackbackupError(
+            `Elasticsearch at ${connection.url.origin} has no snapshot lifecycle management (SLM): it does not know PUT _slm/policy`,
+            {
+              exitCode: ExitCode.usage,
+              hint: `Let the chart's CronJob take the snapshots instead: --set ${VALUES.engine}=cronjob (same schedule and retention). The repository "${repository}" is registered.`,
+              cause: err,
+            },
+          );
         }
-        throw esError(err, connection, `putting SLM policy "${policy.policy_id}"`, `Check ${VALUES.schedule}, ${VALUES.indices} and the retention values.`);
+        throw esError(
+          err,
+          connection,
+          `putting SLM policy "${policy.policy_id}"`,
+          `Check ${VALUES.schedule}, ${VALUES.indices} and the retention values.`,
+        );
       }
       try {
         slmMode = (await client.slm.getStatus()).operation_mode;
       } catch (err) {
         throw esError(err, connection, 'reading the SLM status');
       }
-      if (slmMode !== 'RUNNING') warn(`SLM is ${slmMode}: the policy will not run until SLM is started (POST _slm/start)`);
+      if (slmMode !== 'RUNNING')
+        warn(`SLM is ${slmMode}: the policy will not run until SLM is started (POST _slm/start)`);
       log(`SLM policy "${policy.policy_id}" in place (SLM ${slmMode})`);
     } else {
       section(
@@ -258,7 +330,9 @@ export async function runConfigure(options: ConfigureOptions, ctx: StoreContext)
       try {
         await client.slm.deleteLifecycle({ policy_id: ELASTICSEARCH_SLM_POLICY });
         removedPolicy = true;
-        log(`removed SLM policy "${ELASTICSEARCH_SLM_POLICY}"${options.engine === 'cronjob' ? ', so that snapshots are not taken twice' : ''}`);
+        log(
+          `removed SLM policy "${ELASTICSEARCH_SLM_POLICY}"${options.engine === 'cronjob' ? ', so that snapshots are not taken twice' : ''}`,
+        );
       } catch (err) {
         const answer = answerOf(err);
         if (isMissingApi(err)) log('this Elasticsearch has no SLM: nothing to remove');
@@ -266,7 +340,16 @@ export async function runConfigure(options: ConfigureOptions, ctx: StoreContext)
         else throw esError(err, connection, `removing SLM policy "${ELASTICSEARCH_SLM_POLICY}"`);
       }
     }
-    return { url: connection.url.origin, repository, body: shownBody(request), verifiedBy, engine: options.engine, policy, slmMode, removedPolicy };
+    return {
+      url: connection.url.origin,
+      repository,
+      body: shownBody(request),
+      verifiedBy,
+      engine: options.engine,
+      policy,
+      slmMode,
+      removedPolicy,
+    };
   } finally {
     await client.close();
   }

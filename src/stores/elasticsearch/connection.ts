@@ -51,7 +51,10 @@ export async function connect(connection: Connection): Promise<EsClient> {
   }
   return new esModule.Client({
     node: connection.url.origin + connection.url.pathname.replace(/\/+$/, ''),
-    auth: connection.username !== undefined && connection.password !== undefined ? { username: connection.username, password: connection.password } : undefined,
+    auth:
+      connection.username !== undefined && connection.password !== undefined
+        ? { username: connection.username, password: connection.password }
+        : undefined,
     tls: ca === undefined ? undefined : { ca },
     requestTimeout: 60_000,
     maxRetries: 2,
@@ -79,8 +82,16 @@ export function answerOf(err: unknown): EsAnswer | undefined {
   if (isObject(error)) {
     const root = Array.isArray(error.root_cause) && isObject(error.root_cause[0]) ? error.root_cause[0] : undefined;
     const type = typeof error.type === 'string' ? error.type : undefined;
-    const reason = typeof error.reason === 'string' ? error.reason : typeof root?.reason === 'string' ? root.reason : JSON.stringify(error);
-    const caused = isObject(error.caused_by) && typeof error.caused_by.reason === 'string' ? ` (caused by: ${error.caused_by.reason})` : '';
+    const reason =
+      typeof error.reason === 'string'
+        ? error.reason
+        : typeof root?.reason === 'string'
+          ? root.reason
+          : JSON.stringify(error);
+    const caused =
+      isObject(error.caused_by) && typeof error.caused_by.reason === 'string'
+        ? ` (caused by: ${error.caused_by.reason})`
+        : '';
     return { status, type, reason: `${reason}${caused}` };
   }
   if (typeof error === 'string') return { status, type: undefined, reason: error };
@@ -92,18 +103,29 @@ export function isMissingApi(err: unknown): boolean {
   const answer = answerOf(err);
   if (answer === undefined) return false;
   if (answer.status === 405) return true;
-  return (answer.status === 400 || answer.status === 404) && answer.type === undefined && /no handler found/i.test(answer.reason);
+  return (
+    (answer.status === 400 || answer.status === 404) &&
+    answer.type === undefined &&
+    /no handler found/i.test(answer.reason)
+  );
 }
 
 /**
  * Turns a client failure into an operator-facing error. `what` is the action (`registering snapshot
  * repository "sts-backup"`); `exitCode` overrides the code for answers (not for unreachable/credentials).
  */
-export function esError(err: unknown, connection: Connection, what: string, hint?: string, exitCode?: ExitCodeValue): StackbackupError {
+export function esError(
+  err: unknown,
+  connection: Connection,
+  what: string,
+  hint?: string,
+  exitCode?: ExitCodeValue,
+): StackbackupError {
   if (err instanceof StackbackupError) return err;
   const where = connection.url.origin;
   const errors = clientErrors();
-  if (errors === undefined) return new StackbackupError(`failed while ${what} at ${where}: ${messageOf(err)}`, { hint, cause: err });
+  if (errors === undefined)
+    return new StackbackupError(`failed while ${what} at ${where}: ${messageOf(err)}`, { hint, cause: err });
   if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) {
     return new StackbackupError(`cannot reach Elasticsearch at ${where} while ${what}: ${messageOf(err)}`, {
       exitCode: ExitCode.unreachable,
@@ -119,26 +141,35 @@ export function esError(err: unknown, connection: Connection, what: string, hint
     });
   }
   if (err instanceof errors.ProductNotSupportedError) {
-    return new StackbackupError(`${where} is not an Elasticsearch server this client supports while ${what}: ${messageOf(err)}`, {
-      exitCode: ExitCode.usage,
-      hint: `Check ${VALUES.url}.`,
-      cause: err,
-    });
+    return new StackbackupError(
+      `${where} is not an Elasticsearch server this client supports while ${what}: ${messageOf(err)}`,
+      {
+        exitCode: ExitCode.usage,
+        hint: `Check ${VALUES.url}.`,
+        cause: err,
+      },
+    );
   }
   const answer = answerOf(err);
   if (answer !== undefined) {
     if (answer.status === 401 || answer.status === 403) {
-      return new StackbackupError(`Elasticsearch refused ${answer.status === 401 ? 'the credentials' : 'the request'} (HTTP ${answer.status}) while ${what}: ${answer.reason}`, {
-        exitCode: ExitCode.credentials,
-        hint: `Check the user in the Secret named by ${VALUES.auth} and its privileges (snapshot and restore need "manage" on the cluster and the indices).`,
-        cause: err,
-      });
+      return new StackbackupError(
+        `Elasticsearch refused ${answer.status === 401 ? 'the credentials' : 'the request'} (HTTP ${answer.status}) while ${what}: ${answer.reason}`,
+        {
+          exitCode: ExitCode.credentials,
+          hint: `Check the user in the Secret named by ${VALUES.auth} and its privileges (snapshot and restore need "manage" on the cluster and the indices).`,
+          cause: err,
+        },
+      );
     }
-    return new StackbackupError(`Elasticsearch answered HTTP ${answer.status}${answer.type ? ` ${answer.type}` : ''} while ${what}: ${answer.reason}`, {
-      exitCode: exitCode ?? ExitCode.failure,
-      hint,
-      cause: err,
-    });
+    return new StackbackupError(
+      `Elasticsearch answered HTTP ${answer.status}${answer.type ? ` ${answer.type}` : ''} while ${what}: ${answer.reason}`,
+      {
+        exitCode: exitCode ?? ExitCode.failure,
+        hint,
+        cause: err,
+      },
+    );
   }
   return new StackbackupError(`failed while ${what}: ${messageOf(err)}`, { hint, cause: err });
 }

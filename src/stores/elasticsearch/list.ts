@@ -46,37 +46,57 @@ export function validateList(raw: { url?: unknown; repository?: unknown }): List
   return { connection: parseConnection(raw.url), repository: parseRepository(raw.repository) };
 }
 
-const time = (ms: unknown): DateTime | undefined => (typeof ms === 'number' && ms > 0 ? DateTime.fromMillis(ms, { zone: 'utc' }) : undefined);
+const time = (ms: unknown): DateTime | undefined =>
+  typeof ms === 'number' && ms > 0 ? DateTime.fromMillis(ms, { zone: 'utc' }) : undefined;
 
 /** The repository's snapshots, newest first (by the time in the name, then start time, then name). */
 export async function scanSnapshots(client: EsClient, connection: Connection, repository: string): Promise<Snapshot[]> {
   let answer;
   try {
-    answer = await client.snapshot.get({ repository, snapshot: '_all', index_details: true, sort: 'start_time', order: 'desc' });
+    answer = await client.snapshot.get({
+      repository,
+      snapshot: '_all',
+      index_details: true,
+      sort: 'start_time',
+      order: 'desc',
+    });
   } catch (err) {
     const a = answerOf(err);
     if (a?.type === 'repository_missing_exception') {
-      throw new StackbackupError(`snapshot repository "${repository}" is not registered in Elasticsearch at ${connection.url.origin}`, {
-        exitCode: ExitCode.notFound,
-        hint: `It is registered by the chart's configure Job after each install and upgrade (helm upgrade), or by: stackbackup elasticsearch configure. Check ${VALUES.url} points at the right cluster.`,
-        cause: err,
-      });
+      throw new StackbackupError(
+        `snapshot repository "${repository}" is not registered in Elasticsearch at ${connection.url.origin}`,
+        {
+          exitCode: ExitCode.notFound,
+          hint: `It is registered by the chart's configure Job after each install and upgrade (helm upgrade), or by: stackbackup elasticsearch configure. Check ${VALUES.url} points at the right cluster.`,
+          cause: err,
+        },
+      );
     }
     throw esError(err, connection, `listing the snapshots in repository "${repository}"`);
   }
   const snapshots = (answer.snapshots ?? []).map((s): Snapshot => {
     const details = s.index_details;
     const sizes = details === undefined ? [] : Object.values(details).map((d) => d.size_in_bytes);
-    const perIndex = Object.fromEntries(Object.entries(details ?? {}).map(([index, d]) => [index, { shards: d.shard_count, sizeBytes: d.size_in_bytes }]));
+    const perIndex = Object.fromEntries(
+      Object.entries(details ?? {}).map(([index, d]) => [index, { shards: d.shard_count, sizeBytes: d.size_in_bytes }]),
+    );
     const indices = [...(s.indices ?? [])].sort();
-    const engine = s.metadata?.taken_by === 'stackbackup' ? String(s.metadata.engine ?? 'stackbackup') : s.metadata?.policy !== undefined ? 'slm' : undefined;
+    const engine =
+      s.metadata?.taken_by === 'stackbackup'
+        ? String(s.metadata.engine ?? 'stackbackup')
+        : s.metadata?.policy !== undefined
+          ? 'slm'
+          : undefined;
     return {
       name: s.snapshot,
       state: s.state ?? 'UNKNOWN',
       indices,
       startTime: time(s.start_time_in_millis),
       endTime: time(s.end_time_in_millis),
-      sizeBytes: details === undefined || (indices.length > 0 && sizes.length < indices.length) ? undefined : sizes.reduce((a, b) => a + b, 0),
+      sizeBytes:
+        details === undefined || (indices.length > 0 && sizes.length < indices.length)
+          ? undefined
+          : sizes.reduce((a, b) => a + b, 0),
       details: perIndex,
       shards: { total: s.shards?.total ?? 0, failed: s.shards?.failed ?? 0, successful: s.shards?.successful ?? 0 },
       takenAt: parseElasticsearchSnapshotName(s.snapshot),
@@ -85,13 +105,22 @@ export async function scanSnapshots(client: EsClient, connection: Connection, re
     };
   });
   const key = (s: Snapshot): number => s.takenAt?.toMillis() ?? s.startTime?.toMillis() ?? 0;
-  return snapshots.sort((a, b) => key(b) - key(a) || (b.startTime?.toMillis() ?? 0) - (a.startTime?.toMillis() ?? 0) || b.name.localeCompare(a.name));
+  return snapshots.sort(
+    (a, b) =>
+      key(b) - key(a) ||
+      (b.startTime?.toMillis() ?? 0) - (a.startTime?.toMillis() ?? 0) ||
+      b.name.localeCompare(a.name),
+  );
 }
 
 export async function runList(options: ListOptions, _ctx: StoreContext): Promise<ListResult> {
   const client = await connect(options.connection);
   try {
-    return { url: options.connection.url.origin, repository: options.repository, snapshots: await scanSnapshots(client, options.connection, options.repository) };
+    return {
+      url: options.connection.url.origin,
+      repository: options.repository,
+      snapshots: await scanSnapshots(client, options.connection, options.repository),
+    };
   } finally {
     await client.close();
   }

@@ -14,7 +14,13 @@ import { log } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { connect, esError, type EsClient } from './connection.js';
 import { scanSnapshots } from './list.js';
-import { parseConnection, parseRepository, parseRetention, type Connection, type RetentionSettings } from './settings.js';
+import {
+  parseConnection,
+  parseRepository,
+  parseRetention,
+  type Connection,
+  type RetentionSettings,
+} from './settings.js';
 
 export interface PruneOptions {
   connection: Connection;
@@ -34,7 +40,14 @@ export interface PruneResult {
   deleted: string[];
 }
 
-export function validatePrune(raw: { url?: unknown; repository?: unknown; expireAfter?: unknown; minCount?: unknown; maxCount?: unknown; dryRun?: unknown }): PruneOptions {
+export function validatePrune(raw: {
+  url?: unknown;
+  repository?: unknown;
+  expireAfter?: unknown;
+  minCount?: unknown;
+  maxCount?: unknown;
+  dryRun?: unknown;
+}): PruneOptions {
   return {
     connection: parseConnection(raw.url),
     repository: parseRepository(raw.repository),
@@ -44,27 +57,49 @@ export function validatePrune(raw: { url?: unknown; repository?: unknown; expire
 }
 
 /** Plans and (unless dryRun) applies retention in the repository. */
-export async function pruneRepository(client: EsClient, options: PruneOptions, ctx: StoreContext): Promise<PruneResult> {
+export async function pruneRepository(
+  client: EsClient,
+  options: PruneOptions,
+  ctx: StoreContext,
+): Promise<PruneResult> {
   const { connection, repository, retention, dryRun } = options;
   const snapshots = await scanSnapshots(client, connection, repository);
   const candidates = snapshots.flatMap((s) =>
-    s.takenAt === undefined || s.state === 'IN_PROGRESS' ? [] : [{ name: s.name, takenAt: s.takenAt, complete: s.state === 'SUCCESS' }],
+    s.takenAt === undefined || s.state === 'IN_PROGRESS'
+      ? []
+      : [{ name: s.name, takenAt: s.takenAt, complete: s.state === 'SUCCESS' }],
   );
   const decisions = planRetention(
     candidates,
-    { maxAge: retention.maxAge, minCount: retention.minCount, maxCount: retention.maxCount, incompleteGrace: retention.maxAge },
+    {
+      maxAge: retention.maxAge,
+      minCount: retention.minCount,
+      maxCount: retention.maxCount,
+      incompleteGrace: retention.maxAge,
+    },
     ctx.now(),
   ).map((d) =>
-    d.reason === 'incomplete leftover of a cut-off run' ? { ...d, reason: `failed or partial, older than ${retention.expireAfter}` }
-    : d.reason === 'incomplete, may still be running' ? { ...d, reason: `failed or partial, within ${retention.expireAfter}` }
-    : d,
+    // Elasticsearch's failed or partial snapshots are what the planner calls incomplete.
+    d.rule === 'incomplete-expired'
+      ? { ...d, reason: `failed or partial, older than ${retention.expireAfter}` }
+      : d.rule === 'incomplete-recent'
+        ? { ...d, reason: `failed or partial, within ${retention.expireAfter}` }
+        : d,
   );
   const doomed = decisions.filter((d) => d.action === 'delete').map((d) => d.name);
   if (!dryRun && doomed.length > 0) {
     try {
-      await client.snapshot.delete({ repository, snapshot: doomed.join(',') }, { requestTimeout: 30 * 60_000, maxRetries: 0 });
+      await client.snapshot.delete(
+        { repository, snapshot: doomed.join(',') },
+        { requestTimeout: 30 * 60_000, maxRetries: 0 },
+      );
     } catch (err) {
-      throw esError(err, connection, `deleting snapshots ${doomed.join(', ')} from repository "${repository}"`, 'Retention runs again after the next snapshot; check the repository (GET _snapshot/sts-backup/_verify).');
+      throw esError(
+        err,
+        connection,
+        `deleting snapshots ${doomed.join(', ')} from repository "${repository}"`,
+        'Retention runs again after the next snapshot; check the repository (GET _snapshot/sts-backup/_verify).',
+      );
     }
     for (const d of decisions) if (d.action === 'delete') log(`retention: deleted ${d.name} (${d.reason})`);
   }

@@ -32,7 +32,9 @@ export interface S3InlineCredentials {
   secret_key: string;
 }
 
-export type S3RepositorySettings = estypes.SnapshotS3RepositorySettings & S3ClientOverrides & Partial<S3InlineCredentials>;
+export type S3RepositorySettings = estypes.SnapshotS3RepositorySettings &
+  S3ClientOverrides &
+  Partial<S3InlineCredentials>;
 
 export type S3RepositoryRequest = estypes.SnapshotCreateRepositoryRequest & {
   repository: estypes.SnapshotS3Repository & { settings: S3RepositorySettings };
@@ -62,7 +64,11 @@ export type RepositorySpec =
 
 export function repositoryRequest(name: string, spec: RepositorySpec): RepositoryRequest {
   if (spec.type === 'fs') {
-    return { name, verify: false, repository: { type: 'fs', settings: { location: spec.location } } } satisfies FsRepositoryRequest;
+    return {
+      name,
+      verify: false,
+      repository: { type: 'fs', settings: { location: spec.location } },
+    } satisfies FsRepositoryRequest;
   }
   const settings: S3RepositorySettings = { bucket: spec.bucket, client: spec.client };
   if (spec.basePath !== '') settings.base_path = spec.basePath;
@@ -110,7 +116,11 @@ export function policyRequest(spec: PolicySpec): estypes.SlmPutLifecycleRequest 
   } satisfies estypes.SlmPutLifecycleRequest;
 }
 
-export function snapshotRequest(repository: string, snapshot: string, indices: string[]): estypes.SnapshotCreateRequest {
+export function snapshotRequest(
+  repository: string,
+  snapshot: string,
+  indices: string[],
+): estypes.SnapshotCreateRequest {
   return {
     repository,
     snapshot,
@@ -123,7 +133,11 @@ export function snapshotRequest(repository: string, snapshot: string, indices: s
 }
 
 /** Restores exactly the named indices (already resolved against the snapshot), without cluster state. */
-export function restoreRequest(repository: string, snapshot: string, indices: string[]): estypes.SnapshotRestoreRequest {
+export function restoreRequest(
+  repository: string,
+  snapshot: string,
+  indices: string[],
+): estypes.SnapshotRestoreRequest {
   return {
     repository,
     snapshot,

@@ -24,7 +24,15 @@ import { connect, esError, longRequest, type EsClient } from './connection.js';
 import { selectIndices } from './indices.js';
 import { scanSnapshots, type Snapshot } from './list.js';
 import { restoreRequest } from './requests.js';
-import { DEFAULT_INDICES, VALUES, parseConnection, parseIndexPatterns, parseRepository, parseTimeout, type Connection } from './settings.js';
+import {
+  DEFAULT_INDICES,
+  VALUES,
+  parseConnection,
+  parseIndexPatterns,
+  parseRepository,
+  parseTimeout,
+  type Connection,
+} from './settings.js';
 
 export type ForceMode = 'delete' | 'close';
 
@@ -71,10 +79,12 @@ export function validateRestore(raw: {
   const name = checkName('backupName', String(raw.name ?? ''), 'NAME');
   const given = raw.indices === undefined || raw.indices === '' ? undefined : raw.indices;
   const indices =
-    given !== undefined ? parseIndexPatterns(given, 'INDICES')
-    : parseIndexPatterns(raw.defaultIndices ?? DEFAULT_INDICES, `--default-indices (${VALUES.indices})`);
+    given !== undefined
+      ? parseIndexPatterns(given, 'INDICES')
+      : parseIndexPatterns(raw.defaultIndices ?? DEFAULT_INDICES, `--default-indices (${VALUES.indices})`);
   const mode = optionText(raw.forceMode, `--force-mode (${VALUES.forceMode})`, 'delete');
-  if (mode !== 'delete' && mode !== 'close') throw usageError(`--force-mode (${VALUES.forceMode}) must be "delete" or "close", got ${JSON.stringify(mode)}`);
+  if (mode !== 'delete' && mode !== 'close')
+    throw usageError(`--force-mode (${VALUES.forceMode}) must be "delete" or "close", got ${JSON.stringify(mode)}`);
   return {
     connection: parseConnection(raw.url),
     repository: parseRepository(raw.repository),
@@ -99,17 +109,24 @@ function isObject(v: unknown): v is Record<string, unknown> {
 async function existingIndices(client: EsClient, connection: Connection): Promise<Map<string, ExistingIndex>> {
   let state: unknown;
   try {
-    state = await client.cluster.state({ metric: 'metadata', filter_path: ['metadata.indices.*.state', 'metadata.indices.*.settings.index.number_of_shards'] });
+    state = await client.cluster.state({
+      metric: 'metadata',
+      filter_path: ['metadata.indices.*.state', 'metadata.indices.*.settings.index.number_of_shards'],
+    });
   } catch (err) {
     throw esError(err, connection, 'reading which indices exist');
   }
   const out = new Map<string, ExistingIndex>();
-  const indices = isObject(state) && isObject(state.metadata) && isObject(state.metadata.indices) ? state.metadata.indices : {};
+  const indices =
+    isObject(state) && isObject(state.metadata) && isObject(state.metadata.indices) ? state.metadata.indices : {};
   for (const [name, meta] of Object.entries(indices)) {
     if (!isObject(meta)) continue;
     const settings = isObject(meta.settings) && isObject(meta.settings.index) ? meta.settings.index : {};
     const shards = Number(settings.number_of_shards);
-    out.set(name, { state: meta.state === 'close' ? 'close' : 'open', shards: Number.isInteger(shards) ? shards : undefined });
+    out.set(name, {
+      state: meta.state === 'close' ? 'close' : 'open',
+      shards: Number.isInteger(shards) ? shards : undefined,
+    });
   }
   return out;
 }
@@ -147,7 +164,11 @@ function unknownSnapshot(options: RestoreOptions, snapshots: Snapshot[]): Stackb
 }
 
 /** Polls the recovery API while the restore runs and feeds the bytes recovered into one Progress. */
-function watchRecovery(client: EsClient, indices: readonly string[], total: number | undefined): { stop: (done: boolean) => Promise<void> } {
+function watchRecovery(
+  client: EsClient,
+  indices: readonly string[],
+  total: number | undefined,
+): { stop: (done: boolean) => Promise<void> } {
   const groups = nameGroups(indices);
   const progress = new Progress(`restoring ${indices.length} ${indices.length === 1 ? 'index' : 'indices'}`, total);
   let reported = 0;
@@ -160,7 +181,8 @@ function watchRecovery(client: EsClient, indices: readonly string[], total: numb
       for (const index of Object.values(answer)) {
         const shards = isObject(index) && Array.isArray(index.shards) ? index.shards : [];
         for (const shard of shards) {
-          if (!isObject(shard) || shard.type !== 'SNAPSHOT' || !isObject(shard.index) || !isObject(shard.index.size)) continue;
+          if (!isObject(shard) || shard.type !== 'SNAPSHOT' || !isObject(shard.index) || !isObject(shard.index.size))
+            continue;
           const bytes = Number(shard.index.size.recovered_in_bytes);
           if (Number.isFinite(bytes)) recovered += bytes;
         }
@@ -197,15 +219,24 @@ export async function runRestore(options: RestoreOptions, _ctx: StoreContext): P
     const snapshot = snapshots.find((s) => s.name === name);
     if (snapshot === undefined) throw unknownSnapshot(options, snapshots);
     if (snapshot.state === 'IN_PROGRESS') {
-      throw new StackbackupError(`snapshot ${name} is still being taken`, { exitCode: ExitCode.conflict, hint: 'Wait until it is done (list the snapshots again), or restore an earlier one.' });
-    }
-    if (snapshot.state !== 'SUCCESS' && snapshot.state !== 'PARTIAL') {
-      throw new StackbackupError(`snapshot ${name} is ${snapshot.state}${snapshot.reason ? ` (${snapshot.reason})` : ''} and cannot be restored`, {
-        exitCode: ExitCode.integrity,
-        hint: 'Restore another snapshot: ./restore/list-elasticsearch-snapshots.sh',
+      throw new StackbackupError(`snapshot ${name} is still being taken`, {
+        exitCode: ExitCode.conflict,
+        hint: 'Wait until it is done (list the snapshots again), or restore an earlier one.',
       });
     }
-    if (snapshot.state === 'PARTIAL') warn(`snapshot ${name} is PARTIAL: ${snapshot.shards.failed} of ${snapshot.shards.total} shards failed when it was taken; indices with failed shards cannot be restored`);
+    if (snapshot.state !== 'SUCCESS' && snapshot.state !== 'PARTIAL') {
+      throw new StackbackupError(
+        `snapshot ${name} is ${snapshot.state}${snapshot.reason ? ` (${snapshot.reason})` : ''} and cannot be restored`,
+        {
+          exitCode: ExitCode.integrity,
+          hint: 'Restore another snapshot: ./restore/list-elasticsearch-snapshots.sh',
+        },
+      );
+    }
+    if (snapshot.state === 'PARTIAL')
+      warn(
+        `snapshot ${name} is PARTIAL: ${snapshot.shards.failed} of ${snapshot.shards.total} shards failed when it was taken; indices with failed shards cannot be restored`,
+      );
 
     // 2. Which of its indices.
     const { selected, missing } = selectIndices(snapshot.indices, options.indices);
@@ -215,7 +246,10 @@ export async function runRestore(options: RestoreOptions, _ctx: StoreContext): P
         missing.length > 0
           ? `snapshot ${name} does not hold ${missing.length === 1 ? 'index' : 'indices'} ${missing.join(', ')}; ${holds}`
           : `no index of snapshot ${name} matches ${options.indices.join(',')}; ${holds}`,
-        { exitCode: ExitCode.notFound, hint: `Name indices it holds: ${restoreCommand(name, ['INDEX1,INDEX2'], options.force)}` },
+        {
+          exitCode: ExitCode.notFound,
+          hint: `Name indices it holds: ${restoreCommand(name, ['INDEX1,INDEX2'], options.force)}`,
+        },
       );
     }
 
@@ -244,10 +278,13 @@ export async function runRestore(options: RestoreOptions, _ctx: StoreContext): P
           return have !== undefined && want !== undefined && have !== want;
         });
         if (mismatched.length > 0) {
-          throw new StackbackupError(`cannot restore over ${mismatched.join(', ')} by closing: the existing and the snapshot's primary shard counts differ`, {
-            exitCode: ExitCode.conflict,
-            hint: `Use force mode "delete" (${VALUES.forceMode}=delete), which deletes them first. Nothing was changed.`,
-          });
+          throw new StackbackupError(
+            `cannot restore over ${mismatched.join(', ')} by closing: the existing and the snapshot's primary shard counts differ`,
+            {
+              exitCode: ExitCode.conflict,
+              hint: `Use force mode "delete" (${VALUES.forceMode}=delete), which deletes them first. Nothing was changed.`,
+            },
+          );
         }
       }
       for (const group of nameGroups(doomed)) {
@@ -260,39 +297,77 @@ export async function runRestore(options: RestoreOptions, _ctx: StoreContext): P
             await client.indices.close({ index: group, expand_wildcards: 'none', wait_for_active_shards: 0 });
           }
         } catch (err) {
-          throw esError(err, connection, `${options.forceMode === 'delete' ? 'deleting' : 'closing'} ${group} before the restore`, 'Nothing was restored; check the indices (GET _cat/indices) and rerun.');
+          throw esError(
+            err,
+            connection,
+            `${options.forceMode === 'delete' ? 'deleting' : 'closing'} ${group} before the restore`,
+            'Nothing was restored; check the indices (GET _cat/indices) and rerun.',
+          );
         }
         (options.forceMode === 'delete' ? deleted : closedNow).push(...group.split(','));
       }
     }
     const restoredOverClosed = options.forceMode === 'delete' && options.force ? [] : [...closed, ...closedNow];
-    if (restoredOverClosed.length > 0) log(`restoring over closed ${restoredOverClosed.length === 1 ? 'index' : 'indices'} ${restoredOverClosed.join(', ')} (a restore replaces a closed index)`);
+    if (restoredOverClosed.length > 0)
+      log(
+        `restoring over closed ${restoredOverClosed.length === 1 ? 'index' : 'indices'} ${restoredOverClosed.join(', ')} (a restore replaces a closed index)`,
+      );
 
     // 4. Restore and wait.
     const sizes = selected.map((i) => snapshot.details[i]?.sizeBytes);
     const total = sizes.every((x) => x !== undefined) ? sizes.reduce((a: number, b) => a + (b ?? 0), 0) : undefined;
-    section(`Restoring ${selected.length} ${selected.length === 1 ? 'index' : 'indices'} from snapshot ${name} (taken ${snapshot.startTime?.toUTC().toFormat("yyyy-MM-dd HH:mm:ss 'UTC'") ?? 'at an unknown time'}): ${selected.join(', ')}`);
+    section(
+      `Restoring ${selected.length} ${selected.length === 1 ? 'index' : 'indices'} from snapshot ${name} (taken ${snapshot.startTime?.toUTC().toFormat("yyyy-MM-dd HH:mm:ss 'UTC'") ?? 'at an unknown time'}): ${selected.join(', ')}`,
+    );
     const started = Date.now();
     const watcher = watchRecovery(client, selected, total);
     let answer;
     try {
-      answer = await client.snapshot.restore(restoreRequest(repository, name, selected), longRequest(options.timeoutSeconds));
+      answer = await client.snapshot.restore(
+        restoreRequest(repository, name, selected),
+        longRequest(options.timeoutSeconds),
+      );
       await watcher.stop(true);
     } catch (err) {
       await watcher.stop(false);
-      const writers = options.force ? ` If an index reappeared before the restore, something still writes to Elasticsearch: stop it (${VALUES.scaleDown}) and rerun.` : '';
-      throw esError(err, connection, `restoring ${selected.join(', ')} from snapshot ${name}`, `Check the message above.${writers}`);
+      const writers = options.force
+        ? ` If an index reappeared before the restore, something still writes to Elasticsearch: stop it (${VALUES.scaleDown}) and rerun.`
+        : '';
+      throw esError(
+        err,
+        connection,
+        `restoring ${selected.join(', ')} from snapshot ${name}`,
+        `Check the message above.${writers}`,
+      );
     }
     const seconds = (Date.now() - started) / 1000;
-    const shards = { total: answer.snapshot?.shards.total ?? 0, failed: answer.snapshot?.shards.failed ?? 0, successful: answer.snapshot?.shards.successful ?? 0 };
+    const shards = {
+      total: answer.snapshot?.shards.total ?? 0,
+      failed: answer.snapshot?.shards.failed ?? 0,
+      successful: answer.snapshot?.shards.successful ?? 0,
+    };
     if (shards.failed > 0 || answer.snapshot === undefined) {
-      throw new StackbackupError(`restore of snapshot ${name} finished with failed shards: total ${shards.total}, failed ${shards.failed}, successful ${shards.successful}`, {
-        exitCode: ExitCode.integrity,
-        hint: 'Check the indices (GET _cat/indices, GET _cluster/allocation/explain) and rerun with -force to replace them.',
-      });
+      throw new StackbackupError(
+        `restore of snapshot ${name} finished with failed shards: total ${shards.total}, failed ${shards.failed}, successful ${shards.successful}`,
+        {
+          exitCode: ExitCode.integrity,
+          hint: 'Check the indices (GET _cat/indices, GET _cluster/allocation/explain) and rerun with -force to replace them.',
+        },
+      );
     }
-    log(`restored ${selected.length} ${selected.length === 1 ? 'index' : 'indices'} in ${seconds.toFixed(1)}s${total === undefined ? '' : ` (${formatBytes(total)})`}`);
-    return { repository, snapshot: name, indices: [...selected].sort(), deleted, closed: closedNow, restoredOverClosed, shards, seconds };
+    log(
+      `restored ${selected.length} ${selected.length === 1 ? 'index' : 'indices'} in ${seconds.toFixed(1)}s${total === undefined ? '' : ` (${formatBytes(total)})`}`,
+    );
+    return {
+      repository,
+      snapshot: name,
+      indices: [...selected].sort(),
+      deleted,
+      closed: closedNow,
+      restoredOverClosed,
+      shards,
+      seconds,
+    };
   } finally {
     await client.close();
   }

@@ -82,20 +82,29 @@ function readSecret(env: Env, name: string): string | undefined {
  * (STACKBACKUP_ES_USERNAME[_FILE], STACKBACKUP_ES_PASSWORD[_FILE]; the chart mounts them from a Secret).
  */
 export function parseConnection(rawUrl: unknown, env: Env = process.env): Connection {
-  const text = rawUrl === undefined || rawUrl === '' ? env[CONNECTION_ENV.url] ?? '' : String(rawUrl);
-  if (text === '') throw usageError(`no Elasticsearch address: give --url or set ${CONNECTION_ENV.url}`, `The chart sets it from ${VALUES.url}, for example http://stackstate-elasticsearch-master:9200.`);
+  const text = rawUrl === undefined || rawUrl === '' ? (env[CONNECTION_ENV.url] ?? '') : String(rawUrl);
+  if (text === '')
+    throw usageError(
+      `no Elasticsearch address: give --url or set ${CONNECTION_ENV.url}`,
+      `The chart sets it from ${VALUES.url}, for example http://stackstate-elasticsearch-master:9200.`,
+    );
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     throw usageError(`Elasticsearch address "${text}" is not a URL`, `Use the form http://host:9200 (${VALUES.url}).`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`Elasticsearch address "${text}" must start with http:// or https://`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usageError(`Elasticsearch address "${text}" must start with http:// or https://`);
   if (url.username !== '' || url.password !== '') {
     registerSecret(decodeURIComponent(url.password));
-    throw usageError('the Elasticsearch address must not carry credentials', `Put them in a Secret with keys username and password and name it in ${VALUES.auth}.`);
+    throw usageError(
+      'the Elasticsearch address must not carry credentials',
+      `Put them in a Secret with keys username and password and name it in ${VALUES.auth}.`,
+    );
   }
-  if (url.search !== '' || url.hash !== '') throw usageError(`Elasticsearch address "${text}" must not have a query or fragment`);
+  if (url.search !== '' || url.hash !== '')
+    throw usageError(`Elasticsearch address "${text}" must not have a query or fragment`);
   const username = readSecret(env, CONNECTION_ENV.username);
   const password = readSecret(env, CONNECTION_ENV.password);
   registerSecret(password);
@@ -112,12 +121,19 @@ export function parseConnection(rawUrl: unknown, env: Env = process.env): Connec
 /** The snapshot repository name: `sts-backup` unless told otherwise. */
 export function parseRepository(raw: unknown): string {
   const name = optionText(raw, '--repository', ELASTICSEARCH_REPOSITORY);
-  if (!/^[a-z0-9][a-z0-9._-]{0,254}$/.test(name)) throw usageError(`invalid snapshot repository name ${JSON.stringify(name)}; use lower-case letters, digits, dots, underscores and hyphens`);
+  if (!/^[a-z0-9][a-z0-9._-]{0,254}$/.test(name))
+    throw usageError(
+      `invalid snapshot repository name ${JSON.stringify(name)}; use lower-case letters, digits, dots, underscores and hyphens`,
+    );
   return name;
 }
 
 export function parseBucket(raw: unknown): string {
-  return checkName('bucket', optionText(raw, `--bucket (${VALUES.bucket})`, DEFAULT_BUCKET), `--bucket (${VALUES.bucket})`);
+  return checkName(
+    'bucket',
+    optionText(raw, `--bucket (${VALUES.bucket})`, DEFAULT_BUCKET),
+    `--bucket (${VALUES.bucket})`,
+  );
 }
 
 // One index name or pattern: Elasticsearch's rules (lower case; none of \ / ? " < > | space , #), plus
@@ -130,7 +146,8 @@ const INDEX_PATTERN = /^-?[a-z0-9._*+][a-z0-9._*+-]{0,254}$/;
  */
 export function parseIndexPatterns(raw: unknown, source: string): string[] {
   const text = raw === undefined ? '' : String(raw).trim();
-  if (text === '') throw usageError(`${source} is empty; give index names or patterns, for example "sts*" or '["sts*"]'`);
+  if (text === '')
+    throw usageError(`${source} is empty; give index names or patterns, for example "sts*" or '["sts*"]'`);
   let items: unknown[];
   if (text.startsWith('[')) {
     try {
@@ -138,7 +155,10 @@ export function parseIndexPatterns(raw: unknown, source: string): string[] {
       if (!Array.isArray(parsed)) throw new Error('not an array');
       items = parsed;
     } catch {
-      throw usageError(`${source} ${JSON.stringify(text)} is not a JSON array of strings`, 'Use for example ["sts*"] or sts*,other*.');
+      throw usageError(
+        `${source} ${JSON.stringify(text)} is not a JSON array of strings`,
+        'Use for example ["sts*"] or sts*,other*.',
+      );
     }
   } else {
     items = text.split(',').map((s) => s.trim());
@@ -154,7 +174,10 @@ export function parseIndexPatterns(raw: unknown, source: string): string[] {
     if (item === '-' || item.startsWith('--')) throw usageError(`${source}: invalid exclusion ${JSON.stringify(item)}`);
     if (!patterns.includes(item)) patterns.push(item);
   }
-  if (patterns.every((p) => p.startsWith('-'))) throw usageError(`${source} ${JSON.stringify(text)} only excludes; name what to include first, for example "sts*,-sts_tmp*"`);
+  if (patterns.every((p) => p.startsWith('-')))
+    throw usageError(
+      `${source} ${JSON.stringify(text)} only excludes; name what to include first, for example "sts*,-sts_tmp*"`,
+    );
   return patterns;
 }
 
@@ -171,14 +194,28 @@ function count(raw: unknown, fallback: number, option: string, value: string): n
 }
 
 /** SLM's retention: expire_after (Elasticsearch time unit), min_count, max_count (min_count <= max_count). */
-export function parseRetention(raw: { expireAfter?: unknown; minCount?: unknown; maxCount?: unknown }): RetentionSettings {
-  const expireAfter = optionText(raw.expireAfter, `--expire-after (${VALUES.expireAfter})`, DEFAULT_EXPIRE_AFTER).trim();
+export function parseRetention(raw: {
+  expireAfter?: unknown;
+  minCount?: unknown;
+  maxCount?: unknown;
+}): RetentionSettings {
+  const expireAfter = optionText(
+    raw.expireAfter,
+    `--expire-after (${VALUES.expireAfter})`,
+    DEFAULT_EXPIRE_AFTER,
+  ).trim();
   const maxAge = parseElasticsearchTime(expireAfter, `--expire-after (${VALUES.expireAfter})`);
-  if (maxAge.as('milliseconds') <= 0) throw usageError(`--expire-after (${VALUES.expireAfter}) "${expireAfter}" is zero; it would expire every snapshot at once`);
+  if (maxAge.as('milliseconds') <= 0)
+    throw usageError(
+      `--expire-after (${VALUES.expireAfter}) "${expireAfter}" is zero; it would expire every snapshot at once`,
+    );
   const minCount = count(raw.minCount, DEFAULT_MIN_COUNT, '--min-count', VALUES.minCount);
   const maxCount = count(raw.maxCount, DEFAULT_MAX_COUNT, '--max-count', VALUES.maxCount);
   if (minCount > maxCount) {
-    throw usageError(`--min-count (${minCount}) is larger than --max-count (${maxCount})`, `Set ${VALUES.maxCount} to at least ${VALUES.minCount}, as Elasticsearch's SLM requires.`);
+    throw usageError(
+      `--min-count (${minCount}) is larger than --max-count (${maxCount})`,
+      `Set ${VALUES.maxCount} to at least ${VALUES.minCount}, as Elasticsearch's SLM requires.`,
+    );
   }
   return { expireAfter, maxAge, minCount, maxCount };
 }

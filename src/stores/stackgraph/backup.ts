@@ -16,19 +16,33 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { optionalText, text as optionText } from '../../config/options.js';
-import { stackGraphBackupName } from '../../storage/layout.js';
+import { STACKGRAPH_EXPORT_FILE, stackGraphBackupName } from '../../storage/layout.js';
 import { uploadFile } from '../../storage/publish.js';
-import { ExitCode, StackbackupError, codeOf, fileError, isStackbackupError, messageOf, usageError } from '../../util/errors.js';
+import {
+  ExitCode,
+  StackbackupError,
+  codeOf,
+  fileError,
+  isStackbackupError,
+  messageOf,
+  usageError,
+} from '../../util/errors.js';
 import { run } from '../../util/exec.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { scanBackups } from './list.js';
 import { pruneStore, type PruneResult } from './prune.js';
-import { VALUES, openBucket, parseBucket, parseCommand, parseRetention, withFile, type RetentionSettings } from './settings.js';
+import {
+  VALUES,
+  openBucket,
+  parseBucket,
+  parseCommand,
+  parseRetention,
+  withFile,
+  type RetentionSettings,
+} from './settings.js';
 
-export type ExportSource =
-  | { kind: 'command'; command: string[]; workDir: string }
-  | { kind: 'file'; path: string };
+export type ExportSource = { kind: 'command'; command: string[]; workDir: string } | { kind: 'file'; path: string };
 
 export interface BackupOptions {
   bucket: string;
@@ -47,7 +61,7 @@ export interface BackupResult {
 }
 
 /** The file the export command writes when it runs here. */
-export const EXPORT_FILE_NAME = 'stackgraph-export.graph';
+export const EXPORT_FILE_NAME = STACKGRAPH_EXPORT_FILE;
 
 export function validateBackup(raw: {
   bucket?: unknown;
@@ -70,7 +84,11 @@ export function validateBackup(raw: {
   const source: ExportSource =
     fromFile !== undefined
       ? { kind: 'file', path: fromFile }
-      : { kind: 'command', command: parseCommand(command, '--export-command'), workDir: optionText(raw.workDir, '--work-dir', '.') };
+      : {
+          kind: 'command',
+          command: parseCommand(command, '--export-command'),
+          workDir: optionText(raw.workDir, '--work-dir', '.'),
+        };
   return { bucket, source, retention };
 }
 
@@ -84,11 +102,17 @@ async function runExport(source: Extract<ExportSource, { kind: 'command' }>): Pr
   const [program = '', ...args] = withFile(source.command, file);
   section(`Exporting StackGraph: ${program} ${args.join(' ')}`);
   try {
-    await run(program, args, { hint: `Check the export command (${VALUES.exportCommand}) and that StackGraph is reachable; nothing was uploaded.` });
+    await run(program, args, {
+      hint: `Check the export command (${VALUES.exportCommand}) and that StackGraph is reachable; nothing was uploaded.`,
+    });
   } catch (err) {
     await rm(file, { force: true });
     if (isStackbackupError(err)) {
-      throw new StackbackupError(`the StackGraph export failed, nothing was uploaded: ${err.message}`, { exitCode: err.exitCode, hint: err.hint, cause: err });
+      throw new StackbackupError(`the StackGraph export failed, nothing was uploaded: ${err.message}`, {
+        exitCode: err.exitCode,
+        hint: err.hint,
+        cause: err,
+      });
     }
     throw err;
   }
@@ -105,9 +129,12 @@ async function checkExport(path: string): Promise<number> {
   } catch (err) {
     if (isStackbackupError(err)) throw err;
     if (codeOf(err) === 'ENOENT') {
-      throw new StackbackupError(`the StackGraph export ${path} does not exist: the export tool did not write it; nothing was uploaded`, {
-        hint: `Check the export command (${VALUES.exportCommand}) and its output above.`,
-      });
+      throw new StackbackupError(
+        `the StackGraph export ${path} does not exist: the export tool did not write it; nothing was uploaded`,
+        {
+          hint: `Check the export command (${VALUES.exportCommand}) and its output above.`,
+        },
+      );
     }
     throw fileError('reading', path, err);
   }
@@ -152,7 +179,15 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
       });
     }
     if (retention.deleted.length === 0) log('retention: nothing to delete');
-    return { name, bucket: options.bucket, size: upload.size, sha256: upload.sha256, exportSeconds, uploadSeconds: upload.seconds, retention };
+    return {
+      name,
+      bucket: options.bucket,
+      size: upload.size,
+      sha256: upload.sha256,
+      exportSeconds,
+      uploadSeconds: upload.seconds,
+      retention,
+    };
   } catch (err) {
     if (options.source.kind === 'command') await rm(file, { force: true });
     throw err;

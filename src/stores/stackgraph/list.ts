@@ -36,20 +36,33 @@ export function validateList(raw: { bucket?: unknown }): ListOptions {
 }
 
 /** Complete and incomplete StackGraph backups in an open bucket, newest first. */
-export async function scanBackups(store: ObjectStore): Promise<{ complete: StackGraphBackup[]; incomplete: StackGraphBackup[] }> {
+export async function scanBackups(
+  store: ObjectStore,
+): Promise<{ complete: StackGraphBackup[]; incomplete: StackGraphBackup[] }> {
   const complete: StackGraphBackup[] = [];
   const incomplete: StackGraphBackup[] = [];
   for (const object of await listBackups(store, STACKGRAPH_BACKUP_PREFIX)) {
     const takenAt = parseStackGraphBackupName(object.key);
     if (takenAt === undefined) continue; // not ours: never listed, never deleted
-    (object.complete ? complete : incomplete).push({ name: object.key, size: object.size, takenAt, lastModified: object.lastModified });
+    (object.complete ? complete : incomplete).push({
+      name: object.key,
+      size: object.size,
+      takenAt,
+      lastModified: object.lastModified,
+    });
   }
-  const newestFirst = (a: StackGraphBackup, b: StackGraphBackup) => b.takenAt.toMillis() - a.takenAt.toMillis() || b.name.localeCompare(a.name);
+  const newestFirst = (a: StackGraphBackup, b: StackGraphBackup) =>
+    b.takenAt.toMillis() - a.takenAt.toMillis() || b.name.localeCompare(a.name);
   return { complete: complete.sort(newestFirst), incomplete: incomplete.sort(newestFirst) };
 }
 
 export async function runList(options: ListOptions, ctx: StoreContext): Promise<ListResult> {
   const store = await openBucket(ctx.storage, options.bucket, false);
   const { complete, incomplete } = await scanBackups(store);
-  return { bucket: options.bucket, location: store.location, backups: complete, incomplete: incomplete.map((b) => b.name) };
+  return {
+    bucket: options.bucket,
+    location: store.location,
+    backups: complete,
+    incomplete: incomplete.map((b) => b.name),
+  };
 }

@@ -34,16 +34,33 @@ export interface PruneResult {
   leftovers: string[];
 }
 
-export function validatePrune(raw: { bucket?: unknown; retention?: unknown; minCount?: unknown; dryRun?: unknown }): PruneOptions {
-  return { bucket: parseBucket(raw.bucket), retention: parseRetention(raw.retention, raw.minCount), dryRun: raw.dryRun === true };
+export function validatePrune(raw: {
+  bucket?: unknown;
+  retention?: unknown;
+  minCount?: unknown;
+  dryRun?: unknown;
+}): PruneOptions {
+  return {
+    bucket: parseBucket(raw.bucket),
+    retention: parseRetention(raw.retention, raw.minCount),
+    dryRun: raw.dryRun === true,
+  };
 }
 
 /** Applies retention to an open bucket. */
-export async function pruneStore(store: ObjectStore, retention: RetentionSettings, dryRun: boolean, ctx: StoreContext): Promise<PruneResult> {
+export async function pruneStore(
+  store: ObjectStore,
+  retention: RetentionSettings,
+  dryRun: boolean,
+  ctx: StoreContext,
+): Promise<PruneResult> {
   const now = ctx.now();
   const { complete, incomplete } = await scanBackups(store);
   const decisions = planRetention(
-    [...complete.map((b) => ({ name: b.name, takenAt: b.takenAt, complete: true })), ...incomplete.map((b) => ({ name: b.name, takenAt: b.takenAt, complete: false }))],
+    [
+      ...complete.map((b) => ({ name: b.name, takenAt: b.takenAt, complete: true })),
+      ...incomplete.map((b) => ({ name: b.name, takenAt: b.takenAt, complete: false })),
+    ],
     { maxAge: retention.maxAge, minCount: retention.minCount, incompleteGrace: INCOMPLETE_GRACE },
     now,
   );
@@ -52,10 +69,18 @@ export async function pruneStore(store: ObjectStore, retention: RetentionSetting
   if (!dryRun) {
     if (doomed.length > 0) await deleteBackups(store, doomed);
     leftovers = await store.cleanupIncomplete(STACKGRAPH_BACKUP_PREFIX, now.minus(INCOMPLETE_GRACE).toJSDate());
-    for (const name of doomed) log(`retention: deleted ${name} (${decisions.find((d) => d.name === name)?.reason ?? ''})`);
+    for (const name of doomed)
+      log(`retention: deleted ${name} (${decisions.find((d) => d.name === name)?.reason ?? ''})`);
     for (const leftover of leftovers) log(`retention: removed ${leftover}`);
   }
-  return { dryRun, retention: retention.text, minCount: retention.minCount, decisions, deleted: dryRun ? [] : doomed, leftovers };
+  return {
+    dryRun,
+    retention: retention.text,
+    minCount: retention.minCount,
+    decisions,
+    deleted: dryRun ? [] : doomed,
+    leftovers,
+  };
 }
 
 export async function runPrune(options: PruneOptions, ctx: StoreContext): Promise<PruneResult> {

@@ -23,14 +23,10 @@ import type { StoreContext } from '../types.js';
 import { scanBackups } from './list.js';
 import { DEFAULT_FORCE_FLAG, VALUES, openBucket, parseBucket, parseCommand, withFile } from './settings.js';
 
-export type EmptinessCheck =
-  | { kind: 'command'; command: string[] }
-  | { kind: 'file'; path: string }
-  | { kind: 'none' };
+export type EmptinessCheck = { kind: 'command'; command: string[] } | { kind: 'file'; path: string } | { kind: 'none' };
 
 export type RestoreTarget =
-  | { kind: 'import'; command: string[]; forceFlag: string; workDir: string }
-  | { kind: 'file'; path: string };
+  { kind: 'import'; command: string[]; forceFlag: string; workDir: string } | { kind: 'file'; path: string };
 
 export interface RestoreOptions {
   bucket: string;
@@ -74,11 +70,14 @@ export function validateRestore(raw: {
   const name = checkName('backupName', String(raw.name ?? ''), 'NAME');
   const countCommand = optionalText(raw.countCommand, `--count-command (${VALUES.countCommand})`);
   const countFile = optionalText(raw.countFile, '--count-file');
-  if (countCommand !== undefined && countFile !== undefined) throw usageError('give at most one of --count-command and --count-file');
+  if (countCommand !== undefined && countFile !== undefined)
+    throw usageError('give at most one of --count-command and --count-file');
   const check: EmptinessCheck =
-    countCommand !== undefined ? { kind: 'command', command: parseCommand(countCommand, '--count-command') }
-    : countFile !== undefined ? { kind: 'file', path: countFile }
-    : { kind: 'none' };
+    countCommand !== undefined
+      ? { kind: 'command', command: parseCommand(countCommand, '--count-command') }
+      : countFile !== undefined
+        ? { kind: 'file', path: countFile }
+        : { kind: 'none' };
   const importCommand = optionalText(raw.importCommand, `--import-command (${VALUES.importCommand})`);
   const downloadTo = optionalText(raw.downloadTo, '--download-to');
   if ((importCommand === undefined) === (downloadTo === undefined)) {
@@ -90,7 +89,12 @@ export function validateRestore(raw: {
   const forceFlag = optionText(raw.forceFlag, '--force-flag', DEFAULT_FORCE_FLAG);
   const target: RestoreTarget =
     importCommand !== undefined
-      ? { kind: 'import', command: parseCommand(importCommand, '--import-command'), forceFlag, workDir: optionText(raw.workDir, '--work-dir', '.') }
+      ? {
+          kind: 'import',
+          command: parseCommand(importCommand, '--import-command'),
+          forceFlag,
+          workDir: optionText(raw.workDir, '--work-dir', '.'),
+        }
       : { kind: 'file', path: downloadTo ?? '' };
   return { bucket, name, force: raw.force === true, check, target };
 }
@@ -99,9 +103,12 @@ export function validateRestore(raw: {
 export function parseCount(output: string, source: string): number {
   const last = output.trim().split('\n').pop()?.trim() ?? '';
   if (!/^[0-9]+$/.test(last)) {
-    throw new StackbackupError(`${source} printed ${JSON.stringify(last.slice(0, 80))} where the number of stored elements was expected`, {
-      hint: `The count command (${VALUES.countCommand}) must print the number of elements in StackGraph as its last line.`,
-    });
+    throw new StackbackupError(
+      `${source} printed ${JSON.stringify(last.slice(0, 80))} where the number of stored elements was expected`,
+      {
+        hint: `The count command (${VALUES.countCommand}) must print the number of elements in StackGraph as its last line.`,
+      },
+    );
   }
   return Number(last);
 }
@@ -110,7 +117,10 @@ async function countElements(check: EmptinessCheck): Promise<number | undefined>
   if (check.kind === 'none') return undefined;
   if (check.kind === 'command') {
     const [program = '', ...args] = check.command;
-    const result = await run(program, args, { logOutput: false, hint: `Check the count command (${VALUES.countCommand}) and that StackGraph is reachable.` });
+    const result = await run(program, args, {
+      logOutput: false,
+      hint: `Check the count command (${VALUES.countCommand}) and that StackGraph is reachable.`,
+    });
     return parseCount(result.stdout, `the count command (${program})`);
   }
   try {
@@ -135,10 +145,13 @@ export async function runRestore(options: RestoreOptions, ctx: StoreContext): Pr
   const backup = complete.find((b) => b.name === name);
   if (backup === undefined) {
     if (incomplete.some((b) => b.name === name)) {
-      throw new StackbackupError(`backup ${name} is incomplete: its upload was cut off and it has no published checksum`, {
-        exitCode: ExitCode.integrity,
-        hint: 'Pick another backup: ./restore/list-stackgraph-backups.sh. Retention removes incomplete leftovers.',
-      });
+      throw new StackbackupError(
+        `backup ${name} is incomplete: its upload was cut off and it has no published checksum`,
+        {
+          exitCode: ExitCode.integrity,
+          hint: 'Pick another backup: ./restore/list-stackgraph-backups.sh. Retention removes incomplete leftovers.',
+        },
+      );
     }
     const available = complete.map((b) => `  ${b.name}`).join('\n');
     throw new StackbackupError(
@@ -160,18 +173,24 @@ export async function runRestore(options: RestoreOptions, ctx: StoreContext): Pr
   const before = await countElements(options.check);
   if (before === undefined) {
     if (!force) {
-      throw new StackbackupError(`cannot tell whether StackGraph is empty: no count command is configured (${VALUES.countCommand})`, {
-        exitCode: ExitCode.conflict,
-        hint: `Set ${VALUES.countCommand}, or, to replace whatever StackGraph holds, rerun with -force: ${restoreCommand(name, true)}`,
-      });
+      throw new StackbackupError(
+        `cannot tell whether StackGraph is empty: no count command is configured (${VALUES.countCommand})`,
+        {
+          exitCode: ExitCode.conflict,
+          hint: `Set ${VALUES.countCommand}, or, to replace whatever StackGraph holds, rerun with -force: ${restoreCommand(name, true)}`,
+        },
+      );
     }
     log('emptiness not checked (no count command); -force given: the backup replaces whatever StackGraph holds');
   } else if (before > 0) {
     if (!force) {
-      throw new StackbackupError(`StackGraph is not empty: it holds ${before} elements, which restoring ${name} would replace`, {
-        exitCode: ExitCode.conflict,
-        hint: `To replace them, rerun with -force: ${restoreCommand(name, true)}. To keep them, restore into an empty StackGraph instead.`,
-      });
+      throw new StackbackupError(
+        `StackGraph is not empty: it holds ${before} elements, which restoring ${name} would replace`,
+        {
+          exitCode: ExitCode.conflict,
+          hint: `To replace them, rerun with -force: ${restoreCommand(name, true)}. To keep them, restore into an empty StackGraph instead.`,
+        },
+      );
     }
     log(`StackGraph holds ${before} elements; -force given: they will be replaced`);
   } else {
@@ -190,7 +209,16 @@ export async function runRestore(options: RestoreOptions, ctx: StoreContext): Pr
   log(`verified ${name}: sha256 ${download.sha256}`);
 
   if (options.target.kind === 'file') {
-    return { name, bucket: options.bucket, size: download.size, sha256: download.sha256, elementsBefore: before, elementsAfter: undefined, file, imported: false };
+    return {
+      name,
+      bucket: options.bucket,
+      size: download.size,
+      sha256: download.sha256,
+      elementsBefore: before,
+      elementsAfter: undefined,
+      file,
+      imported: false,
+    };
   }
 
   // 4. Import.
@@ -205,5 +233,14 @@ export async function runRestore(options: RestoreOptions, ctx: StoreContext): Pr
     await rm(file, { force: true });
   }
   const after = options.check.kind === 'command' ? await countElements(options.check) : undefined;
-  return { name, bucket: options.bucket, size: download.size, sha256: download.sha256, elementsBefore: before, elementsAfter: after, file: undefined, imported: true };
+  return {
+    name,
+    bucket: options.bucket,
+    size: download.size,
+    sha256: download.sha256,
+    elementsBefore: before,
+    elementsAfter: after,
+    file: undefined,
+    imported: true,
+  };
 }

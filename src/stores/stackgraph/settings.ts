@@ -38,7 +38,11 @@ export interface RetentionSettings {
 }
 
 export function parseBucket(raw: unknown): string {
-  return checkName('bucket', optionText(raw, `--bucket (${VALUES.bucket})`, DEFAULT_BUCKET), `--bucket (${VALUES.bucket})`);
+  return checkName(
+    'bucket',
+    optionText(raw, `--bucket (${VALUES.bucket})`, DEFAULT_BUCKET),
+    `--bucket (${VALUES.bucket})`,
+  );
 }
 
 export function parseRetention(rawText: unknown, rawMinCount: unknown): RetentionSettings {
@@ -65,7 +69,10 @@ export function parseCommand(raw: unknown, option: string): string[] {
     try {
       words = JSON.parse(text);
     } catch {
-      throw usageError(`${option} ${JSON.stringify(text)} is not a JSON array of strings`, 'Use for example ["sts-graph-standin","-export"].');
+      throw usageError(
+        `${option} ${JSON.stringify(text)} is not a JSON array of strings`,
+        'Use for example ["sts-graph-standin","-export"].',
+      );
     }
   } else {
     words = text.split(/\s+/);

@@ -20,7 +20,14 @@ import { runPrune, type PruneResult } from './prune.js';
 import type { TierPolicy } from './retention.js';
 import { listVersions, newestComplete } from './versions.js';
 import { decideVersion, folderIdentities, readMarker, writeMarker } from './volume.js';
-import { parseBackupSummary, remoteAccess, remoteUrl, runVmbackup, vmbackupArgs, type BackupSummary } from './vmtools.js';
+import {
+  parseBackupSummary,
+  remoteAccess,
+  remoteUrl,
+  runVmbackup,
+  vmbackupArgs,
+  type BackupSummary,
+} from './vmtools.js';
 
 export interface BackupOptions {
   instance: string;
@@ -53,7 +60,10 @@ export function validateBackup(raw: BackupRaw): BackupOptions {
     bucket: bucketName(raw.bucket, '--bucket'),
     url: parseInstanceUrl(String(raw.url ?? ''), '--url'),
     storageDataPath: dataPath(raw.storageDataPath, '--storage-data-path'),
-    maxBytesPerSecond: raw.maxBytesPerSecond === undefined ? undefined : wholeNumber(raw.maxBytesPerSecond, '--max-bytes-per-second', 1024, Number.MAX_SAFE_INTEGER),
+    maxBytesPerSecond:
+      raw.maxBytesPerSecond === undefined
+        ? undefined
+        : wholeNumber(raw.maxBytesPerSecond, '--max-bytes-per-second', 1024, Number.MAX_SAFE_INTEGER),
     prune: raw.prune === false ? undefined : tierPolicy(raw),
     waitMs: wholeNumber(raw.waitSeconds, '--wait-seconds', 0, 3600, 60) * 1000,
   };
@@ -107,7 +117,10 @@ export async function confirmCompletion(
   const marker = await statMarker();
   if (marker === undefined) return undefined;
   if (summary !== undefined) return { summary, at: now().toUTC().toISO() ?? new Date().toISOString() };
-  return { summary: { backedUpBytes: 0, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 0, seconds: 0 }, at: marker.lastModified.toISOString() };
+  return {
+    summary: { backedUpBytes: 0, deletedBytes: 0, copiedBytes: 0, uploadedBytes: 0, seconds: 0 },
+    at: marker.lastModified.toISOString(),
+  };
 }
 
 export async function runBackup(options: BackupOptions, ctx: StoreContext): Promise<BackupResult> {
@@ -126,7 +139,11 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   // first (the bucket and the version were there at the last run). Only a new version looks at the
   // bucket before: to create it when missing, never to reuse a name, and to find parts to copy.
   if (decision.newVersion) {
-    await ensureBucket(store, { create: true, bucketValue: `${instance}.backup.bucketName`, scheduleValue: `${instance}.backup.enabled` });
+    await ensureBucket(store, {
+      create: true,
+      bucketValue: `${instance}.backup.bucketName`,
+      scheduleValue: `${instance}.backup.enabled`,
+    });
     const versions = await listVersions(store, [instance]);
     otherVersions = versions.length > 0;
     // Version names have second resolution: never start a new version under an existing name.
@@ -134,17 +151,21 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
       now = now.plus({ seconds: 1 });
       decision = decideVersion(instance, state, folders, now);
     }
-    const hinted = decision.originHint === null ? undefined : versions.find((v) => v.version === decision.originHint && v.complete);
+    const hinted =
+      decision.originHint === null ? undefined : versions.find((v) => v.version === decision.originHint && v.complete);
     const from = hinted ?? newestComplete(versions, instance);
     if (from !== undefined && from.version !== decision.version) origin = from.version;
   }
-  section(`Backing up ${instance} into ${decision.newVersion ? 'new ' : ''}version ${decision.version} (${decision.reason})`);
+  section(
+    `Backing up ${instance} into ${decision.newVersion ? 'new ' : ''}version ${decision.version} (${decision.reason})`,
+  );
   if (origin !== null) log(`parts already in ${origin} are copied server-side`);
   // Retention works in days: it runs after the first backup of each UTC day, and whenever a new
   // version starts, so the hourly runs in between cost no listing of the bucket. The first version
   // of an instance has nothing to prune: that counts as today's run.
   const today = ctx.now().toUTC().toFormat('yyyy-MM-dd');
-  const pruneNow = options.prune !== undefined && otherVersions && (decision.newVersion || decision.marker.prunedOn !== today);
+  const pruneNow =
+    options.prune !== undefined && otherVersions && (decision.newVersion || decision.marker.prunedOn !== today);
   await writeMarker(options.storageDataPath, otherVersions ? decision.marker : { ...decision.marker, prunedOn: today });
 
   const access = remoteAccess(ctx.storage);
@@ -161,7 +182,12 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   const hint = `The version stays incomplete until a backup into it completes; the next scheduled run resumes it. Check that ${options.url.origin} is reachable and the bucket is writable.`;
   const { result, shutdownRace } = await runVmbackup(args, access, hint);
   const output = `${result.stdout}\n${result.stderr}`;
-  const completed = await confirmCompletion(output, () => store.stat(victoriaMetricsCompleteKey(instance, decision.version)), ctx.now, shutdownRace);
+  const completed = await confirmCompletion(
+    output,
+    () => store.stat(victoriaMetricsCompleteKey(instance, decision.version)),
+    ctx.now,
+    shutdownRace,
+  );
   if (completed === undefined) {
     const how = shutdownRace ? 'vmbackup panicked while shutting down (exit 2)' : 'vmbackup finished';
     throw new StackbackupError(`${how} but version ${decision.version} has no completion marker`, {
@@ -170,11 +196,26 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     });
   }
   const { summary } = completed;
-  if (shutdownRace) log(`vmbackup hit its known shutdown race after the backup (exit 2, "there is no http server"); completion proven by its summary line and the marker in the bucket`);
-  log(`version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`);
+  if (shutdownRace)
+    log(
+      `vmbackup hit its known shutdown race after the backup (exit 2, "there is no http server"); completion proven by its summary line and the marker in the bucket`,
+    );
+  log(
+    `version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`,
+  );
   let prune: PruneResult | null = null;
   if (pruneNow && options.prune !== undefined) {
-    prune = await runPrune({ bucket: options.bucket, instances: [instance], policy: options.prune, dryRun: false, inUse: [decision.version], storageDataPath: undefined }, ctx);
+    prune = await runPrune(
+      {
+        bucket: options.bucket,
+        instances: [instance],
+        policy: options.prune,
+        dryRun: false,
+        inUse: [decision.version],
+        storageDataPath: undefined,
+      },
+      ctx,
+    );
     await writeMarker(options.storageDataPath, { ...decision.marker, prunedOn: today });
   }
   return {

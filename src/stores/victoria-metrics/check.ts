@@ -9,7 +9,10 @@ export interface CheckOptions {
 }
 
 export function validateCheck(raw: { url?: unknown; timeoutSeconds?: unknown }): CheckOptions {
-  return { url: parseInstanceUrl(String(raw.url ?? ''), '--url'), timeoutMs: wholeNumber(raw.timeoutSeconds, '--timeout-seconds', 1, 86_400, 300) * 1000 };
+  return {
+    url: parseInstanceUrl(String(raw.url ?? ''), '--url'),
+    timeoutMs: wholeNumber(raw.timeoutSeconds, '--timeout-seconds', 1, 86_400, 300) * 1000,
+  };
 }
 
 export interface CheckResult {

@@ -11,3 +11,5 @@ export { validateCheck, runCheck, type CheckOptions, type CheckResult } from './
 export { planVersionRetention, type TierPolicy, type VersionDecision } from './retention.js';
 export { decideVersion, type VolumeMarker } from './volume.js';
 export { DEFAULT_BUCKET, DEFAULT_KEEP_DAILY, DEFAULT_KEEP_WEEKLY } from './options.js';
+export { victoriaMetricsBackupList, victoriaMetricsPruneReport } from './report.js';
+export { victoriaMetricsStore } from './store.js';

@@ -12,9 +12,13 @@ export function parseInstanceUrl(text: string, option: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw usageError(`${option} "${text}" is not a URL`, 'Give the instance\'s HTTP address, for example http://victoria-metrics-0:8428.');
+    throw usageError(
+      `${option} "${text}" is not a URL`,
+      "Give the instance's HTTP address, for example http://victoria-metrics-0:8428.",
+    );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`${option} "${text}" must start with http:// or https://`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usageError(`${option} "${text}" must start with http:// or https://`);
   if (url.username !== '' || url.password !== '') throw usageError(`${option} must not carry credentials`);
   if (url.search !== '' || url.hash !== '') throw usageError(`${option} "${text}" must not have a query or fragment`);
   return url;
@@ -34,12 +38,16 @@ interface Answer {
 async function get(url: string, timeoutMs: number): Promise<Answer> {
   const request = url.startsWith('https:') ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers: { accept: 'application/json, text/plain' } }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'GET', headers: { accept: 'application/json, text/plain' } },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
     req.on('close', () => clearTimeout(timer));
     req.on('error', reject);
@@ -63,10 +71,13 @@ export async function waitHealthy(base: URL, timeoutMs: number): Promise<void> {
   for (;;) {
     if (await isHealthy(base)) return;
     if (Date.now() >= deadline) {
-      throw new StackbackupError(`Victoria Metrics at ${base.origin} does not answer (${endpoint(base, '/health')}) after ${Math.round(timeoutMs / 1000)} s`, {
-        exitCode: ExitCode.unreachable,
-        hint: 'Check the instance\'s pods (kubectl get pods) and its logs; the URL comes from the victoria-metrics-N.backup.url Helm value.',
-      });
+      throw new StackbackupError(
+        `Victoria Metrics at ${base.origin} does not answer (${endpoint(base, '/health')}) after ${Math.round(timeoutMs / 1000)} s`,
+        {
+          exitCode: ExitCode.unreachable,
+          hint: "Check the instance's pods (kubectl get pods) and its logs; the URL comes from the victoria-metrics-N.backup.url Helm value.",
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -81,7 +92,7 @@ export async function seriesCount(base: URL): Promise<number> {
   } catch (err) {
     throw new StackbackupError(`Victoria Metrics at ${base.origin} does not answer ${url}: ${messageOf(err)}`, {
       exitCode: ExitCode.unreachable,
-      hint: 'Check the instance\'s pods (kubectl get pods) and its logs.',
+      hint: "Check the instance's pods (kubectl get pods) and its logs.",
     });
   }
   let body: { status?: string; data?: unknown } = {};

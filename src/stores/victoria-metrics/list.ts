@@ -34,13 +34,21 @@ export function validateList(raw: ListRaw): ListOptions {
     const byBucket = new Map<string, string[]>();
     for (const t of targets) {
       const [instance, bucket, ...rest] = t.split('=');
-      if (rest.length > 0 || instance === undefined || bucket === undefined) throw usageError(`--target "${t}" is not INSTANCE=BUCKET`);
+      if (rest.length > 0 || instance === undefined || bucket === undefined)
+        throw usageError(`--target "${t}" is not INSTANCE=BUCKET`);
       const b = bucketName(bucket, '--target');
       byBucket.set(b, [...(byBucket.get(b) ?? []), instanceName(instance, '--target')]);
     }
     return { targets: [...byBucket].map(([bucket, instances]) => ({ bucket, instances })) };
   }
-  return { targets: [{ bucket: bucketName(raw.bucket, '--bucket'), instances: listOption(raw.instance, '--instance').map((i) => instanceName(i, '--instance')) }] };
+  return {
+    targets: [
+      {
+        bucket: bucketName(raw.bucket, '--bucket'),
+        instances: listOption(raw.instance, '--instance').map((i) => instanceName(i, '--instance')),
+      },
+    ],
+  };
 }
 
 export interface ListedVersion {
@@ -59,7 +67,11 @@ export async function runList(options: ListOptions, ctx: StoreContext): Promise<
   const out: ListedVersion[] = [];
   for (const target of options.targets) {
     const store = openStore(ctx.storage, target.bucket);
-    await ensureBucket(store, { create: false, bucketValue: 'victoria-metrics-N.backup.bucketName', scheduleValue: 'victoria-metrics-N.backup.enabled' });
+    await ensureBucket(store, {
+      create: false,
+      bucketValue: 'victoria-metrics-N.backup.bucketName',
+      scheduleValue: 'victoria-metrics-N.backup.enabled',
+    });
     for (const v of await listVersions(store, target.instances)) {
       out.push({
         instance: v.instance,

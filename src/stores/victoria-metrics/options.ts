@@ -19,7 +19,10 @@ export function instanceName(value: unknown, source: string): string {
 export function versionName(instance: string, value: unknown, source: string): string {
   const version = checkName('backupName', String(value ?? ''), source);
   if (!new RegExp(`^${instance}-[0-9]{14}$`).test(version)) {
-    throw usageError(`${source} "${version}" is not a version of ${instance}; versions look like ${instance}-YYYYMMDDHHMMSS`, 'List them with restore/list-victoria-metrics-backups.sh.');
+    throw usageError(
+      `${source} "${version}" is not a version of ${instance}; versions look like ${instance}-YYYYMMDDHHMMSS`,
+      'List them with restore/list-victoria-metrics-backups.sh.',
+    );
   }
   return version;
 }
@@ -30,7 +33,10 @@ export function bucketName(value: unknown, source: string): string {
 
 export function dataPath(value: unknown, source: string): string {
   const path = String(value ?? '');
-  if (path === '' || !isAbsolute(path)) throw usageError(`${source} must be an absolute path (the instance's -storageDataPath as mounted here), got "${path}"`);
+  if (path === '' || !isAbsolute(path))
+    throw usageError(
+      `${source} must be an absolute path (the instance's -storageDataPath as mounted here), got "${path}"`,
+    );
   return path;
 }
 

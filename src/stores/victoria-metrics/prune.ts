@@ -5,7 +5,7 @@
  */
 import { listOption } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
-import { VICTORIA_METRICS_COMPLETE_MARKER, victoriaMetricsVersionPrefix } from '../../storage/layout.js';
+import { victoriaMetricsCompleteKey, victoriaMetricsVersionPrefix } from '../../storage/layout.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { bucketName, dataPath, instanceName, tierPolicy } from './options.js';
@@ -41,19 +41,27 @@ export function validatePrune(raw: PruneRaw): PruneOptions {
     policy: tierPolicy(raw),
     dryRun: raw.dryRun === true,
     inUse: [],
-    storageDataPath: raw.storageDataPath === undefined ? undefined : dataPath(raw.storageDataPath, '--storage-data-path'),
+    storageDataPath:
+      raw.storageDataPath === undefined ? undefined : dataPath(raw.storageDataPath, '--storage-data-path'),
   };
 }
 
 export interface PruneResult {
   dryRun: boolean;
+  bucket: string;
+  /** The tiers, for people: `daily 7, weekly 4`. */
+  policy: string;
   decisions: VersionDecision[];
   deletedObjects: number;
 }
 
 export async function runPrune(options: PruneOptions, ctx: StoreContext): Promise<PruneResult> {
   const store = openStore(ctx.storage, options.bucket);
-  await ensureBucket(store, { create: false, bucketValue: 'victoria-metrics-N.backup.bucketName', scheduleValue: 'victoria-metrics-N.backup.enabled' });
+  await ensureBucket(store, {
+    create: false,
+    bucketValue: 'victoria-metrics-N.backup.bucketName',
+    scheduleValue: 'victoria-metrics-N.backup.enabled',
+  });
   const versions = await listVersions(store, options.instances);
   const inUse = new Set(options.inUse);
   if (options.storageDataPath !== undefined) {
@@ -63,18 +71,25 @@ export async function runPrune(options: PruneOptions, ctx: StoreContext): Promis
   const decisions = planVersionRetention(versions, options.policy, inUse, ctx.now());
   let deletedObjects = 0;
   const doomed = decisions.filter((d) => d.action === 'delete');
-  if (doomed.length > 0) section(`${options.dryRun ? 'Would delete' : 'Deleting'} ${doomed.length} version(s) of ${options.bucket}`);
+  if (doomed.length > 0)
+    section(`${options.dryRun ? 'Would delete' : 'Deleting'} ${doomed.length} version(s) of ${options.bucket}`);
   for (const d of doomed) {
     log(`${options.dryRun ? 'would delete' : 'deleting'} ${d.version}: ${d.reason}`);
     if (options.dryRun) continue;
     const prefix = victoriaMetricsVersionPrefix(d.instance, d.version);
     const keys = (await store.list(prefix)).map((o) => o.key);
-    const marker = `${prefix}${VICTORIA_METRICS_COMPLETE_MARKER}`;
+    const marker = victoriaMetricsCompleteKey(d.instance, d.version);
     if (keys.includes(marker)) await store.delete([marker]);
     const rest = keys.filter((k) => k !== marker);
     for (let i = 0; i < rest.length; i += 1000) await store.delete(rest.slice(i, i + 1000));
     await store.cleanupIncomplete(prefix, ctx.now().toJSDate());
     deletedObjects += keys.length;
   }
-  return { dryRun: options.dryRun, decisions, deletedObjects };
+  return {
+    dryRun: options.dryRun,
+    bucket: options.bucket,
+    policy: `daily ${options.policy.keepDaily}, weekly ${options.policy.keepWeekly}`,
+    decisions,
+    deletedObjects,
+  };
 }

@@ -16,7 +16,14 @@ import { isHealthy, parseInstanceUrl } from './instance.js';
 import { bucketName, dataPath, instanceName, versionName } from './options.js';
 import { listVersions } from './versions.js';
 import { folderIdentities, restoredMarker, writeMarker } from './volume.js';
-import { parseRestoreSummary, remoteAccess, remoteUrl, runVmrestore, vmrestoreArgs, type RestoreSummary } from './vmtools.js';
+import {
+  parseRestoreSummary,
+  remoteAccess,
+  remoteUrl,
+  runVmrestore,
+  vmrestoreArgs,
+  type RestoreSummary,
+} from './vmtools.js';
 
 export interface RestoreOptions {
   instance: string;
@@ -59,22 +66,35 @@ export async function runRestore(options: RestoreOptions, ctx: StoreContext): Pr
   const started = Date.now();
   const { instance, version } = options;
   const store = openStore(ctx.storage, options.bucket);
-  await ensureBucket(store, { create: false, bucketValue: `${instance}.backup.bucketName`, scheduleValue: `${instance}.backup.enabled` });
+  await ensureBucket(store, {
+    create: false,
+    bucketValue: `${instance}.backup.bucketName`,
+    scheduleValue: `${instance}.backup.enabled`,
+  });
   const found = (await listVersions(store, [instance])).find((v) => v.version === version);
   if (found === undefined) {
-    throw new StackbackupError(`version ${version} of ${instance} is not in ${store.location}`, { exitCode: ExitCode.notFound, hint: LIST });
+    throw new StackbackupError(`version ${version} of ${instance} is not in ${store.location}`, {
+      exitCode: ExitCode.notFound,
+      hint: LIST,
+    });
   }
   if (!found.complete || found.completedAt === undefined) {
-    throw new StackbackupError(`version ${version} of ${instance} is INCOMPLETE (its last backup was cut off before vmbackup finished); refusing to restore it`, {
-      exitCode: ExitCode.integrity,
-      hint: `Restore a complete version instead. ${LIST}`,
-    });
+    throw new StackbackupError(
+      `version ${version} of ${instance} is INCOMPLETE (its last backup was cut off before vmbackup finished); refusing to restore it`,
+      {
+        exitCode: ExitCode.integrity,
+        hint: `Restore a complete version instead. ${LIST}`,
+      },
+    );
   }
   if (options.url !== undefined && (await isHealthy(options.url))) {
-    throw new StackbackupError(`${instance} is running (${options.url.origin} answers); vmrestore must not write under a running instance`, {
-      exitCode: ExitCode.conflict,
-      hint: 'Scale its StatefulSet to 0 first; restore/restore-victoria-metrics-backup.sh does that and scales it back afterwards.',
-    });
+    throw new StackbackupError(
+      `${instance} is running (${options.url.origin} answers); vmrestore must not write under a running instance`,
+      {
+        exitCode: ExitCode.conflict,
+        hint: 'Scale its StatefulSet to 0 first; restore/restore-victoria-metrics-backup.sh does that and scales it back afterwards.',
+      },
+    );
   }
   await mkdir(options.storageDataPath, { recursive: true }).catch((err: unknown) => {
     throw fileError('creating', options.storageDataPath, err);
@@ -91,9 +111,20 @@ export async function runRestore(options: RestoreOptions, ctx: StoreContext): Pr
   const output = `${result.stdout}\n${result.stderr}`;
   if (shutdownRace) await confirmRestored(output, options.storageDataPath, version);
   const summary = parseRestoreSummary(output) ?? { restoredBytes: 0, deletedBytes: 0, downloadedBytes: 0, seconds: 0 };
-  await writeMarker(options.storageDataPath, restoredMarker(instance, version, await folderIdentities(options.storageDataPath), ctx.now()));
-  log(`restored ${summary.restoredBytes} bytes (${summary.downloadedBytes} downloaded); the next backup of ${instance} starts a new version`);
-  return { instance, version, lastCompletedBackup: found.completedAt.toISO() ?? '', ...summary, wallSeconds: (Date.now() - started) / 1000 };
+  await writeMarker(
+    options.storageDataPath,
+    restoredMarker(instance, version, await folderIdentities(options.storageDataPath), ctx.now()),
+  );
+  log(
+    `restored ${summary.restoredBytes} bytes (${summary.downloadedBytes} downloaded); the next backup of ${instance} starts a new version`,
+  );
+  return {
+    instance,
+    version,
+    lastCompletedBackup: found.completedAt.toISO() ?? '',
+    ...summary,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
 }
 
 /** vmrestore creates this file in the data folder when it starts and removes it as its last step. */
@@ -106,10 +137,15 @@ export async function confirmRestored(output: string, storageDataPath: string, v
     () => false,
   );
   if (parseRestoreSummary(output) === undefined || locked) {
-    throw new StackbackupError(`vmrestore of ${version} panicked while shutting down (exit 2) before it had finished (${locked ? `${RESTORE_LOCK} is still in ${storageDataPath}` : 'no summary line'})`, {
-      exitCode: ExitCode.integrity,
-      hint: 'The data folder is incomplete: rerun the restore before starting the instance (vmrestore resumes).',
-    });
+    throw new StackbackupError(
+      `vmrestore of ${version} panicked while shutting down (exit 2) before it had finished (${locked ? `${RESTORE_LOCK} is still in ${storageDataPath}` : 'no summary line'})`,
+      {
+        exitCode: ExitCode.integrity,
+        hint: 'The data folder is incomplete: rerun the restore before starting the instance (vmrestore resumes).',
+      },
+    );
   }
-  log(`vmrestore hit its known shutdown race after the restore (exit 2, "there is no http server"); completion proven by its summary line and no ${RESTORE_LOCK} file`);
+  log(
+    `vmrestore hit its known shutdown race after the restore (exit 2, "there is no http server"); completion proven by its summary line and no ${RESTORE_LOCK} file`,
+  );
 }

@@ -5,7 +5,11 @@
  * last, so a version whose latest backup was cut off shows as incomplete and is never restored.
  */
 import { DateTime } from 'luxon';
-import { VICTORIA_METRICS_COMPLETE_MARKER, parseVictoriaMetricsKey, victoriaMetricsPrefix } from '../../storage/layout.js';
+import {
+  VICTORIA_METRICS_COMPLETE_MARKER,
+  parseVictoriaMetricsKey,
+  victoriaMetricsPrefix,
+} from '../../storage/layout.js';
 import type { ObjectStore } from '../../storage/types.js';
 
 export interface VersionInfo {
@@ -34,7 +38,16 @@ export async function listVersions(store: ObjectStore, instances: readonly strin
       const id = `${parsed.instance}/${parsed.version}`;
       let info = byVersion.get(id);
       if (info === undefined) {
-        info = { instance: parsed.instance, version: parsed.version, startedAt: parsed.takenAt, complete: false, completedAt: undefined, lastWrite: modified, objects: 0, bytes: 0 };
+        info = {
+          instance: parsed.instance,
+          version: parsed.version,
+          startedAt: parsed.takenAt,
+          complete: false,
+          completedAt: undefined,
+          lastWrite: modified,
+          objects: 0,
+          bytes: 0,
+        };
         byVersion.set(id, info);
       }
       info.objects += 1;
@@ -46,10 +59,14 @@ export async function listVersions(store: ObjectStore, instances: readonly strin
       }
     }
   }
-  return [...byVersion.values()].sort((a, b) => (a.instance === b.instance ? a.startedAt.toMillis() - b.startedAt.toMillis() : a.instance < b.instance ? -1 : 1));
+  return [...byVersion.values()].sort((a, b) =>
+    a.instance === b.instance ? a.startedAt.toMillis() - b.startedAt.toMillis() : a.instance < b.instance ? -1 : 1,
+  );
 }
 
 /** The newest complete version of an instance, if any. */
 export function newestComplete(versions: readonly VersionInfo[], instance: string): VersionInfo | undefined {
-  return versions.filter((v) => v.instance === instance && v.complete).sort((a, b) => b.startedAt.toMillis() - a.startedAt.toMillis())[0];
+  return versions
+    .filter((v) => v.instance === instance && v.complete)
+    .sort((a, b) => b.startedAt.toMillis() - a.startedAt.toMillis())[0];
 }

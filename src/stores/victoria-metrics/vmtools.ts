@@ -22,12 +22,22 @@ export function remoteAccess(storage: StorageConfig): RemoteAccess {
   if (storage.kind === 'filesystem') return { args: [], env: {} };
   return {
     args: [`-customS3Endpoint=${storage.endpoint.origin}`, '-s3ForcePathStyle=true'],
-    env: { AWS_ACCESS_KEY_ID: storage.accessKey, AWS_SECRET_ACCESS_KEY: storage.secretKey, AWS_REGION: storage.region, AWS_DEFAULT_REGION: storage.region },
+    env: {
+      AWS_ACCESS_KEY_ID: storage.accessKey,
+      AWS_SECRET_ACCESS_KEY: storage.secretKey,
+      AWS_REGION: storage.region,
+      AWS_DEFAULT_REGION: storage.region,
+    },
   };
 }
 
 export function remoteUrl(storage: StorageConfig, bucket: string, instance: string, version: string): string {
-  return victoriaMetricsRemoteUrl(storage.kind === 's3' ? { kind: 's3' } : { kind: 'filesystem', root: storage.root }, bucket, instance, version);
+  return victoriaMetricsRemoteUrl(
+    storage.kind === 's3' ? { kind: 's3' } : { kind: 'filesystem', root: storage.root },
+    bucket,
+    instance,
+    version,
+  );
 }
 
 /** vmbackup's and vmrestore's own metrics listener: loopback, any free port, so runs never collide. */

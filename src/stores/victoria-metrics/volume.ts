@@ -51,7 +51,8 @@ export interface VolumeMarker {
   prunedOn?: string;
 }
 
-export type MarkerState = { kind: 'missing' } | { kind: 'unreadable'; problem: string } | { kind: 'ok'; marker: VolumeMarker };
+export type MarkerState =
+  { kind: 'missing' } | { kind: 'unreadable'; problem: string } | { kind: 'ok'; marker: VolumeMarker };
 
 export function markerPath(dataPath: string): string {
   return join(dataPath, VICTORIA_METRICS_VOLUME_MARKER);
@@ -84,7 +85,9 @@ export async function readMarker(dataPath: string): Promise<MarkerState> {
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    return isMarker(parsed) ? { kind: 'ok', marker: parsed } : { kind: 'unreadable', problem: 'not a stackbackup volume marker' };
+    return isMarker(parsed)
+      ? { kind: 'ok', marker: parsed }
+      : { kind: 'unreadable', problem: 'not a stackbackup volume marker' };
   } catch (err) {
     return { kind: 'unreadable', problem: err instanceof Error ? err.message : String(err) };
   }
@@ -134,7 +137,12 @@ export interface VersionDecision {
 }
 
 /** Which version this backup goes to; pure, so that every rule above has a test. */
-export function decideVersion(instance: string, state: MarkerState, folders: Record<string, FolderIdentity>, now: DateTime): VersionDecision {
+export function decideVersion(
+  instance: string,
+  state: MarkerState,
+  folders: Record<string, FolderIdentity>,
+  now: DateTime,
+): VersionDecision {
   const fresh = (reason: string, restoredFrom: string | null): VersionDecision => {
     const version = victoriaMetricsVersion(instance, now);
     return {
@@ -142,10 +150,19 @@ export function decideVersion(instance: string, state: MarkerState, folders: Rec
       newVersion: true,
       reason,
       originHint: restoredFrom,
-      marker: { format: 1, instance, volumeId: randomUUID(), version, restoredFrom, createdAt: now.toUTC().toISO() ?? '', folders },
+      marker: {
+        format: 1,
+        instance,
+        volumeId: randomUUID(),
+        version,
+        restoredFrom,
+        createdAt: now.toUTC().toISO() ?? '',
+        folders,
+      },
     };
   };
-  if (state.kind === 'missing') return fresh('no volume marker: the volume is new, was emptied, or was just restored', null);
+  if (state.kind === 'missing')
+    return fresh('no volume marker: the volume is new, was emptied, or was just restored', null);
   if (state.kind === 'unreadable') return fresh(`the volume marker is unreadable (${state.problem})`, null);
   const m = state.marker;
   if (m.instance !== instance) return fresh(`the volume marker belongs to instance ${m.instance}`, null);
@@ -157,10 +174,29 @@ export function decideVersion(instance: string, state: MarkerState, folders: Rec
   }
   if (m.version === null) return fresh(`first backup after restoring ${m.restoredFrom ?? 'a backup'}`, m.restoredFrom);
   // Folders that appeared since (VictoriaMetrics had not created them yet) are recorded from now on.
-  return { version: m.version, newVersion: false, reason: 'same volume as the last backup', originHint: null, marker: { ...m, folders: { ...m.folders, ...folders } } };
+  return {
+    version: m.version,
+    newVersion: false,
+    reason: 'same volume as the last backup',
+    originHint: null,
+    marker: { ...m, folders: { ...m.folders, ...folders } },
+  };
 }
 
 /** After vmrestore: the volume holds `version`'s data; the next backup starts a new version from it. */
-export function restoredMarker(instance: string, version: string, folders: Record<string, FolderIdentity>, now: DateTime): VolumeMarker {
-  return { format: 1, instance, volumeId: randomUUID(), version: null, restoredFrom: version, createdAt: now.toUTC().toISO() ?? '', folders };
+export function restoredMarker(
+  instance: string,
+  version: string,
+  folders: Record<string, FolderIdentity>,
+  now: DateTime,
+): VolumeMarker {
+  return {
+    format: 1,
+    instance,
+    volumeId: randomUUID(),
+    version: null,
+    restoredFrom: version,
+    createdAt: now.toUTC().toISO() ?? '',
+    folders,
+  };
 }

@@ -20,7 +20,19 @@ import { ExitCode, StackbackupError, isStackbackupError, messageOf, usageError }
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
-import { ResticOutput, classify, fullSnapshotId, openRepository, repositoryOf, restic, snapshots, snapshotTime, withLockRetry, type Repository, type RepositoryOptions } from './restic.js';
+import {
+  ResticOutput,
+  classify,
+  fullSnapshotId,
+  openRepository,
+  repositoryOf,
+  restic,
+  snapshots,
+  snapshotTime,
+  withLockRetry,
+  type Repository,
+  type RepositoryOptions,
+} from './restic.js';
 import {
   DEFAULT_LOCK_WAIT_SECONDS,
   bucketName,
@@ -45,7 +57,12 @@ export interface RepositoryRaw {
 }
 
 export function validateRepository(raw: RepositoryRaw): RepositoryOptions {
-  return { bucket: bucketName(raw.bucket), prefix: repositoryPrefix(raw.prefix), passwordFile: passwordFile(raw.passwordFile), host: hostName(raw.host) };
+  return {
+    bucket: bucketName(raw.bucket),
+    prefix: repositoryPrefix(raw.prefix),
+    passwordFile: passwordFile(raw.passwordFile),
+    host: hostName(raw.host),
+  };
 }
 
 export interface BackupOptions {
@@ -79,14 +96,18 @@ export interface BackupRaw extends RepositoryRaw {
 export function validateBackup(raw: BackupRaw): BackupOptions {
   const claim = claimName(raw.claim, '--claim');
   const path = String(raw.path ?? '');
-  if (path === '' || !isAbsolute(path)) throw usageError(`--path must be the absolute path where claim ${claim} is mounted, got ${JSON.stringify(path)}`);
+  if (path === '' || !isAbsolute(path))
+    throw usageError(`--path must be the absolute path where claim ${claim} is mounted, got ${JSON.stringify(path)}`);
   return {
     repository: validateRepository(raw),
     claim,
     path,
     owner: ownerTagValue(raw.owner),
     exclude: excludePatterns(raw.exclude),
-    retention: raw.prune === false ? undefined : retentionFor(claim, parseRetention(raw), parseClaimRetention(raw.claimRetention)),
+    retention:
+      raw.prune === false
+        ? undefined
+        : retentionFor(claim, parseRetention(raw), parseClaimRetention(raw.claimRetention)),
     lockWaitSeconds: wholeNumber(raw.lockWaitSeconds, '--lock-wait-seconds', 0, 86_400, DEFAULT_LOCK_WAIT_SECONDS),
   };
 }
@@ -126,11 +147,16 @@ interface Summary {
 
 export function backupArgs(o: BackupOptions, time: string): string[] {
   return [
-    'backup', '.', '--json',
-    '--host', o.repository.host,
-    '--tag', resticClaimTag(o.claim),
+    'backup',
+    '.',
+    '--json',
+    '--host',
+    o.repository.host,
+    '--tag',
+    resticClaimTag(o.claim),
     ...(o.owner === undefined ? [] : ['--tag', resticOwnerTag(o.owner)]),
-    '--time', time,
+    '--time',
+    time,
     ...o.exclude.flatMap((p) => ['--exclude', p]),
   ];
 }
@@ -147,13 +173,23 @@ function missingRepository(err: unknown): boolean {
  * forget that died) is removed when it stops the backup (withLockRetry). Returns whether the snapshot is
  * partial (restic exit code 3: written without the files it could not read).
  */
-async function runResticBackup(repo: Repository, o: BackupOptions, args: string[], onLine: ResticOutput['onLine']): Promise<boolean> {
-  const attempt = () => restic(repo, args, { cwd: o.path, onLine, hint: `restic could not back up claim ${o.claim}; nothing was added to the repository.` });
+async function runResticBackup(
+  repo: Repository,
+  o: BackupOptions,
+  args: string[],
+  onLine: ResticOutput['onLine'],
+): Promise<boolean> {
+  const attempt = () =>
+    restic(repo, args, {
+      cwd: o.path,
+      onLine,
+      hint: `restic could not back up claim ${o.claim}; nothing was added to the repository.`,
+    });
   try {
     await withLockRetry(repo, `backup of claim ${o.claim}`, attempt, o.lockWaitSeconds);
     return false;
   } catch (err) {
-    if (!isStackbackupError(err) || classify(messageOf(err)) !== 'partial') throw err;
+    if (!isStackbackupError(err) || classify(err) !== 'partial') throw err;
     warn(`some files of claim ${o.claim} could not be read; the snapshot holds everything else:\n${messageOf(err)}`);
     return true;
   }
@@ -164,22 +200,39 @@ async function runResticBackup(repo: Repository, o: BackupOptions, args: string[
  * 8 characters, which the claim's retention (whose output lists full IDs) or `restic list snapshots`
  * completes. Without a summary: by its time among the claim's snapshots.
  */
-async function writtenSnapshot(repo: Repository, claim: string, time: string, summary: Summary | undefined, retention: ClaimRetention | null): Promise<string> {
+async function writtenSnapshot(
+  repo: Repository,
+  claim: string,
+  time: string,
+  summary: Summary | undefined,
+  retention: ClaimRetention | null,
+): Promise<string> {
   const id = summary?.snapshot_id;
   if (id !== undefined) {
-    const full = /^[0-9a-f]{64}$/.test(id) ? id : ([...(retention?.kept ?? []), ...(retention?.removed ?? [])].find((k) => k.startsWith(id)) ?? (await fullSnapshotId(repo, id)));
+    const full = /^[0-9a-f]{64}$/.test(id)
+      ? id
+      : ([...(retention?.kept ?? []), ...(retention?.removed ?? [])].find((k) => k.startsWith(id)) ??
+        (await fullSnapshotId(repo, id)));
     if (full !== undefined) return full;
   }
-  const mine = (await snapshots(repo, claim)).filter((s) => resticTime(snapshotTime(s)) === time && s.hostname === repo.host);
+  const mine = (await snapshots(repo, claim)).filter(
+    (s) => resticTime(snapshotTime(s)) === time && s.hostname === repo.host,
+  );
   const snap = mine[mine.length - 1];
-  if (snap === undefined) throw new StackbackupError(`restic reported no snapshot for claim ${claim}`, { hint: 'See restic\'s output above.' });
+  if (snap === undefined)
+    throw new StackbackupError(`restic reported no snapshot for claim ${claim}`, {
+      hint: "See restic's output above.",
+    });
   return snap.id;
 }
 
 export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<BackupResult> {
   const info = await stat(o.path).catch(() => undefined);
   if (!info?.isDirectory()) {
-    throw new StackbackupError(`claim ${o.claim} is not mounted at ${o.path} (no such folder)`, { exitCode: ExitCode.notFound, hint: 'Check the job\'s volume mount of the claim.' });
+    throw new StackbackupError(`claim ${o.claim} is not mounted at ${o.path} (no such folder)`, {
+      exitCode: ExitCode.notFound,
+      hint: "Check the job's volume mount of the claim.",
+    });
   }
   const repo: Repository = repositoryOf(ctx.storage, o.repository);
   section(`Backing up claim ${o.claim}${o.owner ? ` (owner ${o.owner})` : ''} from ${o.path} into ${repo.url}`);
@@ -200,7 +253,9 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
   output.progress.finish();
   const tags = [resticClaimTag(o.claim), ...(o.owner === undefined ? [] : [resticOwnerTag(o.owner)])];
   const seconds = (Date.now() - started) / 1000;
-  log(`claim ${o.claim}: ${summary?.snapshot_id === undefined ? 'snapshot written' : `snapshot ${summary.snapshot_id.slice(0, 8)}`}, ${num(summary?.total_bytes_processed)} bytes read, ${num(summary?.data_added)} bytes added, in ${seconds.toFixed(1)} s`);
+  log(
+    `claim ${o.claim}: ${summary?.snapshot_id === undefined ? 'snapshot written' : `snapshot ${summary.snapshot_id.slice(0, 8)}`}, ${num(summary?.total_bytes_processed)} bytes read, ${num(summary?.data_added)} bytes added, in ${seconds.toFixed(1)} s`,
+  );
 
   let retention: ClaimRetention | null = null;
   let retentionSkipped: string | null = null;

@@ -9,7 +9,14 @@ import { section } from '../../util/log.js';
 import { ExitCode, StackbackupError, isStackbackupError, usageError } from '../../util/errors.js';
 import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
-import { openRepository, plainResticCommand, repositoryOf, restic, unlockStale, type RepositoryOptions } from './restic.js';
+import {
+  openRepository,
+  plainResticCommand,
+  repositoryOf,
+  restic,
+  unlockStale,
+  type RepositoryOptions,
+} from './restic.js';
 
 export interface CheckOptions {
   repository: RepositoryOptions;
@@ -24,7 +31,10 @@ export function validateCheck(raw: RepositoryRaw & { readDataSubset?: unknown })
     const pct = /^([0-9]+(?:\.[0-9]+)?)%$/.exec(subset);
     const part = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(subset);
     const ok = pct ? Number(pct[1]) > 0 && Number(pct[1]) <= 100 : part ? Number(part[1]) <= Number(part[2]) : false;
-    if (!ok) throw usageError(`--read-data-subset ${JSON.stringify(subset)} must be a percentage (0.1% to 100%) or n/t (for example 1/10)`);
+    if (!ok)
+      throw usageError(
+        `--read-data-subset ${JSON.stringify(subset)} must be a percentage (0.1% to 100%) or n/t (for example 1/10)`,
+      );
   }
   return { repository: validateRepository(raw), readDataSubset: subset };
 }
@@ -42,7 +52,9 @@ export async function runCheck(o: CheckOptions, ctx: StoreContext): Promise<Chec
   await unlockStale(repo);
   section(`Checking the repository${o.readDataSubset ? `, reading ${o.readDataSubset} of the data` : ''}`);
   try {
-    await restic(repo, ['check', ...(o.readDataSubset ? ['--read-data-subset', o.readDataSubset] : [])], { logOutput: true });
+    await restic(repo, ['check', ...(o.readDataSubset ? ['--read-data-subset', o.readDataSubset] : [])], {
+      logOutput: true,
+    });
   } catch (err) {
     if (!isStackbackupError(err) || err.exitCode !== ExitCode.failure) throw err;
     throw new StackbackupError(`restic check found problems in ${repo.url}: see its output above`, {

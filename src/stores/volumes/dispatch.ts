@@ -12,7 +12,14 @@ import { volumeBackupJobName, volumeMountPath } from '../../storage/layout.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
-import { KubeRequestError, kubeRequest, loadKubeAccess, type Claim, type KubeAccess, type PodSummary } from './kube.js';
+import {
+  KubeRequestError,
+  kubeRequest,
+  loadKubeAccess,
+  type Claim,
+  type KubeAccess,
+  type PodSummary,
+} from '../../kube/client.js';
 import { claimHash, parseWindow, planWindow } from './schedule.js';
 import { DEFAULT_OWNER_KEY, VALUES, claimName, ownerTagValue } from './settings.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
@@ -24,7 +31,11 @@ export const CLAIM_HASH_LABEL = 'stackbackup.io/claim-hash';
 export const CLAIM_ANNOTATION = 'stackbackup.io/claim';
 export const OWNER_ANNOTATION = 'stackbackup.io/owner';
 /** Environment of the template's backup container that the dispatcher fills per claim. */
-export const ENV = { claim: 'STACKBACKUP_VOLUME_CLAIM', owner: 'STACKBACKUP_VOLUME_OWNER', path: 'STACKBACKUP_VOLUME_PATH' } as const;
+export const ENV = {
+  claim: 'STACKBACKUP_VOLUME_CLAIM',
+  owner: 'STACKBACKUP_VOLUME_OWNER',
+  path: 'STACKBACKUP_VOLUME_PATH',
+} as const;
 /** The template's volume (and mount) for the claim. */
 export const CLAIM_VOLUME = 'claim';
 
@@ -43,31 +54,66 @@ export interface DispatchOptions {
   repository: RepositoryOptions | undefined;
 }
 
-export function validateDispatch(raw: RepositoryRaw & {
-  namespace?: unknown;
-  claim?: unknown;
-  selector?: unknown;
-  ownerKey?: unknown;
-  window?: unknown;
-  templateConfigMap?: unknown;
-  jobPrefix?: unknown;
-  dryRun?: unknown;
-}): DispatchOptions {
+export function validateDispatch(
+  raw: RepositoryRaw & {
+    namespace?: unknown;
+    claim?: unknown;
+    selector?: unknown;
+    ownerKey?: unknown;
+    window?: unknown;
+    templateConfigMap?: unknown;
+    jobPrefix?: unknown;
+    dryRun?: unknown;
+  },
+): DispatchOptions {
   const claims = listOption(raw.claim, `--claim (${VALUES.claims})`).map((c) => claimName(c, '--claim'));
   const selector = optionalText(raw.selector, `--selector (${VALUES.selector})`);
-  if (selector !== undefined && !/^[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?(,[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?)*$/.test(selector)) {
-    throw usageError(`--selector ${JSON.stringify(selector)} is not a label selector (KEY=VALUE, KEY!=VALUE or KEY, comma-separated)`, `Check ${VALUES.selector}.`);
+  if (
+    selector !== undefined &&
+    !/^[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?(,[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?)*$/.test(
+      selector,
+    )
+  ) {
+    throw usageError(
+      `--selector ${JSON.stringify(selector)} is not a label selector (KEY=VALUE, KEY!=VALUE or KEY, comma-separated)`,
+      `Check ${VALUES.selector}.`,
+    );
   }
-  if (claims.length === 0 && selector === undefined) throw usageError('name the claims to back up: --claim NAME (repeatable) and/or --selector LABELS', `Set ${VALUES.claims} and/or ${VALUES.selector}.`);
+  if (claims.length === 0 && selector === undefined)
+    throw usageError(
+      'name the claims to back up: --claim NAME (repeatable) and/or --selector LABELS',
+      `Set ${VALUES.claims} and/or ${VALUES.selector}.`,
+    );
   const ownerKey = text(raw.ownerKey, '--owner-key', DEFAULT_OWNER_KEY);
-  if (!/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9._-]{0,63}$/.test(ownerKey)) throw usageError(`--owner-key ${JSON.stringify(ownerKey)} is not a label or annotation key`);
+  if (!/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9._-]{0,63}$/.test(ownerKey))
+    throw usageError(`--owner-key ${JSON.stringify(ownerKey)} is not a label or annotation key`);
   const namespace = optionalText(raw.namespace, '--namespace');
-  if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw usageError(`--namespace ${JSON.stringify(namespace)} is not a namespace name`);
+  if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+    throw usageError(`--namespace ${JSON.stringify(namespace)} is not a namespace name`);
   const templateConfigMap = text(raw.templateConfigMap, '--template-config-map', '');
-  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(templateConfigMap)) throw usageError(`--template-config-map ${JSON.stringify(templateConfigMap)} must name the ConfigMap of the backup Job template`);
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(templateConfigMap))
+    throw usageError(
+      `--template-config-map ${JSON.stringify(templateConfigMap)} must name the ConfigMap of the backup Job template`,
+    );
   const jobPrefix = text(raw.jobPrefix, '--job-prefix', 'volume-backup');
-  if (!/^[a-z0-9]([-a-z0-9]{0,39}[a-z0-9])?$/.test(jobPrefix)) throw usageError(`--job-prefix ${JSON.stringify(jobPrefix)}: lower-case letters, digits and hyphens, at most 41 characters`);
-  return { namespace, claims, selector, ownerKey, windowSeconds: parseWindow(text(raw.window, '--window (backup.volumes.scheduled.window)', '2h')), templateConfigMap, jobPrefix, dryRun: raw.dryRun === true, repository: raw.passwordFile === undefined && process.env.STACKBACKUP_RESTIC_PASSWORD_FILE === undefined ? undefined : validateRepository(raw) };
+  if (!/^[a-z0-9]([-a-z0-9]{0,39}[a-z0-9])?$/.test(jobPrefix))
+    throw usageError(
+      `--job-prefix ${JSON.stringify(jobPrefix)}: lower-case letters, digits and hyphens, at most 41 characters`,
+    );
+  return {
+    namespace,
+    claims,
+    selector,
+    ownerKey,
+    windowSeconds: parseWindow(text(raw.window, '--window (backup.volumes.scheduled.window)', '2h')),
+    templateConfigMap,
+    jobPrefix,
+    dryRun: raw.dryRun === true,
+    repository:
+      raw.passwordFile === undefined && process.env.STACKBACKUP_RESTIC_PASSWORD_FILE === undefined
+        ? undefined
+        : validateRepository(raw),
+  };
 }
 
 export interface DispatchedClaim {
@@ -93,14 +139,30 @@ export interface DispatchResult {
 interface JobManifest {
   apiVersion?: string;
   kind?: string;
-  metadata: { name?: string; generateName?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  metadata: {
+    name?: string;
+    generateName?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
   spec: {
     template: {
       metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
       spec: {
-        containers: { name: string; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+        containers: {
+          name: string;
+          env?: { name: string; value?: string }[];
+          volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+        }[];
         volumes?: { name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }[];
-        affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: Record<string, unknown>[] }; [k: string]: unknown }; [k: string]: unknown };
+        affinity?: {
+          nodeAffinity?: {
+            requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: Record<string, unknown>[] };
+            [k: string]: unknown;
+          };
+          [k: string]: unknown;
+        };
         [k: string]: unknown;
       };
     };
@@ -122,27 +184,52 @@ export function fillJob(template: JobManifest, c: ClaimJob): JobManifest {
   const hash = claimHash(c.claim);
   const name = volumeBackupJobName(c.prefix, hash, c.windowStart);
   const labels = { [JOB_LABEL]: 'true', [CLAIM_HASH_LABEL]: hash.slice(0, 16) };
-  const annotations = { [CLAIM_ANNOTATION]: c.claim, ...(c.owner === undefined ? {} : { [OWNER_ANNOTATION]: c.owner }) };
+  const annotations = {
+    [CLAIM_ANNOTATION]: c.claim,
+    ...(c.owner === undefined ? {} : { [OWNER_ANNOTATION]: c.owner }),
+  };
   delete job.metadata.generateName;
   job.metadata.name = name;
   job.metadata.labels = { ...job.metadata.labels, ...labels };
   job.metadata.annotations = { ...job.metadata.annotations, ...annotations };
   const pod = job.spec.template;
-  pod.metadata = { ...pod.metadata, labels: { ...pod.metadata?.labels, ...labels }, annotations: { ...pod.metadata?.annotations, ...annotations } };
+  pod.metadata = {
+    ...pod.metadata,
+    labels: { ...pod.metadata?.labels, ...labels },
+    annotations: { ...pod.metadata?.annotations, ...annotations },
+  };
   const mountPath = volumeMountPath(c.claim);
   const values: Record<string, string> = { [ENV.claim]: c.claim, [ENV.owner]: c.owner ?? '', [ENV.path]: mountPath };
   const container = pod.spec.containers[0];
-  if (container === undefined) throw new StackbackupError('the volume backup Job template has no container', { hint: 'Reinstall or upgrade the chart release.' });
-  container.env = [...(container.env ?? []).filter((e) => !(e.name in values)), ...Object.entries(values).map(([n, value]) => ({ name: n, value }))];
-  container.volumeMounts = [...(container.volumeMounts ?? []).filter((m) => m.name !== CLAIM_VOLUME), { name: CLAIM_VOLUME, mountPath, readOnly: true }];
-  pod.spec.volumes = [...(pod.spec.volumes ?? []).filter((v) => v.name !== CLAIM_VOLUME), { name: CLAIM_VOLUME, persistentVolumeClaim: { claimName: c.claim, readOnly: true } }];
+  if (container === undefined)
+    throw new StackbackupError('the volume backup Job template has no container', {
+      hint: 'Reinstall or upgrade the chart release.',
+    });
+  container.env = [
+    ...(container.env ?? []).filter((e) => !(e.name in values)),
+    ...Object.entries(values).map(([n, value]) => ({ name: n, value })),
+  ];
+  container.volumeMounts = [
+    ...(container.volumeMounts ?? []).filter((m) => m.name !== CLAIM_VOLUME),
+    { name: CLAIM_VOLUME, mountPath, readOnly: true },
+  ];
+  pod.spec.volumes = [
+    ...(pod.spec.volumes ?? []).filter((v) => v.name !== CLAIM_VOLUME),
+    { name: CLAIM_VOLUME, persistentVolumeClaim: { claimName: c.claim, readOnly: true } },
+  ];
   if (c.node !== undefined) {
     const onNode = { key: 'metadata.name', operator: 'In', values: [c.node] };
     const affinity = pod.spec.affinity ?? {};
     const nodeAffinity = affinity.nodeAffinity ?? {};
     const terms = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-    const merged = terms.length === 0 ? [{ matchFields: [onNode] }] : terms.map((t) => ({ ...t, matchFields: [...((t.matchFields as unknown[] | undefined) ?? []), onNode] }));
-    pod.spec.affinity = { ...affinity, nodeAffinity: { ...nodeAffinity, requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: merged } } };
+    const merged =
+      terms.length === 0
+        ? [{ matchFields: [onNode] }]
+        : terms.map((t) => ({ ...t, matchFields: [...((t.matchFields as unknown[] | undefined) ?? []), onNode] }));
+    pod.spec.affinity = {
+      ...affinity,
+      nodeAffinity: { ...nodeAffinity, requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: merged } },
+    };
   }
   return job;
 }
@@ -154,14 +241,21 @@ async function findClaims(access: KubeAccess, o: DispatchOptions): Promise<Map<s
   const found = new Map<string, Claim>();
   for (const name of o.claims) {
     try {
-      found.set(name, await kubeRequest<Claim>(access, 'GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${enc(name)}`));
+      found.set(
+        name,
+        await kubeRequest<Claim>(access, 'GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${enc(name)}`),
+      );
     } catch (err) {
       if (!(err instanceof KubeRequestError) || err.status !== 404) throw err;
       warn(`claim ${name} (${VALUES.claims}) does not exist in namespace ${access.namespace}; skipped`);
     }
   }
   if (o.selector !== undefined) {
-    const listed = await kubeRequest<{ items: Claim[] }>(access, 'GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims?labelSelector=${enc(o.selector)}`);
+    const listed = await kubeRequest<{ items: Claim[] }>(
+      access,
+      'GET',
+      `/api/v1/namespaces/${ns}/persistentvolumeclaims?labelSelector=${enc(o.selector)}`,
+    );
     for (const c of listed.items) found.set(c.metadata.name, c);
   }
   return found;
@@ -169,13 +263,18 @@ async function findClaims(access: KubeAccess, o: DispatchOptions): Promise<Map<s
 
 /** The node of a running or starting pod that mounts each claim. */
 async function claimNodes(access: KubeAccess): Promise<Map<string, string>> {
-  const pods = await kubeRequest<{ items: PodSummary[] }>(access, 'GET', `/api/v1/namespaces/${enc(access.namespace)}/pods`);
+  const pods = await kubeRequest<{ items: PodSummary[] }>(
+    access,
+    'GET',
+    `/api/v1/namespaces/${enc(access.namespace)}/pods`,
+  );
   const nodes = new Map<string, string>();
   for (const pod of pods.items) {
     const phase = pod.status?.phase;
     if (pod.spec?.nodeName === undefined || (phase !== 'Running' && phase !== 'Pending')) continue;
     if (pod.metadata.labels?.[JOB_LABEL] === 'true') continue; // our own backup pods
-    for (const v of pod.spec.volumes ?? []) if (v.persistentVolumeClaim) nodes.set(v.persistentVolumeClaim.claimName, pod.spec.nodeName);
+    for (const v of pod.spec.volumes ?? [])
+      if (v.persistentVolumeClaim) nodes.set(v.persistentVolumeClaim.claimName, pod.spec.nodeName);
   }
   return nodes;
 }
@@ -186,12 +285,18 @@ async function readTemplate(access: KubeAccess, name: string): Promise<JobManife
     cm = await kubeRequest(access, 'GET', `/api/v1/namespaces/${enc(access.namespace)}/configmaps/${enc(name)}`);
   } catch (err) {
     if (err instanceof KubeRequestError && err.status === 404) {
-      throw new StackbackupError(`the volume backup Job template (ConfigMap ${name}) does not exist in namespace ${access.namespace}`, { exitCode: ExitCode.notFound, hint: 'Reinstall or upgrade the chart release.' });
+      throw new StackbackupError(
+        `the volume backup Job template (ConfigMap ${name}) does not exist in namespace ${access.namespace}`,
+        { exitCode: ExitCode.notFound, hint: 'Reinstall or upgrade the chart release.' },
+      );
     }
     throw err;
   }
   const text = cm.data?.['job.json'];
-  if (text === undefined) throw new StackbackupError(`ConfigMap ${name} has no job.json`, { hint: 'Reinstall or upgrade the chart release.' });
+  if (text === undefined)
+    throw new StackbackupError(`ConfigMap ${name} has no job.json`, {
+      hint: 'Reinstall or upgrade the chart release.',
+    });
   return JSON.parse(text) as JobManifest;
 }
 
@@ -201,11 +306,18 @@ export async function runDispatch(o: DispatchOptions, ctx: StoreContext): Promis
   const template = await readTemplate(access, o.templateConfigMap);
   const claims = await findClaims(access, o);
   const plan = planWindow([...claims.keys()], windowStart, o.windowSeconds);
-  section(`Volume backups in namespace ${access.namespace}: ${plan.length} claim(s) over ${o.windowSeconds} s from ${windowStart.toISO()}`);
-  const recent = await kubeRequest<{ items: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }[] }>(
-    access, 'GET', `/apis/batch/v1/namespaces/${enc(access.namespace)}/jobs?labelSelector=${enc(`${JOB_LABEL}=true`)}`,
+  section(
+    `Volume backups in namespace ${access.namespace}: ${plan.length} claim(s) over ${o.windowSeconds} s from ${windowStart.toISO()}`,
   );
-  if (o.repository !== undefined && !o.dryRun && plan.length > 0) await openRepository(repositoryOf(ctx.storage, o.repository), true);
+  const recent = await kubeRequest<{
+    items: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }[];
+  }>(
+    access,
+    'GET',
+    `/apis/batch/v1/namespaces/${enc(access.namespace)}/jobs?labelSelector=${enc(`${JOB_LABEL}=true`)}`,
+  );
+  if (o.repository !== undefined && !o.dryRun && plan.length > 0)
+    await openRepository(repositoryOf(ctx.storage, o.repository), true);
   const results: DispatchedClaim[] = [];
   for (const p of plan) {
     const pvc = claims.get(p.claim);
@@ -214,7 +326,13 @@ export async function runDispatch(o: DispatchOptions, ctx: StoreContext): Promis
     log(`claim ${p.claim}: at ${base.at}${owner ? `, owner ${owner}` : ', owner unknown'}`);
     if (pvc?.status?.phase !== 'Bound') {
       warn(`claim ${p.claim} is ${pvc?.status?.phase ?? 'unknown'}, not Bound; skipped`);
-      results.push({ ...base, node: null, job: null, status: 'skipped', reason: `claim is ${pvc?.status?.phase ?? 'unknown'}` });
+      results.push({
+        ...base,
+        node: null,
+        job: null,
+        status: 'skipped',
+        reason: `claim is ${pvc?.status?.phase ?? 'unknown'}`,
+      });
       continue;
     }
     if (o.dryRun) {
@@ -223,7 +341,9 @@ export async function runDispatch(o: DispatchOptions, ctx: StoreContext): Promis
     }
     const hash = claimHash(p.claim).slice(0, 16);
     const since = windowStart.minus({ seconds: o.windowSeconds }).toMillis();
-    const done = recent.items.find((j) => j.metadata.labels?.[CLAIM_HASH_LABEL] === hash && Date.parse(j.metadata.creationTimestamp ?? '') >= since);
+    const done = recent.items.find(
+      (j) => j.metadata.labels?.[CLAIM_HASH_LABEL] === hash && Date.parse(j.metadata.creationTimestamp ?? '') >= since,
+    );
     if (done !== undefined) {
       log(`claim ${p.claim}: Job ${done.metadata.name} already ran in this window; skipped`);
       results.push({ ...base, node: null, job: done.metadata.name, status: 'exists', reason: null });
@@ -239,19 +359,28 @@ export async function runDispatch(o: DispatchOptions, ctx: StoreContext): Promis
     const shared = modes.includes('ReadWriteMany') || modes.includes('ReadOnlyMany');
     const node = shared ? undefined : (await claimNodes(access)).get(p.claim);
     if (modes.includes('ReadWriteOncePod') && node !== undefined) {
-      warn(`claim ${p.claim} is ReadWriteOncePod and in use on node ${node}: no second pod can mount it; skipped until it is free`);
+      warn(
+        `claim ${p.claim} is ReadWriteOncePod and in use on node ${node}: no second pod can mount it; skipped until it is free`,
+      );
       results.push({ ...base, node, job: null, status: 'skipped', reason: 'ReadWriteOncePod claim in use' });
       continue;
     }
     const job = fillJob(template, { claim: p.claim, owner, node, windowStart, prefix: o.jobPrefix });
     try {
       await kubeRequest(access, 'POST', `/apis/batch/v1/namespaces/${enc(access.namespace)}/jobs`, job);
-      log(`claim ${p.claim}: created Job ${job.metadata.name ?? ''}${node ? ` on node ${node} (where the claim is mounted)` : ''}`);
+      log(
+        `claim ${p.claim}: created Job ${job.metadata.name ?? ''}${node ? ` on node ${node} (where the claim is mounted)` : ''}`,
+      );
       results.push({ ...base, node: node ?? null, job: job.metadata.name ?? null, status: 'created', reason: null });
     } catch (err) {
       if (!(err instanceof KubeRequestError) || err.status !== 409) throw err;
       results.push({ ...base, node: node ?? null, job: job.metadata.name ?? null, status: 'exists', reason: null });
     }
   }
-  return { namespace: access.namespace, windowStart: windowStart.toISO() ?? '', windowSeconds: o.windowSeconds, claims: results };
+  return {
+    namespace: access.namespace,
+    windowStart: windowStart.toISO() ?? '',
+    windowSeconds: o.windowSeconds,
+    claims: results,
+  };
 }

@@ -5,7 +5,14 @@
 import { parseResticTags } from '../../storage/layout.js';
 import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
-import { openRepository, repositoryOf, snapshots, snapshotTime, type RepositoryOptions, type ResticSnapshot } from './restic.js';
+import {
+  openRepository,
+  repositoryOf,
+  snapshots,
+  snapshotTime,
+  type RepositoryOptions,
+  type ResticSnapshot,
+} from './restic.js';
 import { claimName } from './settings.js';
 
 export interface ListOptions {
@@ -40,7 +47,16 @@ export interface ListResult {
 export function toVolumeSnapshot(s: ResticSnapshot): VolumeSnapshot | undefined {
   const { claim, owner } = parseResticTags(s.tags);
   if (claim === undefined) return undefined; // not taken by stackbackup: never listed or restored
-  return { claim, owner: owner ?? null, id: s.id, shortId: s.id.slice(0, 8), time: snapshotTime(s).toISO() ?? s.time, host: s.hostname, paths: s.paths ?? [], tags: s.tags ?? [] };
+  return {
+    claim,
+    owner: owner ?? null,
+    id: s.id,
+    shortId: s.id.slice(0, 8),
+    time: snapshotTime(s).toISO() ?? s.time,
+    host: s.hostname,
+    paths: s.paths ?? [],
+    tags: s.tags ?? [],
+  };
 }
 
 export function newestFirst(list: ResticSnapshot[]): ResticSnapshot[] {
@@ -50,6 +66,8 @@ export function newestFirst(list: ResticSnapshot[]): ResticSnapshot[] {
 export async function runList(o: ListOptions, ctx: StoreContext): Promise<ListResult> {
   const repo = repositoryOf(ctx.storage, o.repository);
   await openRepository(repo, false);
-  const found = newestFirst(await snapshots(repo, o.claim)).map(toVolumeSnapshot).filter((s): s is VolumeSnapshot => s !== undefined);
+  const found = newestFirst(await snapshots(repo, o.claim))
+    .map(toVolumeSnapshot)
+    .filter((s): s is VolumeSnapshot => s !== undefined);
   return { repository: repo.url, claim: o.claim ?? null, snapshots: found };
 }

@@ -9,8 +9,25 @@ import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
-import { openRepository, repositoryOf, restic, snapshots, unlockStale, withLockRetry, type RepositoryOptions } from './restic.js';
-import { DEFAULT_LOCK_WAIT_SECONDS, claimName, describeRetention, parseClaimRetention, parseRetention, retentionFor, type ClaimRetentionOverrides, type RetentionPolicy } from './settings.js';
+import {
+  openRepository,
+  repositoryOf,
+  restic,
+  snapshots,
+  unlockStale,
+  withLockRetry,
+  type RepositoryOptions,
+} from './restic.js';
+import {
+  DEFAULT_LOCK_WAIT_SECONDS,
+  claimName,
+  describeRetention,
+  parseClaimRetention,
+  parseRetention,
+  retentionFor,
+  type ClaimRetentionOverrides,
+  type RetentionPolicy,
+} from './settings.js';
 
 export interface PruneOptions {
   repository: RepositoryOptions;
@@ -65,20 +82,42 @@ export async function runPrune(o: PruneOptions, ctx: StoreContext): Promise<Prun
   const repo = repositoryOf(ctx.storage, o.repository);
   await openRepository(repo, false);
   await unlockStale(repo);
-  const claims = o.claims.length > 0 ? o.claims : [...new Set((await snapshots(repo)).map((s) => parseResticTags(s.tags).claim).filter((c): c is string => c !== undefined))].sort();
+  const claims =
+    o.claims.length > 0
+      ? o.claims
+      : [
+          ...new Set(
+            (await snapshots(repo))
+              .map((s) => parseResticTags(s.tags).claim)
+              .filter((c): c is string => c !== undefined),
+          ),
+        ].sort();
   const policy = describeRetention(o.retention);
   const results: ClaimRetention[] = [];
   for (const claim of claims) {
     const own = retentionFor(claim, o.retention, o.overrides);
-    section(`Retention of claim ${claim}: ${describeRetention(own)}${o.overrides.has(claim) ? ' (its own policy)' : ''}${o.dryRun ? ' (dry run)' : ''}`);
+    section(
+      `Retention of claim ${claim}: ${describeRetention(own)}${o.overrides.has(claim) ? ' (its own policy)' : ''}${o.dryRun ? ' (dry run)' : ''}`,
+    );
     const r = await forgetClaim(repo, claim, own, { dryRun: o.dryRun, lockWaitSeconds: o.lockWaitSeconds });
-    log(`claim ${claim}: ${o.dryRun ? 'would keep' : 'kept'} ${r.kept.length}, ${o.dryRun ? 'would remove' : 'removed'} ${r.removed.length}`);
+    log(
+      `claim ${claim}: ${o.dryRun ? 'would keep' : 'kept'} ${r.kept.length}, ${o.dryRun ? 'would remove' : 'removed'} ${r.removed.length}`,
+    );
     results.push(r);
   }
   let pruned = false;
   if (o.prune && !o.dryRun) {
     section('Pruning: freeing the data no snapshot uses any more');
-    await withLockRetry(repo, 'prune', () => restic(repo, ['prune'], { logOutput: true, hint: 'restic prune failed; no snapshot was changed by it. It is safe to rerun.' }), o.lockWaitSeconds);
+    await withLockRetry(
+      repo,
+      'prune',
+      () =>
+        restic(repo, ['prune'], {
+          logOutput: true,
+          hint: 'restic prune failed; no snapshot was changed by it. It is safe to rerun.',
+        }),
+      o.lockWaitSeconds,
+    );
     pruned = true;
   }
   return { repository: repo.url, policy, dryRun: o.dryRun, claims: results, pruned };

@@ -9,9 +9,15 @@ import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import type { StorageConfig } from '../../config/storage.js';
 import type { ObjectStore } from '../../storage/types.js';
-import { parseResticTags, resticClaimTag, resticConfigKey, resticLocksPrefix, resticRepositoryUrl } from '../../storage/layout.js';
+import {
+  parseResticTags,
+  resticClaimTag,
+  resticConfigKey,
+  resticLocksPrefix,
+  resticRepositoryUrl,
+} from '../../storage/layout.js';
 import { ExitCode, StackbackupError, isStackbackupError, messageOf } from '../../util/errors.js';
-import { run, type OutputStream, type RunResult } from '../../util/exec.js';
+import { isProgramFailure, run, type OutputStream, type RunResult } from '../../util/exec.js';
 import { log, warn } from '../../util/log.js';
 import { Progress, logProgress } from '../../util/progress.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, VALUES } from './settings.js';
@@ -34,7 +40,11 @@ export interface Repository extends RepositoryOptions {
 }
 
 export function repositoryOf(storage: StorageConfig, options: RepositoryOptions): Repository {
-  const url = resticRepositoryUrl(storage.kind === 's3' ? { kind: 's3', endpoint: storage.endpoint } : { kind: 'filesystem', root: storage.root }, options.bucket, options.prefix);
+  const url = resticRepositoryUrl(
+    storage.kind === 's3' ? { kind: 's3', endpoint: storage.endpoint } : { kind: 'filesystem', root: storage.root },
+    options.bucket,
+    options.prefix,
+  );
   return { ...options, url, storage };
 }
 
@@ -44,7 +54,12 @@ export function plainResticCommand(repo: Repository, args: string): string {
 }
 
 function environment(repo: Repository): Record<string, string> {
-  const env: Record<string, string> = { RESTIC_PASSWORD_FILE: repo.passwordFile, TZ: 'UTC', RESTIC_PASSWORD: '', RESTIC_PASSWORD_COMMAND: '' };
+  const env: Record<string, string> = {
+    RESTIC_PASSWORD_FILE: repo.passwordFile,
+    TZ: 'UTC',
+    RESTIC_PASSWORD: '',
+    RESTIC_PASSWORD_COMMAND: '',
+  };
   if (repo.storage.kind === 's3') {
     env.AWS_ACCESS_KEY_ID = repo.storage.accessKey;
     env.AWS_SECRET_ACCESS_KEY = repo.storage.secretKey;
@@ -66,33 +81,53 @@ export interface ResticRunOptions {
   onLine?: (line: string, stream: OutputStream) => boolean | void;
 }
 
-/** restic's failure, classified from its message. */
-export type ResticFailure = 'password' | 'no-repository' | 'locked' | 'unreachable' | 'credentials' | 'partial' | 'other';
+/** restic's failure: from its exit code where restic 0.14 has one (3: some source files unreadable), else from what restic printed. */
+export type ResticFailure =
+  'password' | 'no-repository' | 'locked' | 'unreachable' | 'credentials' | 'partial' | 'other';
 
-export function classify(message: string): ResticFailure {
+export function classify(err: unknown): ResticFailure {
+  if (isProgramFailure(err) && err.programExitCode === 3) return 'partial';
+  const message = messageOf(err);
   if (/wrong password or no key found/i.test(message)) return 'password';
-  if (/unable to open config file|Is there a repository at the following location|repository does not exist/i.test(message)) return 'no-repository';
+  if (
+    /unable to open config file|Is there a repository at the following location|repository does not exist/i.test(
+      message,
+    )
+  )
+    return 'no-repository';
   if (/repository is already locked|unable to create lock/i.test(message)) return 'locked';
   if (/InvalidAccessKeyId|SignatureDoesNotMatch|Access Denied|AccessDenied/i.test(message)) return 'credentials';
   if (/connection refused|no such host|i\/o timeout|dial tcp|connection reset/i.test(message)) return 'unreachable';
-  if (/exited with code 3\b/.test(message)) return 'partial';
   return 'other';
 }
 
 /** Runs `restic <args>` against the repository; restic's errors come back as StackbackupErrors. */
-export async function restic(repo: Repository, args: readonly string[], options: ResticRunOptions = {}): Promise<RunResult> {
+export async function restic(
+  repo: Repository,
+  args: readonly string[],
+  options: ResticRunOptions = {},
+): Promise<RunResult> {
   try {
-    return await run(RESTIC, [...globalArgs(repo), ...args], { env: environment(repo), cwd: options.cwd, logOutput: options.logOutput ?? false, hint: options.hint, onLine: options.onLine });
+    return await run(RESTIC, [...globalArgs(repo), ...args], {
+      env: environment(repo),
+      cwd: options.cwd,
+      logOutput: options.logOutput ?? false,
+      hint: options.hint,
+      onLine: options.onLine,
+    });
   } catch (err) {
     if (!isStackbackupError(err)) throw err;
     const message = messageOf(err);
-    switch (classify(message)) {
+    switch (classify(err)) {
       case 'password':
-        throw new StackbackupError(`wrong restic repository password for ${repo.url}: restic cannot open any key of the repository with it`, {
-          exitCode: ExitCode.credentials,
-          hint: `Check the Secret of ${VALUES.password} (the same password that initialised the repository); try it by hand with: ${plainResticCommand(repo, 'snapshots')}`,
-          cause: err,
-        });
+        throw new StackbackupError(
+          `wrong restic repository password for ${repo.url}: restic cannot open any key of the repository with it`,
+          {
+            exitCode: ExitCode.credentials,
+            hint: `Check the Secret of ${VALUES.password} (the same password that initialised the repository); try it by hand with: ${plainResticCommand(repo, 'snapshots')}`,
+            cause: err,
+          },
+        );
       case 'no-repository':
         throw new StackbackupError(`there is no restic repository at ${repo.url}`, {
           exitCode: ExitCode.notFound,
@@ -100,9 +135,17 @@ export async function restic(repo: Repository, args: readonly string[], options:
           cause: err,
         });
       case 'credentials':
-        throw new StackbackupError(`the S3 endpoint refused the credentials for ${repo.url}`, { exitCode: ExitCode.credentials, hint: 'Check minio.accessKey/minio.secretKey (or their existingSecret).', cause: err });
+        throw new StackbackupError(`the S3 endpoint refused the credentials for ${repo.url}`, {
+          exitCode: ExitCode.credentials,
+          hint: 'Check minio.accessKey/minio.secretKey (or their existingSecret).',
+          cause: err,
+        });
       case 'unreachable':
-        throw new StackbackupError(`cannot reach the repository at ${repo.url}: ${message.split('\n').pop() ?? ''}`, { exitCode: ExitCode.unreachable, hint: 'Check that the S3 endpoint (MinIO or gateway) is running.', cause: err });
+        throw new StackbackupError(`cannot reach the repository at ${repo.url}: ${message.split('\n').pop() ?? ''}`, {
+          exitCode: ExitCode.unreachable,
+          hint: 'Check that the S3 endpoint (MinIO or gateway) is running.',
+          cause: err,
+        });
       default:
         throw err;
     }
@@ -116,9 +159,14 @@ export async function restic(repo: Repository, args: readonly string[], options:
  * waits, up to waitSeconds. So nothing is checked in advance, and restic unlock runs only when locks are
  * actually in the way.
  */
-export async function withLockRetry<T>(repo: Repository, what: string, operation: () => Promise<T>, waitSeconds = DEFAULT_LOCK_WAIT_SECONDS): Promise<T> {
+export async function withLockRetry<T>(
+  repo: Repository,
+  what: string,
+  operation: () => Promise<T>,
+  waitSeconds = DEFAULT_LOCK_WAIT_SECONDS,
+): Promise<T> {
   const deadline = Date.now() + waitSeconds * 1000;
-  const locked = (err: unknown): boolean => isStackbackupError(err) && classify(messageOf(err)) === 'locked';
+  const locked = (err: unknown): boolean => isStackbackupError(err) && classify(err) === 'locked';
   let delay = 2000;
   let unlocked = false;
   for (;;) {
@@ -150,7 +198,9 @@ export async function withLockRetry<T>(repo: Repository, what: string, operation
  * The repository's bucket through the storage layer, which is loaded on first use: the S3 client takes
  * about a second to load, which a backup into an existing repository never needs.
  */
-async function bucketOf(repo: Repository): Promise<{ store: ObjectStore; ensureBucket: typeof import('../../storage/open.js').ensureBucket }> {
+async function bucketOf(
+  repo: Repository,
+): Promise<{ store: ObjectStore; ensureBucket: typeof import('../../storage/open.js').ensureBucket }> {
   const { openStore, ensureBucket } = await import('../../storage/open.js');
   return { store: openStore(repo.storage, repo.bucket), ensureBucket };
 }
@@ -170,10 +220,13 @@ export async function openRepository(repo: Repository, create: boolean): Promise
   await ensureBucket(store, { create, bucketValue: VALUES.bucket, scheduleValue: VALUES.scheduled });
   if (await repositoryExists(repo)) return;
   if (!create) {
-    throw new StackbackupError(`there is no restic repository at ${repo.url} (no ${resticConfigKey(repo.prefix)} in bucket "${repo.bucket}")`, {
-      exitCode: ExitCode.notFound,
-      hint: `Check ${VALUES.bucket} and ${VALUES.prefix}; the first scheduled backup creates the repository.`,
-    });
+    throw new StackbackupError(
+      `there is no restic repository at ${repo.url} (no ${resticConfigKey(repo.prefix)} in bucket "${repo.bucket}")`,
+      {
+        exitCode: ExitCode.notFound,
+        hint: `Check ${VALUES.bucket} and ${VALUES.prefix}; the first scheduled backup creates the repository.`,
+      },
+    );
   }
   log(`initialising the restic repository ${repo.url}`);
   try {
@@ -211,12 +264,19 @@ export async function fullSnapshotId(repo: Repository, id: string): Promise<stri
   if (cache) {
     const repositories = await readdir(cache).catch(() => [] as string[]);
     const cached = (
-      await Promise.all(repositories.map((r) => readdir(join(cache, r, 'snapshots', id.slice(0, 2))).catch(() => [] as string[])))
-    ).flat().filter((name) => /^[0-9a-f]{64}$/.test(name) && name.startsWith(id));
+      await Promise.all(
+        repositories.map((r) => readdir(join(cache, r, 'snapshots', id.slice(0, 2))).catch(() => [] as string[])),
+      )
+    )
+      .flat()
+      .filter((name) => /^[0-9a-f]{64}$/.test(name) && name.startsWith(id));
     if (cached.length === 1) return cached[0];
   }
   const out = await restic(repo, ['--no-lock', 'list', 'snapshots']);
-  const ids = out.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l) && l.startsWith(id));
+  const ids = out.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[0-9a-f]{64}$/.test(l) && l.startsWith(id));
   return ids.length === 1 ? ids[0] : undefined;
 }
 
@@ -261,7 +321,11 @@ export class ResticOutput {
     switch (msg.message_type) {
       case 'status': {
         const done = msg.bytes_done ?? msg.bytes_restored;
-        if (typeof done === 'number') this.progress.update(done, typeof msg.total_bytes === 'number' && msg.total_bytes > 0 ? msg.total_bytes : undefined);
+        if (typeof done === 'number')
+          this.progress.update(
+            done,
+            typeof msg.total_bytes === 'number' && msg.total_bytes > 0 ? msg.total_bytes : undefined,
+          );
         return false;
       }
       case 'summary':
@@ -294,8 +358,19 @@ export interface ResticSnapshot {
  * The host's snapshots (of one claim when given), oldest first as restic prints them. noLock: read
  * without taking restic's shared lock (two fewer requests; safe for a lookup that changes nothing).
  */
-export async function snapshots(repo: Repository, claim?: string, options: { noLock?: boolean } = {}): Promise<ResticSnapshot[]> {
-  const args = [...(options.noLock ? ['--no-lock'] : []), 'snapshots', '--json', '--host', repo.host, ...(claim === undefined ? [] : ['--tag', resticClaimTag(claim)])];
+export async function snapshots(
+  repo: Repository,
+  claim?: string,
+  options: { noLock?: boolean } = {},
+): Promise<ResticSnapshot[]> {
+  const args = [
+    ...(options.noLock ? ['--no-lock'] : []),
+    'snapshots',
+    '--json',
+    '--host',
+    repo.host,
+    ...(claim === undefined ? [] : ['--tag', resticClaimTag(claim)]),
+  ];
   const out = await restic(repo, args);
   const parsed = JSON.parse(out.stdout || '[]') as ResticSnapshot[] | null;
   return (parsed ?? []).filter((s) => claim === undefined || parseResticTags(s.tags).claim === claim);

@@ -14,7 +14,17 @@ import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import { newestFirst } from './list.js';
-import { ResticOutput, openRepository, repositoryOf, restic, snapshots, snapshotTime, type Repository, type RepositoryOptions, type ResticSnapshot } from './restic.js';
+import {
+  ResticOutput,
+  openRepository,
+  repositoryOf,
+  restic,
+  snapshots,
+  snapshotTime,
+  type Repository,
+  type RepositoryOptions,
+  type ResticSnapshot,
+} from './restic.js';
 import { claimName } from './settings.js';
 
 export interface RestoreOptions {
@@ -40,10 +50,14 @@ export function validateRestore(raw: RestoreRaw): RestoreOptions {
   const claim = claimName(raw.claim, 'CLAIM');
   const snapshot = String(raw.snapshot ?? '');
   if (!/^(latest|[0-9a-f]{8,64})$/.test(snapshot)) {
-    throw usageError(`invalid snapshot ${JSON.stringify(snapshot.slice(0, 80))}: give an ID as the list prints it (8 or 64 hexadecimal characters), or "latest"`, `List them with ./restore/list-volume-backups.sh ${claim}`);
+    throw usageError(
+      `invalid snapshot ${JSON.stringify(snapshot.slice(0, 80))}: give an ID as the list prints it (8 or 64 hexadecimal characters), or "latest"`,
+      `List them with ./restore/list-volume-backups.sh ${claim}`,
+    );
   }
   const path = String(raw.path ?? '');
-  if (path === '' || !isAbsolute(path)) throw usageError(`--path must be the absolute path where the target claim is mounted, got ${JSON.stringify(path)}`);
+  if (path === '' || !isAbsolute(path))
+    throw usageError(`--path must be the absolute path where the target claim is mounted, got ${JSON.stringify(path)}`);
   const target = optionalText(raw.targetClaim, '--target-claim');
   const targetClaim = target === undefined ? claim : claimName(target, '--target-claim');
   return { repository: validateRepository(raw), claim, snapshot, path, targetClaim, force: raw.force === true };
@@ -73,22 +87,38 @@ export async function resolveSnapshot(repo: Repository, claim: string, snapshot:
   const listHint = `List them with ./restore/list-volume-backups.sh ${claim}`;
   if (snapshot === 'latest') {
     const newest = own[0];
-    if (newest === undefined) throw new StackbackupError(`claim ${claim} has no snapshots in ${repo.url}`, { exitCode: ExitCode.notFound, hint: 'Check the claim name: ./restore/list-volume-backups.sh lists every claim with snapshots.' });
+    if (newest === undefined)
+      throw new StackbackupError(`claim ${claim} has no snapshots in ${repo.url}`, {
+        exitCode: ExitCode.notFound,
+        hint: 'Check the claim name: ./restore/list-volume-backups.sh lists every claim with snapshots.',
+      });
     return newest;
   }
   const matches = own.filter((s) => s.id.startsWith(snapshot));
-  if (matches.length > 1) throw usageError(`snapshot ID ${snapshot} is ambiguous: it starts ${matches.length} snapshots of claim ${claim}`, 'Give more characters of the ID (up to 64).');
+  if (matches.length > 1)
+    throw usageError(
+      `snapshot ID ${snapshot} is ambiguous: it starts ${matches.length} snapshots of claim ${claim}`,
+      'Give more characters of the ID (up to 64).',
+    );
   const found = matches[0];
   if (found !== undefined) return found;
   const elsewhere = (await snapshots(repo)).find((s) => s.id.startsWith(snapshot));
   if (elsewhere !== undefined) {
     const other = parseResticTags(elsewhere.tags).claim;
-    throw new StackbackupError(`snapshot ${snapshot} is not a snapshot of claim ${claim}${other ? `: it belongs to claim ${other}` : ''}`, {
-      exitCode: ExitCode.notFound,
-      hint: other ? `To restore ${other}'s files into ${claim}: ${restoreCommand(other, snapshot, claim, false)}` : listHint,
-    });
+    throw new StackbackupError(
+      `snapshot ${snapshot} is not a snapshot of claim ${claim}${other ? `: it belongs to claim ${other}` : ''}`,
+      {
+        exitCode: ExitCode.notFound,
+        hint: other
+          ? `To restore ${other}'s files into ${claim}: ${restoreCommand(other, snapshot, claim, false)}`
+          : listHint,
+      },
+    );
   }
-  throw new StackbackupError(`claim ${claim} has no snapshot ${snapshot}`, { exitCode: ExitCode.notFound, hint: listHint });
+  throw new StackbackupError(`claim ${claim} has no snapshot ${snapshot}`, {
+    exitCode: ExitCode.notFound,
+    hint: listHint,
+  });
 }
 
 /** Entries of the target other than lost+found (a fresh ext4 volume has it). */
@@ -123,15 +153,20 @@ export async function runRestore(o: RestoreOptions, ctx: StoreContext): Promise<
   const snap = await resolveSnapshot(repo, o.claim, o.snapshot);
   const shortId = snap.id.slice(0, 8);
   const time = snapshotTime(snap).toISO() ?? snap.time;
-  log(`snapshot ${shortId} of claim ${o.claim}, taken ${time}${o.snapshot === 'latest' ? ' (the newest of this claim)' : ''}`);
+  log(
+    `snapshot ${shortId} of claim ${o.claim}, taken ${time}${o.snapshot === 'latest' ? ' (the newest of this claim)' : ''}`,
+  );
 
   const existing = await contents(o.path);
   if (existing.length > 0 && !o.force) {
     const shown = existing.slice(0, 5).join(', ') + (existing.length > 5 ? `, ... (${existing.length} entries)` : '');
-    throw new StackbackupError(`claim ${o.targetClaim} is not empty (it holds ${shown}); restoring would mix the snapshot's files with them`, {
-      exitCode: ExitCode.conflict,
-      hint: `To replace its contents with the snapshot, rerun with -force: ${restoreCommand(o.claim, o.snapshot, o.targetClaim, true)}. To keep them, restore into another (empty) claim instead.`,
-    });
+    throw new StackbackupError(
+      `claim ${o.targetClaim} is not empty (it holds ${shown}); restoring would mix the snapshot's files with them`,
+      {
+        exitCode: ExitCode.conflict,
+        hint: `To replace its contents with the snapshot, rerun with -force: ${restoreCommand(o.claim, o.snapshot, o.targetClaim, true)}. To keep them, restore into another (empty) claim instead.`,
+      },
+    );
   }
   if (existing.length > 0) {
     section(`-force: removing the ${existing.length} entries of claim ${o.targetClaim} before the restore`);
@@ -151,5 +186,15 @@ export async function runRestore(o: RestoreOptions, ctx: StoreContext): Promise<
   const { files, bytes } = await measure(o.path);
   output.progress.update(bytes, bytes);
   output.progress.finish();
-  return { claim: o.claim, targetClaim: o.targetClaim, snapshot: snap.id, shortId, time, owner: parseResticTags(snap.tags).owner ?? null, removed: existing.length, files, bytes };
+  return {
+    claim: o.claim,
+    targetClaim: o.targetClaim,
+    snapshot: snap.id,
+    shortId,
+    time,
+    owner: parseResticTags(snap.tags).owner ?? null,
+    removed: existing.length,
+    files,
+    bytes,
+  };
 }

@@ -24,9 +24,30 @@ interface ForgetGroup {
   reasons: { snapshot: ResticSnapshot & { id?: string }; matches: string[] }[] | null;
 }
 
-export async function forgetClaim(repo: Repository, claim: string, policy: RetentionPolicy, options: { dryRun?: boolean; lockWaitSeconds?: number } = {}): Promise<ClaimRetention> {
-  const args = ['forget', '--json', '--tag', resticClaimTag(claim), '--host', repo.host, '--group-by', '', ...retentionArgs(policy), ...(options.dryRun ? ['--dry-run'] : [])];
-  const out = await withLockRetry(repo, `retention of claim ${claim}`, () => restic(repo, args, { hint: 'restic forget failed; the snapshots are unchanged.' }), options.lockWaitSeconds);
+export async function forgetClaim(
+  repo: Repository,
+  claim: string,
+  policy: RetentionPolicy,
+  options: { dryRun?: boolean; lockWaitSeconds?: number } = {},
+): Promise<ClaimRetention> {
+  const args = [
+    'forget',
+    '--json',
+    '--tag',
+    resticClaimTag(claim),
+    '--host',
+    repo.host,
+    '--group-by',
+    '',
+    ...retentionArgs(policy),
+    ...(options.dryRun ? ['--dry-run'] : []),
+  ];
+  const out = await withLockRetry(
+    repo,
+    `retention of claim ${claim}`,
+    () => restic(repo, args, { hint: 'restic forget failed; the snapshots are unchanged.' }),
+    options.lockWaitSeconds,
+  );
   const groups = JSON.parse(out.stdout.split('\n').find((l) => l.startsWith('[')) ?? '[]') as ForgetGroup[] | null;
   const result: ClaimRetention = { claim, policy: describeRetention(policy), kept: [], removed: [], reasons: {} };
   for (const g of groups ?? []) {

@@ -23,7 +23,10 @@ export function parseWindow(text: unknown, source = '--window'): number {
   const value = String(text ?? '').trim();
   if (/^[0-9]+$/.test(value)) return Number(value) * 60;
   const m = /^(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$/.exec(value);
-  if (value === '' || !m) throw usageError(`${source} ${JSON.stringify(value)} is not a duration: use for example "2h", "90m", "1h30m" (or a number of minutes)`);
+  if (value === '' || !m)
+    throw usageError(
+      `${source} ${JSON.stringify(value)} is not a duration: use for example "2h", "90m", "1h30m" (or a number of minutes)`,
+    );
   const seconds = Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
   if (seconds > 7 * 86_400) throw usageError(`${source} ${value} is longer than a week`);
   return seconds;

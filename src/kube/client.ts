@@ -1,14 +1,14 @@
 /**
- * The few Kubernetes API calls the volume dispatcher makes (read claims, pods and its Job template,
- * create Jobs), as JSON over HTTPS. Credentials: KUBECONFIG when set (token, token file or client
- * certificate of its current context), else the pod's service account (in-cluster). Nothing else of a
- * kubeconfig is supported. To move to src/kube/ once that package exists.
+ * The Kubernetes API client of the jobs (the volume dispatcher reads claims, pods and its Job template
+ * and creates Jobs): JSON over HTTPS, no client library at run time. Credentials: KUBECONFIG when set
+ * (token, token file or client certificate of its current context), else the pod's service account
+ * (in-cluster). Nothing else of a kubeconfig is supported.
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { ExitCode, StackbackupError, messageOf } from '../../util/errors.js';
-import { registerSecret } from '../../util/redact.js';
+import { ExitCode, StackbackupError, messageOf } from '../util/errors.js';
+import { registerSecret } from '../util/redact.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -22,7 +22,12 @@ export interface KubeAccess {
 }
 
 export class KubeRequestError extends StackbackupError {
-  constructor(readonly status: number, method: string, path: string, body: string) {
+  constructor(
+    readonly status: number,
+    method: string,
+    path: string,
+    body: string,
+  ) {
     const reason = ((): string => {
       try {
         return (JSON.parse(body) as { message?: string }).message ?? body;
@@ -31,8 +36,12 @@ export class KubeRequestError extends StackbackupError {
       }
     })();
     super(`Kubernetes API ${method} ${path}: HTTP ${status}: ${reason.slice(0, 300)}`, {
-      exitCode: status === 404 ? ExitCode.notFound : status === 401 || status === 403 ? ExitCode.credentials : ExitCode.failure,
-      hint: status === 403 ? 'The job\'s ServiceAccount lacks a permission; the chart\'s volume dispatcher Role grants them (rbac.create=true).' : undefined,
+      exitCode:
+        status === 404 ? ExitCode.notFound : status === 401 || status === 403 ? ExitCode.credentials : ExitCode.failure,
+      hint:
+        status === 403
+          ? "The job's ServiceAccount lacks a permission; the chart's Roles grant what each job needs (rbac.create=true)."
+          : undefined,
     });
   }
 }
@@ -40,8 +49,20 @@ export class KubeRequestError extends StackbackupError {
 interface KubeconfigFile {
   'current-context'?: string;
   contexts?: { name: string; context: { cluster: string; user: string; namespace?: string } }[];
-  clusters?: { name: string; cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string } }[];
-  users?: { name: string; user: { token?: string; tokenFile?: string; 'token-file'?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }[];
+  clusters?: {
+    name: string;
+    cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string };
+  }[];
+  users?: {
+    name: string;
+    user: {
+      token?: string;
+      tokenFile?: string;
+      'token-file'?: string;
+      'client-certificate-data'?: string;
+      'client-key-data'?: string;
+    };
+  }[];
 }
 
 async function fromKubeconfig(file: string, namespace: string | undefined): Promise<KubeAccess> {
@@ -57,7 +78,8 @@ async function fromKubeconfig(file: string, namespace: string | undefined): Prom
   const context = config.contexts?.find((c) => c.name === config['current-context'])?.context;
   const cluster = config.clusters?.find((c) => c.name === context?.cluster)?.cluster;
   const user = config.users?.find((u) => u.name === context?.user)?.user ?? {};
-  if (context === undefined || cluster === undefined) throw new StackbackupError(`KUBECONFIG ${file} has no usable current context`);
+  if (context === undefined || cluster === undefined)
+    throw new StackbackupError(`KUBECONFIG ${file} has no usable current context`);
   const b64 = (v: string | undefined) => (v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8'));
   const tokenFile = user.tokenFile ?? user['token-file'];
   const token = user.token ?? (tokenFile === undefined ? undefined : readFileSync(tokenFile, 'utf8').trim());
@@ -65,7 +87,9 @@ async function fromKubeconfig(file: string, namespace: string | undefined): Prom
   return {
     server: new URL(cluster.server),
     namespace: namespace ?? context.namespace ?? 'default',
-    ca: b64(cluster['certificate-authority-data']) ?? (cluster['certificate-authority'] ? readFileSync(cluster['certificate-authority'], 'utf8') : undefined),
+    ca:
+      b64(cluster['certificate-authority-data']) ??
+      (cluster['certificate-authority'] ? readFileSync(cluster['certificate-authority'], 'utf8') : undefined),
     token,
     cert: b64(user['client-certificate-data']),
     key: b64(user['client-key-data']),
@@ -78,12 +102,17 @@ export async function loadKubeAccess(namespace?: string): Promise<KubeAccess> {
   if (file !== undefined && file !== '') return fromKubeconfig(file.split(':')[0] ?? file, namespace);
   const host = process.env.KUBERNETES_SERVICE_HOST;
   if (host === undefined) {
-    throw new StackbackupError('no Kubernetes API configured: neither KUBECONFIG nor an in-cluster service account', { exitCode: ExitCode.usage, hint: 'Run the dispatcher in the cluster (the chart\'s CronJob), or set KUBECONFIG.' });
+    throw new StackbackupError('no Kubernetes API configured: neither KUBECONFIG nor an in-cluster service account', {
+      exitCode: ExitCode.usage,
+      hint: "Run the dispatcher in the cluster (the chart's CronJob), or set KUBECONFIG.",
+    });
   }
   const token = readFileSync(`${SA_DIR}/token`, 'utf8').trim();
   registerSecret(token);
   return {
-    server: new URL(`https://${host.includes(':') ? `[${host}]` : host}:${process.env.KUBERNETES_SERVICE_PORT ?? '443'}`),
+    server: new URL(
+      `https://${host.includes(':') ? `[${host}]` : host}:${process.env.KUBERNETES_SERVICE_PORT ?? '443'}`,
+    ),
     namespace: namespace ?? readFileSync(`${SA_DIR}/namespace`, 'utf8').trim(),
     ca: readFileSync(`${SA_DIR}/ca.crt`, 'utf8'),
     token,
@@ -107,7 +136,9 @@ export async function kubeRequest<T>(access: KubeAccess, method: string, path: s
         headers: {
           accept: 'application/json',
           ...(access.token ? { authorization: `Bearer ${access.token}` } : {}),
-          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
         },
       },
       (res) => {
@@ -122,7 +153,13 @@ export async function kubeRequest<T>(access: KubeAccess, method: string, path: s
       },
     );
     req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-    req.on('error', (err) => reject(new StackbackupError(`cannot reach the Kubernetes API at ${access.server.origin}: ${messageOf(err)}`, { exitCode: ExitCode.unreachable })));
+    req.on('error', (err) =>
+      reject(
+        new StackbackupError(`cannot reach the Kubernetes API at ${access.server.origin}: ${messageOf(err)}`, {
+          exitCode: ExitCode.unreachable,
+        }),
+      ),
+    );
     if (payload !== undefined) req.write(payload);
     req.end();
   });

@@ -1,0 +1,59 @@
+/**
+ * The one list of data stores: name, aliases, what it backs up, and how to load it. The CLI builds its
+ * command groups from here (src/cli/main.ts) and status walks it; a store is loaded only when used, so a
+ * job running `stackbackup volumes backup` never loads the Elasticsearch client.
+ */
+import type { BackupList, DataStore, PruneReport, StoreName } from './types.js';
+
+export interface StoreEntry {
+  name: StoreName;
+  /** Other names of its command group (`vm`, `es`). */
+  aliases: readonly string[];
+  /** One line for --help. */
+  summary: string;
+  load: () => Promise<LoadedStore>;
+}
+
+/** A loaded store with its result types erased: what generic callers (status, metrics) use. */
+export interface LoadedStore {
+  readonly name: StoreName;
+  backupList(result: never): BackupList;
+  pruneReport(result: never): PruneReport;
+}
+
+function erase<L, P>(store: DataStore<L, P>): LoadedStore {
+  return store;
+}
+
+export const STORES: readonly StoreEntry[] = [
+  {
+    name: 'stackgraph',
+    aliases: [],
+    summary: 'StackGraph: full exports, list, restore, retention',
+    load: async () => erase((await import('./stackgraph/store.js')).stackGraphStore),
+  },
+  {
+    name: 'victoria-metrics',
+    aliases: ['vm'],
+    summary: 'Victoria Metrics: incremental vmbackup per instance and version, list, restore, prune',
+    load: async () => erase((await import('./victoria-metrics/store.js')).victoriaMetricsStore),
+  },
+  {
+    name: 'elasticsearch',
+    aliases: ['es'],
+    summary: 'Elasticsearch: snapshot repository and SLM policy, snapshots, list, restore of chosen indices, prune',
+    load: async () => erase((await import('./elasticsearch/store.js')).elasticsearchStore),
+  },
+  {
+    name: 'volumes',
+    aliases: [],
+    summary: 'back up and restore PersistentVolumeClaims with restic (per-claim tags and retention)',
+    load: async () => erase((await import('./volumes/store.js')).volumesStore),
+  },
+];
+
+export function storeEntry(name: StoreName): StoreEntry {
+  const entry = STORES.find((s) => s.name === name);
+  if (entry === undefined) throw new Error(`internal: store ${name} is not in src/stores/registry.ts`);
+  return entry;
+}

@@ -1,0 +1,17 @@
+/** The StackGraph store as the registry and the CLI see it: its verbs and the shared result views. */
+import { verb, type DataStore } from '../types.js';
+import { runBackup, validateBackup } from './backup.js';
+import { runList, validateList, type ListResult } from './list.js';
+import { runPrune, validatePrune, type PruneResult } from './prune.js';
+import { stackGraphBackupList, stackGraphPruneReport } from './report.js';
+import { runRestore, validateRestore } from './restore.js';
+
+export const stackGraphStore = {
+  name: 'stackgraph',
+  backup: verb(validateBackup, runBackup),
+  list: verb(validateList, runList),
+  restore: verb(validateRestore, runRestore),
+  prune: verb(validatePrune, runPrune),
+  backupList: stackGraphBackupList,
+  pruneReport: stackGraphPruneReport,
+} as const satisfies DataStore<ListResult, PruneResult>;
