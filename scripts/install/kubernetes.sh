@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The Kubernetes control plane the integration tests run against: kube-apiserver,
-# kube-controller-manager and kube-scheduler (k8s.io/kubernetes), etcd (go.etcd.io/etcd/server/v3) and kwok (a simulated
-# kubelet), built with the Go toolchain from the Go module proxy. Versions are pinned by
-# scripts/install/kubernetes/go.mod and go.sum; all four build in one `go build` so shared packages
-# compile once. Rebuilt only when the pins change. Takes ~10-20 minutes on 2 cores the first time.
+# The Kubernetes the integration tests run against: kube-apiserver, kube-controller-manager and
+# kube-scheduler (k8s.io/kubernetes), etcd (go.etcd.io/etcd/server/v3) and kwok (a simulated kubelet)
+# for the control plane; kubelet and kube-proxy for the real test node (test/servers/node-cluster.ts).
+# Built with the Go toolchain from the Go module proxy. Versions are pinned by
+# scripts/install/kubernetes/go.mod and go.sum; all build in one `go build` so shared packages compile
+# once. Rebuilt only when the pins change. Takes ~10-20 minutes on 2 cores the first time.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KUBERNETES_VERSION="v1.33.13"
@@ -11,7 +12,7 @@ KUBERNETES_COMMIT="c029d48d28322ad0369aabdcf8b656fd3195cd30" # the tag's commit,
 ETCD_VERSION="v3.5.21"
 KWOK_VERSION="v0.7.0"
 MODULE_DIR="$REPO_ROOT/scripts/install/kubernetes"
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd kwok)
 
 # The stamp covers the pins and the module files, so editing go.mod/go.sum triggers a rebuild.
 pins_hash="$(cat "$MODULE_DIR/go.mod" "$MODULE_DIR/go.sum" "$MODULE_DIR/etcd/main.go" | sha256sum | cut -c1-16)"
@@ -28,7 +29,7 @@ if is_current kubernetes "$STAMP" && all_present; then
 fi
 command -v go >/dev/null || die "Go toolchain not found: install Go 1.24+ to build the Kubernetes test control plane"
 
-log "building kube-apiserver, kube-controller-manager, kube-scheduler $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION (first run only; 10-20 minutes on 2 cores)"
+log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION (first run only; 10-20 minutes on 2 cores)"
 staging="$(mktemp -d "$TOOLS/kubernetes-build.XXXXXX")"
 trap 'rm -rf "$staging"' EXIT
 started=$SECONDS
@@ -46,6 +47,8 @@ done
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy \
     ./etcd \
     sigs.k8s.io/kwok/cmd/kwok
 ) || die "could not build the Kubernetes test control plane; check that the Go module proxy is reachable"
@@ -56,6 +59,7 @@ for b in "${BINARIES[@]}"; do
 done
 # Output captured first: `cmd | grep -q` under pipefail fails when grep exits before cmd is done writing.
 [[ "$("$BIN/kube-apiserver" --version)" == *"$KUBERNETES_VERSION"* ]] || die "kube-apiserver does not report $KUBERNETES_VERSION"
+[[ "$("$BIN/kubelet" --version)" == *"$KUBERNETES_VERSION"* ]] || die "kubelet does not report $KUBERNETES_VERSION"
 [[ "$("$BIN/etcd" --version)" == *"${ETCD_VERSION#v}"* ]] || die "etcd does not report $ETCD_VERSION"
 mark_current kubernetes "$STAMP"
 log "built the Kubernetes test control plane in $((SECONDS - started)) s"

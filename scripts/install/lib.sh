@@ -55,3 +55,25 @@ deb_install() {
   mark_current "$name" "$version"
   log "$name $version installed into $BIN"
 }
+
+# deb_extract NAME DEB_VERSION DEST: unpacks one pinned Debian package (its whole tree) into DEST, a
+# fresh folder; nothing is installed system-wide and no service is started. For callers that keep the
+# programs out of $BIN (node components: they would shadow the machine's commands on PATH).
+deb_extract() {
+  local name="$1" version="$2" dest="$3"
+  command -v apt-get >/dev/null || die "apt-get not found: $name is installed from Debian's package $name=$version"
+  local work; work="$(mktemp -d)"
+  log "fetching Debian package $name $version"
+  if ! (cd "$work" && apt-get download "$name=$version" >/dev/null 2>&1); then
+    if [[ $(id -u) -eq 0 ]]; then apt-get update -qq >/dev/null; else sudo apt-get update -qq >/dev/null; fi
+    (cd "$work" && apt-get download "$name=$version" >/dev/null) \
+      || { rm -rf "$work"; die "could not download $name=$version; check that Debian's package mirror is reachable"; }
+  fi
+  rm -rf "$dest"; mkdir -p "$dest"
+  dpkg-deb -x "$work"/"${name}"_*.deb "$dest"
+  rm -rf "$work"
+}
+
+# The real test node's programs (scripts/install/{containerd,runc,cni-plugins,iptables,node-images}.sh).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+NODE_TOOLS="$TOOLS/node"

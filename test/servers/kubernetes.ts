@@ -8,24 +8,26 @@
  * Certificates are made with openssl for this run only; the admin user is in system:masters.
  * Built by scripts/install/kubernetes.sh (scripts/setup.sh runs it).
  */
-import { execFile, spawn } from 'node:child_process';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import {
+  apiserverArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  httpsOk,
+  kubeconfigText,
+  makeCertificates,
+  runKubectl,
+  schedulerArgs,
+  type KubectlResult,
+} from './control-plane.js';
 import { freePort, httpReady, startProcess, tempDir, toolPath, type RunningProcess } from './harness.js';
 import { KubeApi, type KubeObject } from './kube-api.js';
 import { PodRunner } from './pod-runner.js';
 
-const execFileAsync = promisify(execFile);
-
 export const NODE_NAME = 'kwok-node-0';
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { KubectlResult };
 
 export interface KubernetesCluster {
   /** https://127.0.0.1:PORT */
@@ -50,106 +52,6 @@ export interface KubernetesCluster {
   stop(): Promise<void>;
 }
 
-async function openssl(args: string[], cwd: string): Promise<void> {
-  await execFileAsync('openssl', args, { cwd });
-}
-
-/** A CA, the API server's serving certificate, client certificates and the service account key. */
-async function makeCertificates(dir: string): Promise<void> {
-  const days = '7';
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(
-    [
-      'req',
-      '-x509',
-      ...ec,
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      days,
-      '-subj',
-      '/CN=stackbackup-test-ca',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-    ],
-    dir,
-  );
-  const leaf = async (name: string, subject: string, extensions: string[]) => {
-    await openssl(
-      [
-        'req',
-        '-x509',
-        ...ec,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.crt`,
-        '-days',
-        days,
-        '-subj',
-        subject,
-        '-addext',
-        'basicConstraints=critical,CA:FALSE',
-        ...extensions.flatMap((e) => ['-addext', e]),
-      ],
-      dir,
-    );
-  };
-  await leaf('apiserver', '/CN=kube-apiserver', [
-    'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
-    'extendedKeyUsage=serverAuth',
-  ]);
-  await leaf('admin', '/O=system:masters/CN=stackbackup-test-admin', ['extendedKeyUsage=clientAuth']);
-  await leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', [
-    'extendedKeyUsage=clientAuth',
-  ]);
-  await leaf('kubelet', `/CN=${NODE_NAME}`, [
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    'extendedKeyUsage=serverAuth',
-  ]);
-  await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
-  await openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
-}
-
-function kubeconfigText(server: string, ca: string, cert: string, key: string, namespace: string): string {
-  const b64 = (text: string) => Buffer.from(text).toString('base64');
-  return JSON.stringify(
-    {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'stackbackup-test', cluster: { server, 'certificate-authority-data': b64(ca) } }],
-      users: [{ name: 'admin', user: { 'client-certificate-data': b64(cert), 'client-key-data': b64(key) } }],
-      contexts: [
-        { name: 'admin@stackbackup-test', context: { cluster: 'stackbackup-test', user: 'admin', namespace } },
-      ],
-      'current-context': 'admin@stackbackup-test',
-    },
-    null,
-    2,
-  );
-}
-
-/** True when an HTTPS GET answers 200 (certificates not checked: self-signed component endpoints). */
-function httpsOk(url: string, ca?: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(url, { ca, rejectUnauthorized: ca !== undefined, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
-
 export interface KubernetesOptions {
   /** Text replaced in pods' env, command and args (see PodRunnerOptions.aliases). */
   aliases?: Record<string, string>;
@@ -168,7 +70,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
   const dir = await tempDir('kubernetes');
   const pki = join(dir, 'pki');
   await mkdir(pki);
-  await makeCertificates(pki);
+  await makeCertificates(pki, { nodeName: NODE_NAME });
   const read = (name: string) => readFile(join(pki, name), 'utf8');
   const [ca, adminCert, adminKey] = await Promise.all([read('ca.crt'), read('admin.crt'), read('admin.key')]);
 
@@ -192,18 +94,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       await startProcess({
         name: 'etcd',
         command: binaries.etcd,
-        args: [
-          '--name=test',
-          `--data-dir=${join(dir, 'etcd')}`,
-          `--listen-client-urls=${etcdUrl}`,
-          `--advertise-client-urls=${etcdUrl}`,
-          `--listen-peer-urls=${peerUrl}`,
-          `--initial-advertise-peer-urls=${peerUrl}`,
-          `--initial-cluster=test=${peerUrl}`,
-          '--unsafe-no-fsync',
-          '--log-level=warn',
-          '--listen-metrics-urls=',
-        ],
+        args: etcdArgs(join(dir, 'etcd'), etcdUrl, peerUrl),
         ready: () => httpReady(`${etcdUrl}/health`),
       }),
     );
@@ -215,29 +106,14 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       await startProcess({
         name: 'kube-apiserver',
         command: binaries.apiserver,
-        args: [
-          `--etcd-servers=${etcdUrl}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${apiPort}`,
-          '--advertise-address=127.0.0.1',
-          '--endpoint-reconciler-type=none',
-          '--service-cluster-ip-range=10.0.0.0/24',
-          `--client-ca-file=${join(pki, 'ca.crt')}`,
-          `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
-          `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-          `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`,
-          `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
-          '--kubelet-preferred-address-types=InternalIP',
-          '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-          `--service-account-key-file=${join(pki, 'sa.pub')}`,
-          `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-          '--api-audiences=https://kubernetes.default.svc.cluster.local',
-          '--authorization-mode=RBAC',
-          '--allow-privileged=true',
-          '--anonymous-auth=true',
-          '--profiling=false',
-          '--v=1',
-        ],
+        args: apiserverArgs({
+          etcdUrl,
+          pki,
+          bindAddress: '127.0.0.1',
+          port: apiPort,
+          advertiseAddress: '127.0.0.1',
+          endpointReconciler: 'none',
+        }),
         ready: () => httpsOk(`${apiUrl}/readyz`, ca),
         timeoutMs: 120_000,
       }),
@@ -251,22 +127,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
     controllerManager = await startProcess({
       name: 'kube-controller-manager',
       command: binaries.controllerManager,
-      args: [
-        `--kubeconfig=${kubeconfig}`,
-        `--authentication-kubeconfig=${kubeconfig}`,
-        `--authorization-kubeconfig=${kubeconfig}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${cmPort}`,
-        `--cert-dir=${join(dir, 'cm-certs')}`,
-        '--leader-elect=false',
-        `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-        `--root-ca-file=${join(pki, 'ca.crt')}`,
-        '--use-service-account-credentials=false',
-        '--controllers=*,-csrsigning,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
-        '--concurrent-job-syncs=5',
-        '--profiling=false',
-        '--v=1',
-      ],
+      args: controllerManagerArgs(kubeconfig, pki, join(dir, 'cm-certs'), '127.0.0.1', cmPort),
       ready: () => httpsOk(`https://127.0.0.1:${cmPort}/healthz`),
       timeoutMs: 60_000,
     });
@@ -276,17 +137,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       await startProcess({
         name: 'kube-scheduler',
         command: binaries.scheduler,
-        args: [
-          `--kubeconfig=${kubeconfig}`,
-          `--authentication-kubeconfig=${kubeconfig}`,
-          `--authorization-kubeconfig=${kubeconfig}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${schedulerPort}`,
-          `--cert-dir=${join(dir, 'scheduler-certs')}`,
-          '--leader-elect=false',
-          '--profiling=false',
-          '--v=1',
-        ],
+        args: schedulerArgs(kubeconfig, join(dir, 'scheduler-certs'), '127.0.0.1', schedulerPort),
         ready: () => httpsOk(`https://127.0.0.1:${schedulerPort}/healthz`),
         timeoutMs: 60_000,
       }),
@@ -402,19 +253,7 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
         }
       },
       kubectl(args, opts = {}) {
-        return new Promise((resolve, reject) => {
-          const child = spawn('kubectl', [...(opts.namespace ? ['--namespace', opts.namespace] : []), ...args], {
-            env: { ...process.env, KUBECONFIG: kubeconfig },
-            stdio: ['pipe', 'pipe', 'pipe'],
-          });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-          child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-          child.stdin.end(opts.input ?? '');
-        });
+        return runKubectl(kubeconfig, args, opts);
       },
       stop: stopAll,
     };
