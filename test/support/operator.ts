@@ -10,6 +10,9 @@ import { NAMESPACE } from '../chart/helm.js';
 import { REPO_ROOT } from '../servers/harness.js';
 import type { KubernetesCluster } from '../servers/kubernetes.js';
 
+/** What these helpers need of a cluster: the kwok one (servers/kubernetes.ts) and the real node (servers/node-cluster.ts) both have it. */
+export type OperatorCluster = Pick<KubernetesCluster, 'kubectl' | 'kubeconfigFor'>;
+
 export interface ScriptRun {
   code: number | null;
   stdout: string;
@@ -18,7 +21,7 @@ export interface ScriptRun {
 
 /** kubectl ARGS in the namespace; fails the test (with kubectl's message) when it exits non-zero. */
 export async function kubectlOk(
-  cluster: KubernetesCluster,
+  cluster: OperatorCluster,
   args: string[],
   input?: string,
   namespace = NAMESPACE,
@@ -30,7 +33,7 @@ export async function kubectlOk(
 
 /** Runs restore/NAME as an operator would: kubectl configured for the namespace, nothing else. */
 export async function runScript(
-  cluster: KubernetesCluster,
+  cluster: OperatorCluster,
   name: string,
   args: string[],
   namespace = NAMESPACE,

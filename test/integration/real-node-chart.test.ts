@@ -1,0 +1,223 @@
+/**
+ * The real-node tier: the chart installed by `helm install` on a real kubelet (test/servers/node-cluster.ts:
+ * containerd, runc, CNI, kube-proxy, CoreDNS, inside a network namespace with no route off the machine),
+ * every pod in a real container of the images built by scripts/images/ (the job image a user builds),
+ * in a namespace that enforces the restricted Pod Security level. What the kwok tier's pod runner
+ * cannot show is checked here: the image's contents and user, read-only root filesystems, Secret file
+ * modes and fsGroup, Service DNS names, init-container order, claims bound on the node.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { HELM_BUILDS, helm } from '../chart/helm.js';
+import { REPO_ROOT, TOOLS_DIR, tempDir } from '../servers/harness.js';
+import { startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import { runScript } from '../support/operator.js';
+
+const NS = 'stackbackup';
+const RELEASE = 'stackbackup';
+const ACCESS_KEY = 'realnodeaccess';
+const SECRET_KEY = 'realnodesecret0123456789';
+
+interface ImageEntry {
+  name: string;
+  reference: string;
+  archive: string;
+}
+
+/** The images scripts/images/build.sh made ($STACKBACKUP_TOOLS/images/index.json). */
+function image(name: string): ImageEntry & { repository: string; tag: string } {
+  const index = JSON.parse(readFileSync(join(TOOLS_DIR, 'images', 'index.json'), 'utf8')) as { images: ImageEntry[] };
+  const found = index.images.find((i) => i.name === name);
+  assert.ok(found, `image ${name} is built (scripts/images/build.sh)`);
+  const colon = found.reference.lastIndexOf(':');
+  return { ...found, repository: found.reference.slice(0, colon), tag: found.reference.slice(colon + 1) };
+}
+
+let cluster: NodeCluster;
+let work: string;
+
+async function kubectl(args: string[], input?: string): Promise<string> {
+  const r = await cluster.kubectl(args, { namespace: NS, ...(input === undefined ? {} : { input }) });
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Waits for a Job to complete (or fails the test with its pods' logs when it failed). */
+async function waitJob(name: string, seconds = 180): Promise<string> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const status = await kubectl(['get', 'job', name, '--output', 'jsonpath={.status.succeeded}/{.status.failed}']);
+    const logs = async () =>
+      (await cluster.kubectl(['logs', `job/${name}`, '--all-containers', '--prefix'], { namespace: NS })).stdout;
+    if (status.startsWith('1/')) return logs();
+    if (/\/[1-9]/.test(status) || Date.now() > deadline)
+      assert.fail(`job ${name} did not succeed (${status}):\n${await logs()}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+before(async () => {
+  work = await tempDir('real-node-chart');
+  cluster = await startNodeCluster();
+  for (const name of ['jobs', 'minio', 'stackgraph-standin']) await cluster.importImage(image(name).archive);
+  await cluster.createNamespace(NS, {
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+  });
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+describe('the chart on a real kubelet (real containers of the images built here)', () => {
+  it('installs with Helm 4 into a "restricted" namespace: MinIO on a claim, the bucket-init hook, a scheduled StackGraph backup listed and restored with the operator scripts', async () => {
+    const jobs = image('jobs');
+    const minio = image('minio');
+    const standin = image('stackgraph-standin');
+    // The StackGraph stand-in keeps its store on a claim of its own, which the tool containers mount.
+    await kubectl(
+      ['apply', '-f', '-'],
+      stringify({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'graph' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      }),
+    );
+    const values = {
+      image: { repository: jobs.repository, tag: jobs.tag, pullPolicy: 'Never' },
+      backup: {
+        enabled: true,
+        elasticsearch: { enabled: false },
+        stackGraph: {
+          tool: {
+            image: { repository: standin.repository, tag: standin.tag, pullPolicy: 'Never' },
+            exportCommand: ['sts-graph-standin', '-export'],
+            importCommand: ['sts-graph-standin', '-import'],
+            countCommand: ['sts-graph-standin', '-count'],
+            env: [{ name: 'STS_GRAPH_DB', value: '/graph/graph.db' }],
+            volumes: [{ name: 'graph', persistentVolumeClaim: { claimName: 'graph' } }],
+            volumeMounts: [{ name: 'graph', mountPath: '/graph' }],
+            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+          },
+          scratch: { size: '1Gi' },
+        },
+      },
+      minio: {
+        accessKey: ACCESS_KEY,
+        secretKey: SECRET_KEY,
+        image: { repository: minio.repository, tag: minio.tag, pullPolicy: 'Never' },
+        persistence: { enabled: true, size: '1Gi' },
+      },
+      jobs: { resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } } },
+    };
+    const valuesFile = join(work, 'values.yaml');
+    await writeFile(valuesFile, stringify(values));
+    const helmEnv = {
+      KUBECONFIG: cluster.kubeconfig,
+      HELM_CACHE_HOME: join(work, 'helm-cache'),
+      HELM_CONFIG_HOME: join(work, 'helm-config'),
+      HELM_DATA_HOME: join(work, 'helm-data'),
+    };
+    const installed = await helm(
+      [
+        'install',
+        RELEASE,
+        join(REPO_ROOT, 'chart'),
+        '--namespace',
+        NS,
+        '--values',
+        valuesFile,
+        '--wait',
+        '--timeout',
+        '300s',
+      ],
+      helmEnv,
+      HELM_BUILDS[0].binary,
+    );
+    assert.equal(installed.code, 0, `${installed.stdout}\n${installed.stderr}`);
+    const pods = await kubectl([
+      'get',
+      'pods',
+      '--output',
+      'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{" "}{end}',
+    ]);
+    assert.match(pods, /stackbackup-minio-[a-z0-9-]+=Running/, 'MinIO runs in a real container');
+
+    // Seed the stand-in's store through a pod of its own image, then the scheduled backup, started now.
+    await kubectl(['apply', '-f', '-'], stringify(seedJob(standin.reference)));
+    await waitJob('graph-seed');
+    await kubectl(['create', 'job', 'stackgraph-backup-now', '--from', `cronjob/${RELEASE}-stackgraph-backup`]);
+    const backupLog = await waitJob('stackgraph-backup-now', 240);
+    assert.match(backupLog, /backed up StackGraph as sts-backup-\d{8}-\d{4}\.graph/);
+    assert.ok(!backupLog.includes(SECRET_KEY), 'no credential in the job log');
+
+    const list = await runScript(cluster, 'list-stackgraph-backups.sh', [], NS);
+    assert.equal(list.code, 0, list.stderr);
+    const name = list.stdout.trim().split('\n')[0] ?? '';
+    assert.match(name, /^sts-backup-\d{8}-\d{4}\.graph$/);
+
+    const refused = await runScript(cluster, 'restore-stackgraph-backup.sh', [name], NS);
+    assert.notEqual(refused.code, 0, 'a restore into a non-empty StackGraph is refused without -force');
+    assert.match(refused.stdout + refused.stderr, /not empty|-force/);
+    const restored = await runScript(cluster, 'restore-stackgraph-backup.sh', [name, '-force'], NS);
+    assert.equal(restored.code, 0, `${restored.stdout}\n${restored.stderr}`);
+    assert.match(restored.stdout + restored.stderr, /StackGraph restored from/);
+
+    const removed = await helm(
+      ['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '120s'],
+      helmEnv,
+      HELM_BUILDS[0].binary,
+    );
+    assert.equal(removed.code, 0, removed.stderr);
+  });
+});
+
+function seedJob(reference: string): Record<string, unknown> {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'graph-seed' },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'seed',
+              image: reference,
+              imagePullPolicy: 'Never',
+              args: ['-db', '/graph/graph.db', '-seed', '200'],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: 'graph', mountPath: '/graph' },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'graph', persistentVolumeClaim: { claimName: 'graph' } },
+            { name: 'tmp', emptyDir: {} },
+          ],
+        },
+      },
+    },
+  };
+}
