@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { HELM_BUILDS, helm } from '../chart/helm.js';
 import { REPO_ROOT, TOOLS_DIR, tempDir } from '../servers/harness.js';
-import { startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import { BUSYBOX_IMAGE, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
 import { runScript } from '../support/operator.js';
 
 const NS = 'stackbackup';
@@ -150,8 +150,9 @@ describe('the chart on a real kubelet (real containers of the images built here)
     assert.match(pods, /stackbackup-minio-[a-z0-9-]+=Running/, 'MinIO runs in a real container');
 
     // Seed the stand-in's store through a pod of its own image, then the scheduled backup, started now.
-    await kubectl(['apply', '-f', '-'], stringify(seedJob(standin.reference)));
-    await waitJob('graph-seed');
+    await graphJob(standin.reference, 'graph-seed', ['-seed', '200']);
+    const digest = (await graphJob(standin.reference, 'graph-digest-1', ['-digest'])).trim().split('\n').pop() ?? '';
+    assert.match(digest, /[0-9a-f]{64}/);
     await kubectl(['create', 'job', 'stackgraph-backup-now', '--from', `cronjob/${RELEASE}-stackgraph-backup`]);
     const backupLog = await waitJob('stackgraph-backup-now', 240);
     assert.match(backupLog, /backed up StackGraph as sts-backup-\d{8}-\d{4}\.graph/);
@@ -162,12 +163,30 @@ describe('the chart on a real kubelet (real containers of the images built here)
     const name = list.stdout.trim().split('\n')[0] ?? '';
     assert.match(name, /^sts-backup-\d{8}-\d{4}\.graph$/);
 
+    // What StackGraph's users look like: a 3-replica Deployment of real pods, scaled down for the import.
+    await kubectl(['apply', '-f', '-'], stringify(clientsDeployment()));
+    await kubectl(['rollout', 'status', 'deployment/graph-clients', '--timeout', '120s']);
+    await graphJob(standin.reference, 'graph-seed-more', ['-seed', '50']);
     const refused = await runScript(cluster, 'restore-stackgraph-backup.sh', [name], NS);
     assert.notEqual(refused.code, 0, 'a restore into a non-empty StackGraph is refused without -force');
     assert.match(refused.stdout + refused.stderr, /not empty|-force/);
     const restored = await runScript(cluster, 'restore-stackgraph-backup.sh', [name, '-force'], NS);
     assert.equal(restored.code, 0, `${restored.stdout}\n${restored.stderr}`);
     assert.match(restored.stdout + restored.stderr, /StackGraph restored from/);
+    const after = (await graphJob(standin.reference, 'graph-digest-2', ['-digest'])).trim().split('\n').pop() ?? '';
+    assert.equal(after, digest, 'the restored StackGraph holds exactly what was backed up');
+    await kubectl(['rollout', 'status', 'deployment/graph-clients', '--timeout', '120s']);
+    assert.equal(
+      await kubectl([
+        'get',
+        'deployment',
+        'graph-clients',
+        '--output',
+        'jsonpath={.status.readyReplicas}/{.spec.replicas}',
+      ]),
+      '3/3',
+      'the workloads are back at 3 replicas',
+    );
 
     const removed = await helm(
       ['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '120s'],
@@ -178,34 +197,43 @@ describe('the chart on a real kubelet (real containers of the images built here)
   });
 });
 
-function seedJob(reference: string): Record<string, unknown> {
+/** Runs the stand-in's image on the graph claim with ARGS as a Job; returns its log. */
+async function graphJob(reference: string, name: string, args: string[]): Promise<string> {
+  await kubectl(['apply', '-f', '-'], stringify(graphJobManifest(reference, name, args)));
+  return (await waitJob(name)).replace(/^\[[^\]]*\] /gm, '');
+}
+
+const RESTRICTED_POD = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  fsGroup: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+function graphJobManifest(reference: string, name: string, args: string[]): Record<string, unknown> {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: 'graph-seed' },
+    metadata: { name },
     spec: {
       backoffLimit: 0,
       template: {
         spec: {
           restartPolicy: 'Never',
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            fsGroup: 65532,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: RESTRICTED_POD,
           containers: [
             {
-              name: 'seed',
+              name: 'graph',
               image: reference,
               imagePullPolicy: 'Never',
-              args: ['-db', '/graph/graph.db', '-seed', '200'],
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              args: ['-db', '/graph/graph.db', ...args],
+              securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: 'graph', mountPath: '/graph' },
                 { name: 'tmp', mountPath: '/tmp' },
@@ -215,6 +243,36 @@ function seedJob(reference: string): Record<string, unknown> {
           volumes: [
             { name: 'graph', persistentVolumeClaim: { claimName: 'graph' } },
             { name: 'tmp', emptyDir: {} },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Three pods of busybox labelled as StackGraph's clients (the chart's default scale-down selector). */
+function clientsDeployment(): Record<string, unknown> {
+  const labels = { app: 'graph-clients', 'stackstate.com/connects-to-stackgraph': 'true' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'graph-clients', labels },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'graph-clients' } },
+      template: {
+        metadata: { labels },
+        spec: {
+          securityContext: RESTRICTED_POD,
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'client',
+              image: BUSYBOX_IMAGE,
+              imagePullPolicy: 'Never',
+              command: ['sleep', '3600'],
+              securityContext: RESTRICTED_CONTAINER,
+            },
           ],
         },
       },
