@@ -7,11 +7,11 @@
  * modes and fsGroup, Service DNS names, init-container order, claims bound on the node.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { HELM_BUILDS, helm } from '../chart/helm.js';
 import { REPO_ROOT, TOOLS_DIR, tempDir } from '../servers/harness.js';
 import { BUSYBOX_IMAGE, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
@@ -39,6 +39,8 @@ function image(name: string): ImageEntry & { repository: string; tag: string } {
 
 let cluster: NodeCluster;
 let work: string;
+let valuesFile: string;
+let helmEnv: Record<string, string>;
 
 async function kubectl(args: string[], input?: string): Promise<string> {
   const r = await cluster.kubectl(args, { namespace: NS, ...(input === undefined ? {} : { input }) });
@@ -116,9 +118,9 @@ describe('the chart on a real kubelet (real containers of the images built here)
       },
       jobs: { resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } } },
     };
-    const valuesFile = join(work, 'values.yaml');
+    valuesFile = join(work, 'values.yaml');
     await writeFile(valuesFile, stringify(values));
-    const helmEnv = {
+    helmEnv = {
       KUBECONFIG: cluster.kubeconfig,
       HELM_CACHE_HOME: join(work, 'helm-cache'),
       HELM_CONFIG_HOME: join(work, 'helm-config'),
@@ -187,15 +189,105 @@ describe('the chart on a real kubelet (real containers of the images built here)
       '3/3',
       'the workloads are back at 3 replicas',
     );
+  });
 
+  it('inside a job container of the chart: uid/gid 65532, no capabilities, no new privileges, seccomp, read-only root, the credentials readable by the job user and nobody else', async () => {
+    // The chart's own list Job template (ConfigMap), its container's command replaced by a probe.
+    const template = JSON.parse(
+      await kubectl(['get', 'configmap', `${RELEASE}-stackgraph-list-job`, '--output', 'json']),
+    ) as { data: Record<string, string> };
+    const job = parse(template.data['job.yaml'] ?? '') as {
+      metadata: { name: string };
+      spec: { template: { spec: { containers: { command?: string[]; args?: string[] }[] } } };
+    };
+    job.metadata.name = 'security-probe';
+    const container = job.spec.template.spec.containers[0];
+    assert.ok(container);
+    container.command = ['node', '-e', PROBE];
+    container.args = [];
+    await kubectl(['apply', '-f', '-'], stringify(job));
+    const log = (await waitJob('security-probe')).replace(/^\[[^\]]*\] /gm, '').trim();
+    const seen = JSON.parse(log.split('\n').pop() ?? '{}') as Record<string, unknown>;
+    assert.deepEqual(seen, {
+      uid: '65532\t65532\t65532\t65532',
+      gid: '65532\t65532\t65532\t65532',
+      capEff: '0000000000000000',
+      capPrm: '0000000000000000',
+      noNewPrivs: '1',
+      seccomp: '2',
+      rootWritable: false,
+      tmpWritable: true,
+      credentials: { mode: '440', uid: 0, gid: 65532, readable: true },
+    });
+  });
+
+  it("helm upgrade with a changed schedule changes the CronJob; helm uninstall keeps the backups' claim (documented), with the backups in it", async () => {
+    const upgraded = await helm(
+      [
+        'upgrade',
+        RELEASE,
+        join(REPO_ROOT, 'chart'),
+        '--namespace',
+        NS,
+        '--values',
+        valuesFile,
+        '--set',
+        'backup.stackGraph.scheduled.schedule=15 4 * * *',
+        '--wait',
+        '--timeout',
+        '300s',
+      ],
+      helmEnv,
+      HELM_BUILDS[0].binary,
+    );
+    assert.equal(upgraded.code, 0, `${upgraded.stdout}\n${upgraded.stderr}`);
+    assert.equal(
+      await kubectl(['get', 'cronjob', `${RELEASE}-stackgraph-backup`, '--output', 'jsonpath={.spec.schedule}']),
+      '15 4 * * *',
+    );
     const removed = await helm(
       ['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '120s'],
       helmEnv,
       HELM_BUILDS[0].binary,
     );
     assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(
+      await kubectl([
+        'get',
+        'cronjobs,deployments,services,secrets,configmaps',
+        '--selector',
+        `app.kubernetes.io/instance=${RELEASE}`,
+        '--output',
+        'name',
+      ]),
+      '',
+    );
+    assert.equal(
+      await kubectl(['get', 'pvc', `${RELEASE}-minio`, '--output', 'jsonpath={.status.phase}']),
+      'Bound',
+      'the MinIO claim stays',
+    );
+    const folder = await cluster.volumePath(NS, `${RELEASE}-minio`);
+    assert.ok(folder !== undefined);
+    assert.ok(
+      readdirSync(join(folder, 'sts-stackgraph-backup')).some((f) => /^sts-backup-\d{8}-\d{4}\.graph/.test(f)),
+      'the backups are still in the kept claim',
+    );
   });
 });
+
+/** What a job container sees of itself, as one JSON line (run with the job image's node). */
+const PROBE = `
+const fs = require('fs');
+const status = fs.readFileSync('/proc/self/status', 'utf8');
+const field = (k) => ((status.split('\n').find((l) => l.startsWith(k + ':')) || '').slice(k.length + 1).trim());
+const writable = (p) => { try { fs.writeFileSync(p, 'x'); return true; } catch { return false; } };
+const file = '/var/run/secrets/stackbackup/s3/secretKey';
+const st = fs.statSync(file);
+let readable = false; try { readable = fs.readFileSync(file, 'utf8').length > 0; } catch {}
+console.log(JSON.stringify({ uid: field('Uid'), gid: field('Gid'), capEff: field('CapEff'), capPrm: field('CapPrm'), noNewPrivs: field('NoNewPrivs'), seccomp: field('Seccomp'),
+  rootWritable: writable('/probe'), tmpWritable: writable('/tmp/probe'), credentials: { mode: (st.mode & 0o777).toString(8), uid: st.uid, gid: st.gid, readable } }));
+`;
 
 /** Runs the stand-in's image on the graph claim with ARGS as a Job; returns its log. */
 async function graphJob(reference: string, name: string, args: string[]): Promise<string> {
