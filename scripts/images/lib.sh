@@ -174,7 +174,7 @@ rootfs() {
   esac
   mv "$tmp" "$out"
   # Older tarballs of this base (other pins) are no longer used.
-  find "$IMAGES/rootfs" -maxdepth 1 -regextype posix-extended -regex ".*/$base-[0-9a-f]{16}\.tar" ! -path "$out" -delete
+  find "$IMAGES/rootfs" -maxdepth 1 -regextype posix-extended -regex ".*/$base-[0-9a-f]{16}\.tar(\.partial\.tar)?" ! -path "$out" -delete
   log "$base root filesystem ready ($(du -h "$out" | cut -f1), $((SECONDS - start)) s)"
   printf '%s' "$out"
 }
