@@ -271,6 +271,36 @@ describe('the images of the test cluster', () => {
     });
   }
 
+  // Each image's program starts under the same restrictions as the job image (read-only root, its
+  // user, no capabilities, no network): the image has what the program needs.
+  const smoke: Record<string, { args: string[]; output: RegExp }> = {
+    minio: { args: ['minio', '--version'], output: /^minio version /m },
+    s3proxy: { args: ['java', '-jar', '/opt/s3proxy/s3proxy', '--version'], output: /\b4\.1\.0\b/ },
+    azurite: { args: ['node', '/opt/azurite/node_modules/azurite/dist/src/blob/main.js', '--version'], output: /^3\.37\.0$/m },
+    'victoria-metrics': { args: ['victoria-metrics', '-help'], output: /victoria-metrics is a time series database/ },
+    elasticsearch: { args: ['/usr/share/elasticsearch/bin/elasticsearch', '--version'], output: /^Version: 8\.19\.2,/m },
+    'stackgraph-standin': { args: ['sts-graph-standin', '-db', '/tmp/graph.db', '-count'], output: /^0$/m },
+    coredns: { args: ['/coredns', '-version'], output: /^CoreDNS-\d/m },
+  };
+  for (const [name, { args, output }] of Object.entries(smoke)) {
+    it(`${name}: ${args.join(' ')} runs in the image`, async () => {
+      const entry = entries().find((e) => e.name === name);
+      if (name === 'coredns' && !existsSync(join(TOOLS_DIR, 'bin', 'coredns'))) {
+        assert.equal(entry, undefined, 'no CoreDNS binary, no image (the next test checks the recipe says so)');
+        return;
+      }
+      assert.ok(entry, `${name} is not in ${indexPath}; ${BUILD_HINT}`);
+      const { dir, spec } = await unpack(entry.archive, entry.reference.split(':').pop() ?? '', name);
+      try {
+        const res = await runInImage(args, dir, restrict(spec));
+        assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+        assert.match(res.stdout + res.stderr, output);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   it('coredns: an image when the CoreDNS binary is installed, else the recipe says why there is none', () => {
     const coredns = join(TOOLS_DIR, 'bin', 'coredns');
     if (existsSync(coredns)) {
