@@ -180,6 +180,15 @@ describe('the job image (OCI archive built by scripts/images/recipes/jobs.sh)', 
     for (const layer of manifest.layers) assert.equal(sha256(member(JOBS_ARCHIVE, blobPath(layer.digest))), layer.digest, `layer ${layer.digest}`);
   });
 
+  it('is readable by skopeo as the archive to push (skopeo copy oci-archive:FILE:TAG docker://...)', () => {
+    const skopeo = spawnSync('skopeo', ['inspect', '--config', `oci-archive:${JOBS_ARCHIVE}:${APP_VERSION}`], { encoding: 'utf8' });
+    assert.equal(skopeo.error, undefined, 'skopeo is installed by scripts/install/image-tools.sh');
+    assert.equal(skopeo.status, 0, skopeo.stderr);
+    const config = JSON.parse(skopeo.stdout) as OciConfig;
+    assert.equal(config.config.User, '65532:65532');
+    assert.deepEqual(config.config.Entrypoint, ['stackbackup']);
+  });
+
   it('ships the same binaries the tests run (node 22, vmbackup, vmrestore, restic) and the CLI bundle', async () => {
     const rootfs = join(bundle, 'rootfs');
     const same = async (inImage: string, onHost: string): Promise<void> =>
