@@ -16,7 +16,7 @@ image_config --config.user="$IMAGE_UID:$IMAGE_UID" --config.workingdir=/data \
   --config.cmd=--blobHost --config.cmd=0.0.0.0 --config.cmd=--blobPort --config.cmd=10000 \
   --config.cmd=--location --config.cmd=/data --config.cmd=--loose --config.cmd=--skipApiVersionCheck \
   --config.cmd=--disableTelemetry \
-  --config.exposedports=10000/tcp --config.volume=/data
+  --config.exposedports=10000/tcp
 image_chown "$IMAGE_UID:$IMAGE_UID" /data
 
 stage() {

@@ -11,7 +11,7 @@ image_input "$BIN/minio"
 image_config --config.user="$IMAGE_UID:$IMAGE_UID" --config.workingdir=/data \
   --config.env=PATH=/usr/bin:/bin --config.env=HOME=/tmp \
   --config.entrypoint=minio --config.cmd=server --config.cmd=/data \
-  --config.exposedports=9000/tcp --config.volume=/data
+  --config.exposedports=9000/tcp
 image_chown "$IMAGE_UID:$IMAGE_UID" /data
 
 stage() {

@@ -11,7 +11,7 @@ image_begin stackgraph-standin "stackbackup/stackgraph-standin:$(chart_app_versi
 image_input "$source_file"
 image_config --config.user="$IMAGE_UID:$IMAGE_UID" --config.workingdir=/data \
   --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env=HOME=/tmp \
-  --config.entrypoint=sts-graph-standin --config.volume=/data
+  --config.entrypoint=sts-graph-standin
 image_chown "$IMAGE_UID:$IMAGE_UID" /data
 
 stage() {

@@ -13,7 +13,7 @@ image_config --config.user="$IMAGE_UID:$IMAGE_UID" --config.workingdir=/storage 
   --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env=HOME=/tmp \
   --config.entrypoint=victoria-metrics \
   --config.cmd=-storageDataPath=/storage --config.cmd=-httpListenAddr=:8428 \
-  --config.exposedports=8428/tcp --config.volume=/storage
+  --config.exposedports=8428/tcp
 image_chown "$IMAGE_UID:$IMAGE_UID" /storage
 
 stage() {
