@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -64,6 +64,7 @@ interface RuntimeSpec {
     rlimits?: unknown[];
   };
   root: { path: string; readonly?: boolean };
+  hostname?: string;
   mounts: { destination: string; type: string; source: string; options?: string[] }[];
   linux: { namespaces: { type: string; path?: string }[]; [key: string]: unknown };
   [key: string]: unknown;
@@ -134,6 +135,17 @@ function restrict(spec: RuntimeSpec): RuntimeSpec {
   return s;
 }
 
+/** Each image is unpacked once (umoci takes seconds for the large ones) and shared by its tests. */
+const unpacked = new Map<string, Promise<{ dir: string; spec: RuntimeSpec }>>();
+function unpackOnce(archive: string, tag: string, name: string): Promise<{ dir: string; spec: RuntimeSpec }> {
+  let bundle = unpacked.get(name);
+  if (!bundle) {
+    bundle = unpack(archive, tag, name);
+    unpacked.set(name, bundle);
+  }
+  return bundle;
+}
+
 async function unpack(archive: string, tag: string, name: string): Promise<{ dir: string; spec: RuntimeSpec }> {
   const layout = join(work, `${name}-layout`);
   const dir = join(work, `${name}-bundle`);
@@ -149,12 +161,12 @@ before(async () => {
   work = await tempDir('images');
   runcRoot = join(work, 'runc-state');
   await mkdir(runcRoot, { recursive: true });
-  const unpacked = await unpack(JOBS_ARCHIVE, APP_VERSION, 'jobs');
-  bundle = unpacked.dir;
+  const jobsImage = await unpack(JOBS_ARCHIVE, APP_VERSION, 'jobs');
+  bundle = jobsImage.dir;
   // What the image's config gives the runtime: umoci derives the process from it.
-  assert.deepEqual([unpacked.spec.process.user.uid, unpacked.spec.process.user.gid], [65532, 65532], 'the image config makes the runtime user 65532:65532');
-  assert.deepEqual(unpacked.spec.process.args, ['stackbackup', '--help']);
-  baseSpec = restrict(unpacked.spec);
+  assert.deepEqual([jobsImage.spec.process.user.uid, jobsImage.spec.process.user.gid], [65532, 65532], 'the image config makes the runtime user 65532:65532');
+  assert.deepEqual(jobsImage.spec.process.args, ['stackbackup', '--help']);
+  baseSpec = restrict(jobsImage.spec);
 });
 
 after(async () => {
@@ -299,13 +311,69 @@ describe('the images of the test cluster', () => {
         return;
       }
       assert.ok(entry, `${name} is not in ${indexPath}; ${BUILD_HINT}`);
-      const { dir, spec } = await unpack(entry.archive, entry.reference.split(':').pop() ?? '', name);
+      const { dir, spec } = await unpackOnce(entry.archive, entry.reference.split(':').pop() ?? '', name);
+      const res = await runInImage(args, dir, restrict(spec));
+      assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+      assert.match(res.stdout + res.stderr, output);
+    });
+  }
+
+  // The servers start and answer in their images: each in its own network namespace (only loopback;
+  // the probe runs curl inside that namespace with nsenter), as its user with no capabilities, the
+  // root read-only where the server allows it and its data folder a tmpfs owned by the image's user
+  // (what fsGroup gives a claim).
+  const servers: Record<string, { port: number; path: string; data?: string; writableRoot?: boolean; body?: RegExp }> = {
+    minio: { port: 9000, path: '/minio/health/live', data: '/data' },
+    'victoria-metrics': { port: 8428, path: '/health', data: '/storage', body: /OK/ },
+    azurite: { port: 10000, path: '/devstoreaccount1?comp=list', data: '/data' },
+    // Elasticsearch writes into its config folder (keystore) and logs: its root stays writable.
+    elasticsearch: { port: 9200, path: '/_cluster/health', writableRoot: true, body: /"cluster_name":"elasticsearch".*"status":"(green|yellow)"/ },
+  };
+  for (const [name, server] of Object.entries(servers)) {
+    it(`${name}: the server starts in its image and answers on port ${server.port}`, { timeout: 180_000 }, async () => {
+      const entry = entries().find((e) => e.name === name);
+      assert.ok(entry, `${name} is not in ${indexPath}; ${BUILD_HINT}`);
+      const { dir, spec } = await unpackOnce(entry.archive, entry.reference.split(':').pop() ?? '', name);
+      const config = restrict(spec);
+      if (server.writableRoot) config.root.readonly = false;
+      if (server.data) config.mounts.push({ destination: server.data, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=0750', `uid=${config.process.user.uid}`, `gid=${config.process.user.gid}`] });
+      // Elasticsearch resolves its host name: /etc/hosts as the kubelet writes it.
+      const hosts = join(work, `${name}.hosts`);
+      await writeFile(hosts, `127.0.0.1 localhost ${name}\n::1 localhost\n`);
+      config.hostname = name;
+      config.mounts.push({ destination: '/etc/hosts', type: 'bind', source: hosts, options: ['rbind', 'ro'] });
+      if (name === 'elasticsearch') config.process.env = [...(config.process.env ?? []), 'ES_JAVA_OPTS=-Xms256m -Xmx256m'];
+      await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+      const id = `stackbackup-images-${name}-${process.pid}`;
+      const log = join(work, `${name}.log`);
+      const out = openSync(log, 'w');
+      containers.add(id);
       try {
-        const res = await runInImage(args, dir, restrict(spec));
-        assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
-        assert.match(res.stdout + res.stderr, output);
+        const run = spawnSync(RUNC, ['--root', runcRoot, 'run', '--detach', '--bundle', dir, id], { stdio: ['ignore', out, out] });
+        assert.equal(run.status, 0, readFileSync(log, 'utf8'));
+        const state = JSON.parse(execFileSync(RUNC, ['--root', runcRoot, 'state', id], { encoding: 'utf8' })) as { pid: number; status: string };
+        const links = execFileSync('nsenter', ['-t', String(state.pid), '-n', 'ip', '-o', 'link'], { encoding: 'utf8' }).trim().split('\n');
+        assert.deepEqual(links.map((l) => l.split(':')[1]?.trim()), ['lo'], 'the server has nothing but loopback');
+        execFileSync('nsenter', ['-t', String(state.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']);
+        let answer = { status: 0, body: '' };
+        const deadline = Date.now() + 150_000;
+        while (Date.now() < deadline) {
+          const res = spawnSync('nsenter', ['-t', String(state.pid), '-n', 'curl', '-s', '-m', '2', '-w', '\n%{http_code}', `http://127.0.0.1:${server.port}${server.path}`], { encoding: 'utf8' });
+          const lines = res.stdout.trim().split('\n');
+          answer = { status: Number(lines.pop()), body: lines.join('\n') };
+          if (answer.status > 0 && answer.status < 500 && (!server.body || server.body.test(answer.body))) break;
+          const alive = spawnSync(RUNC, ['--root', runcRoot, 'state', id], { encoding: 'utf8' });
+          assert.ok(alive.status === 0 && (JSON.parse(alive.stdout) as { status: string }).status === 'running', `${name} stopped:\n${readFileSync(log, 'utf8').slice(-3000)}`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        assert.ok(answer.status > 0 && answer.status < 500, `${name} did not answer:\n${readFileSync(log, 'utf8').slice(-3000)}`);
+        if (server.body) assert.match(answer.body, server.body);
       } finally {
-        await rm(dir, { recursive: true, force: true });
+        spawnSync(RUNC, ['--root', runcRoot, 'kill', id, 'KILL']);
+        for (let i = 0; i < 50 && spawnSync(RUNC, ['--root', runcRoot, 'delete', id]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+        spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', id]);
+        containers.delete(id);
+        closeSync(out);
       }
     });
   }
