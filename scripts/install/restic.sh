@@ -3,10 +3,9 @@
 #
 # Source: Debian's own build (package restic, bookworm). The Go module proxy this project's machines
 # reach refuses github.com/restic/restic ("not available" for every version), so `go install` cannot
-# build it here; jobs/Dockerfile builds a newer release from source. Everything stackbackup runs
-# (init, backup --json, snapshots --json, forget --json --group-by, restore, unlock, prune,
-# check --read-data-subset) behaves the same in both; stackbackup reads restic's messages of both
-# (for example "wrong password", which 0.17+ also reports as exit code 12).
+# build it here. The job image (scripts/images/recipes/jobs.sh) ships this very binary, so the image
+# runs what the tests run. stackbackup also reads the messages of newer releases (for example
+# "wrong password", which 0.17+ also reports as exit code 12).
 # The package is only unpacked into the tools folder; the installed binary must report the pinned
 # version, or the install fails.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

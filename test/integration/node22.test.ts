@@ -1,5 +1,5 @@
 /**
- * The CLI on Node.js 22, the job image's runtime (jobs/Dockerfile); the rest of the suite runs on the
+ * The CLI on Node.js 22, the job image's runtime (scripts/images/recipes/jobs.sh); the rest of the suite runs on the
  * machine's Node 20. Against a real MinIO: a StackGraph backup through the real stand-in's export
  * (child processes, retention, the S3 client's multipart upload), list in both forms, and a restore
  * (download over the plain-socket reader, SHA-256 on the worker thread, import) that gives back the
