@@ -5,7 +5,7 @@
  * chart asks for (read-only root, uid/gid 65532, no capabilities, no new privileges, its own network
  * namespace with nothing but loopback, a tmpfs on /tmp). Inside it, stackbackup, node, vmbackup,
  * vmrestore and restic run and are the very binaries the rest of the suite tests. The images of the
- * test cluster exist and run as non-root; the pause image really runs until SIGTERM.
+ * test cluster exist and run as non-root. (The pod sandbox image, pause, is the real node's: scripts/install/node-images.sh.)
  * Needs root (runc, umoci unpack); umoci and runc come from scripts/install/image-tools.sh.
  */
 import assert from 'node:assert/strict';
@@ -331,7 +331,6 @@ describe('the images of the test cluster', () => {
     'victoria-metrics': { user: '65532:65532', entrypoint: 'victoria-metrics', port: '8428/tcp' },
     elasticsearch: { user: '65532:65532', entrypoint: '/usr/share/elasticsearch/bin/elasticsearch', port: '9200/tcp' },
     'stackgraph-standin': { user: '65532:65532', entrypoint: 'sts-graph-standin' },
-    pause: { user: '65535:65535', entrypoint: '/pause' },
   };
 
   for (const [name, want] of Object.entries(expected)) {
@@ -499,32 +498,5 @@ describe('the images of the test cluster', () => {
       assert.equal(res.status, 0, res.stderr);
       assert.match(res.stderr, /coredns: SKIPPED, no CoreDNS binary at .*bin\/coredns/);
     }
-  });
-
-  it('pause: runs until SIGTERM and exits 0', async () => {
-    const entry = entries().find((e) => e.name === 'pause');
-    assert.ok(entry, BUILD_HINT);
-    const tag = entry.reference.split(':').pop() ?? '';
-    const { dir, spec } = await unpack(entry.archive, tag, 'pause');
-    const id = `stackbackup-images-pause-${process.pid}`;
-    await writeFile(join(dir, 'config.json'), JSON.stringify(restrict(spec), null, 2));
-    containers.add(id);
-    const child = spawn(RUNC, ['--root', runcRoot, 'run', '--bundle', dir, id], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    // Running: runc reports its state; still running after a moment (it does not exit on its own).
-    let state = '';
-    for (let i = 0; i < 50 && state !== 'running'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const res = spawnSync(RUNC, ['--root', runcRoot, 'state', id], { encoding: 'utf8' });
-      if (res.status === 0) state = (JSON.parse(res.stdout) as { status: string }).status;
-    }
-    assert.equal(state, 'running', stderr);
-    execFileSync(RUNC, ['--root', runcRoot, 'kill', id, 'TERM']);
-    assert.equal(await exited, 0, stderr);
-    assert.match(stderr, /shutting down on signal 15/);
-    spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', id]);
-    containers.delete(id);
   });
 });
