@@ -162,7 +162,10 @@ describe('the chart on a real kubelet (real containers of the images built here)
 
     const list = await runScript(cluster, 'list-stackgraph-backups.sh', [], NS);
     assert.equal(list.code, 0, list.stderr);
-    const name = list.stdout.trim().split('\n')[0] ?? '';
+    // StackState's output: its header line, then one name a line (the pod log holds both streams).
+    const [header, ...names] = list.stdout.trim().split('\n');
+    assert.match(header ?? '', /^=== Listing StackGraph backups in bucket "sts-stackgraph-backup"\.\.\.$/);
+    const name = names[0] ?? '';
     assert.match(name, /^sts-backup-\d{8}-\d{4}\.graph$/);
 
     // What StackGraph's users look like: a 3-replica Deployment of real pods, scaled down for the import.
