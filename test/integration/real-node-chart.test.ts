@@ -283,7 +283,7 @@ describe('the chart on a real kubelet (real containers of the images built here)
 const PROBE = `
 const fs = require('fs');
 const status = fs.readFileSync('/proc/self/status', 'utf8');
-const field = (k) => ((status.split('\n').find((l) => l.startsWith(k + ':')) || '').slice(k.length + 1).trim());
+const field = (k) => ((status.split('\\n').find((l) => l.startsWith(k + ':')) || '').slice(k.length + 1).trim());
 const writable = (p) => { try { fs.writeFileSync(p, 'x'); return true; } catch { return false; } };
 const file = '/var/run/secrets/stackbackup/s3/secretKey';
 const st = fs.statSync(file);
