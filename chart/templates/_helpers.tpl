@@ -293,10 +293,15 @@ credentials, only /tmp; "runAs" (dict "uid" N "gid" N) instead of podSecurity.
     - stackbackup
   args:
     {{- toYaml .args | nindent 4 }}
-  {{- if or $storage .env }}
+  {{- $json := eq (toString .ctx.Values.logFormat) "json" }}
+  {{- if or $storage .env $json }}
   env:
     {{- if $storage }}
     {{- include "stackbackup.job.storageEnv" .ctx | nindent 4 }}
+    {{- end }}
+    {{- if $json }}
+    - name: STACKBACKUP_LOG_FORMAT
+      value: json
     {{- end }}
     {{- with .env }}
     {{- toYaml . | nindent 4 }}

@@ -9,7 +9,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
 import { text, wholeNumber } from '../config/options.js';
-import { setQuiet } from '../util/log.js';
+import { LOG_FORMATS, setLogFormat, setQuiet, type LogFormat } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
 import { documented } from './help.js';
 import { GROUPS, type Group } from './groups.js';
@@ -27,6 +27,29 @@ function groupsFor(argv: readonly string[]): readonly Group[] {
   return named.length > 0 ? named : GROUPS;
 }
 
+/**
+ * --log-format (read before yargs, so that every line of the run has it), else STACKBACKUP_LOG_FORMAT
+ * (the chart's logFormat value), else text. A blank or unknown value is a usage error.
+ */
+function logFormatOf(argv: readonly string[]): LogFormat {
+  let raw: unknown = process.env.STACKBACKUP_LOG_FORMAT;
+  let source = 'STACKBACKUP_LOG_FORMAT';
+  if (raw === '') raw = undefined;
+  argv.forEach((a, i) => {
+    if (a === '--log-format') {
+      raw = argv[i + 1] ?? '';
+      source = '--log-format';
+    } else if (a.startsWith('--log-format=')) {
+      raw = a.slice('--log-format='.length);
+      source = '--log-format';
+    }
+  });
+  const value = text(raw, source, 'text');
+  if (!(LOG_FORMATS as readonly string[]).includes(value))
+    throw usageError(`${source} must be "text" or "json", got ${JSON.stringify(value)}`);
+  return value as LogFormat;
+}
+
 export interface CliResult {
   exitCode: ExitCodeValue;
 }
@@ -38,6 +61,11 @@ export async function main(
 ): Promise<ExitCodeValue> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
+  try {
+    setLogFormat(logFormatOf(argv));
+  } catch (err) {
+    return reportError(err, { json, debug });
+  }
   let exitCode: ExitCodeValue = ExitCode.ok;
   const exec: Exec = async (validate, run) => {
     try {
@@ -53,6 +81,11 @@ export async function main(
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output (and errors)' })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress or log lines' })
+    .option('log-format', {
+      type: 'string',
+      choices: LOG_FORMATS,
+      describe: 'log lines as text, or one JSON object a line (default: STACKBACKUP_LOG_FORMAT, else text)',
+    })
     .middleware((a) => setQuiet(a.quiet === true))
     .command(
       'demo',

@@ -81,6 +81,23 @@ describe('stackbackup status on the filesystem backend', () => {
     assert.equal(byTarget['victoria-metrics-1']?.error?.kind, 'bucket_missing');
     assert.match(res.stderr, /3 of 3 backup targets are not ok/);
 
+    // --log-format json: every stderr line is one JSON object.
+    const logged = await runCli(['status', '--targets', daily, '--log-format', 'json'], env());
+    assert.equal(logged.code, 1);
+    const lines = logged.stderr.trim().split('\n');
+    for (const line of lines) assert.ok(typeof (JSON.parse(line) as { msg: string }).msg === 'string', line);
+    assert.match(lines[lines.length - 1] ?? '', /"level":"error".*3 of 3 backup targets are not ok/);
+    for (const bad of [
+      ['--log-format', ''],
+      ['--log-format', 'xml'],
+    ]) {
+      const r = await runCli(['status', '--targets', daily, ...bad], env());
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--log-format/);
+    }
+    const fromEnv = await runCli(['status', '--targets', daily], { ...env(), STACKBACKUP_LOG_FORMAT: 'json' });
+    assert.match(fromEnv.stderr.trim(), /^\{"time":/);
+
     // A monthly schedule: 3 days is well within twice its interval.
     const monthly = await targetsFile('monthly.json', [
       { store: 'stackgraph', target: 'stackgraph', list: { bucket: 'sts-stackgraph-backup' }, schedule: '0 3 1 * *' },

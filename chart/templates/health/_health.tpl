@@ -91,7 +91,6 @@ Usage: include "stackbackup.health.podTemplate" (dict "ctx" $ "component" "statu
 {{- $mounts = append $mounts (dict "name" "restic-password" "mountPath" "/var/run/secrets/stackbackup/restic" "readOnly" true) -}}
 {{- $volumes = append $volumes (dict "name" "restic-password" "secret" (dict "secretName" $s.passwordSecret "defaultMode" 288 "items" (list (dict "key" $s.passwordKey "path" "password")))) -}}
 {{- end -}}
-{{- with .ctx.Values.logFormat }}{{ if ne . "text" }}{{ $env = append $env (dict "name" "STACKBACKUP_LOG_FORMAT" "value" .) }}{{ end }}{{ end -}}
 {{- $container := dict "name" .component "args" .args "env" $env "volumeMounts" $mounts -}}
 {{- $pod := include "stackbackup.job.podTemplate" (dict "ctx" .ctx "component" .component "kind" "status" "token" true "containers" (list $container) "volumes" $volumes) | fromYaml -}}
 {{- if .ports -}}
