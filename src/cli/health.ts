@@ -7,6 +7,7 @@ import { optionalText, text, wholeNumber } from '../config/options.js';
 import { startExporter } from '../health/exporter.js';
 import { collectStatus, kubeInputs, type StatusReport, type TargetStatus } from '../health/status.js';
 import { loadTargets } from '../health/targets.js';
+import { webhookFromEnv } from '../health/notify.js';
 import { ExitCode, StackbackupError, usageError } from '../util/errors.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import type { Exec } from './context.js';
@@ -111,6 +112,7 @@ export function registerHealth(yargs: Argv, exec: Exec): Argv {
                   host,
                   port: wholeNumber(a.port, '--port', 0, 65535, 9469),
                   intervalSeconds: wholeNumber(a.interval, '--interval', 10, 86400, 300),
+                  webhook: webhookFromEnv(),
                 };
               },
               async (o, ctx) => {

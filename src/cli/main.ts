@@ -7,7 +7,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
+import { ExitCode, messageOf, usageError, type ExitCodeValue } from '../util/errors.js';
+import { STORES } from '../stores/registry.js';
 import { text, wholeNumber } from '../config/options.js';
 import { LOG_FORMATS, setLogFormat, setQuiet, type LogFormat } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
@@ -50,6 +51,50 @@ function logFormatOf(argv: readonly string[]): LogFormat {
   return value as LogFormat;
 }
 
+/** The target a backup or restore command names: the store's own, an --instance, a --claim. */
+function targetOf(argv: readonly string[], store: string): string | null {
+  if (store === 'stackgraph') return 'stackgraph';
+  for (const flag of ['--instance', '--claim']) {
+    const i = argv.indexOf(flag);
+    if (i >= 0 && argv[i + 1] !== undefined) return argv[i + 1] ?? null;
+    const eq = argv.find((a) => a.startsWith(`${flag}=`));
+    if (eq !== undefined) return eq.slice(flag.length + 1);
+  }
+  return null;
+}
+
+/** A failed `<store> backup` or `<store> restore` sends its event to the webhook, when one is configured. */
+async function notifyFailure(
+  argv: readonly string[],
+  err: unknown,
+  exitCode: ExitCodeValue,
+  json: boolean,
+): Promise<void> {
+  const [group, verb] = argv.filter((a) => !a.startsWith('-'));
+  const store = STORES.find((s) => s.name === group || s.aliases.includes(group ?? ''));
+  if (store === undefined || (verb !== 'backup' && verb !== 'restore')) return;
+  if (exitCode === ExitCode.usage) return; // nothing ran
+  const { makeEvent, notify, webhookFromEnv } = await import('../health/notify.js');
+  let hook;
+  try {
+    hook = webhookFromEnv();
+  } catch (e) {
+    reportError(e, { json, debug: false });
+    return;
+  }
+  if (hook === undefined) return;
+  await notify(
+    hook,
+    makeEvent(verb === 'backup' ? 'backup_failed' : 'restore_failed', {
+      store: store.name,
+      target: targetOf(argv, store.name),
+      message: messageOf(err),
+      subject: `stackbackup ${store.name} ${verb}`,
+      exitCode,
+    }),
+  );
+}
+
 export interface CliResult {
   exitCode: ExitCodeValue;
 }
@@ -73,6 +118,7 @@ export async function main(
       await run(options, makeContext(json));
     } catch (err) {
       exitCode = reportError(err, { json, debug });
+      await notifyFailure(argv, err, exitCode, json);
     }
   };
   const cli: Argv = yargs([...argv])

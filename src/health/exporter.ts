@@ -10,6 +10,7 @@ import { messageOf } from '../util/errors.js';
 import { renderMetrics, type ExporterCounters } from './metrics.js';
 import { collectStatus, kubeInputs, type StatusInputs, type StatusReport } from './status.js';
 import type { TargetsConfig } from './targets.js';
+import { makeEvent, notify, type Webhook } from './notify.js';
 
 export interface ExporterOptions {
   targets: TargetsConfig;
@@ -17,6 +18,23 @@ export interface ExporterOptions {
   port: number;
   intervalSeconds: number;
   namespace: string | undefined;
+  /** Where target_stale events go (a target turning stale or never, once per change). */
+  webhook?: Webhook | undefined;
+}
+
+/**
+ * The targets that went stale since the previous report: into `stale` or `never` from another state,
+ * or already `stale` at the first refresh (a fresh install's `never` is not news).
+ */
+export function newlyStale(
+  previous: ReadonlyMap<string, string> | undefined,
+  report: StatusReport,
+): StatusReport['targets'] {
+  return report.targets.filter((t) => {
+    const before = previous?.get(`${t.store}/${t.target}`);
+    if (previous === undefined) return t.state === 'stale';
+    return (t.state === 'stale' || t.state === 'never') && before !== t.state && before !== undefined;
+  });
 }
 
 export interface RunningExporter {
@@ -39,6 +57,7 @@ export async function startExporter(
     lastRefreshDurationSeconds: 0,
   };
   let body = '';
+  let states: Map<string, string> | undefined;
   let refreshing: Promise<void> | undefined;
   const refresh = async (): Promise<void> => {
     if (refreshing !== undefined) return refreshing;
@@ -53,7 +72,21 @@ export async function startExporter(
         counters.lastRefreshSeconds = Date.now() / 1000;
         counters.lastRefreshDurationSeconds = (Date.now() - started) / 1000;
         body = renderMetrics(report, counters);
+        const stale = newlyStale(states, report);
+        states = new Map(report.targets.map((t) => [`${t.store}/${t.target}`, t.state]));
         onReport(report);
+        if (options.webhook !== undefined) {
+          for (const t of stale)
+            await notify(
+              options.webhook,
+              makeEvent('target_stale', {
+                store: t.store,
+                target: t.target,
+                message: t.reason,
+                subject: t.newest?.name ?? null,
+              }),
+            );
+        }
         const notOk = report.targets.filter((t) => t.state !== 'ok');
         log(
           `metrics: ${report.targets.length} targets, ${notOk.length} not ok${notOk.map((t) => `; ${t.store}/${t.target} ${t.state}`).join('')}`,
