@@ -104,7 +104,7 @@ export async function main(
   argv: readonly string[],
   makeContext: (json: boolean) => CommandContext = defaultContext,
 ): Promise<ExitCodeValue> {
-  const json = argv.includes('--json');
+  const json = argv.includes('--json') || argv.includes('--json=true');
   const debug = argv.includes('--debug');
   try {
     setLogFormat(logFormatOf(argv));
