@@ -274,4 +274,43 @@ describe('chart: status and metrics', () => {
     );
     assert.equal(check.code, 0, `promtool check rules:\n${check.out}`);
   });
+
+  it('the dashboard: a labelled ConfigMap whose every panel query parses (promtool) and names only exporter metrics', async () => {
+    const promtool = toolPath('promtool', 'promtool');
+    const docs = await render({ set: { ...ALL, 'metrics.dashboard.enabled': 'true' } });
+    const cm = find(docs, 'ConfigMap', `${FULLNAME}-dashboard`) as unknown as {
+      metadata: { labels: Record<string, string> };
+      data: Record<string, string>;
+    };
+    assert.ok(cm, 'the dashboard ConfigMap renders');
+    assert.equal(cm.metadata.labels.grafana_dashboard, '1');
+    const dashboard = JSON.parse(cm.data['stackbackup-health.json'] ?? '') as {
+      panels: { title: string; targets: { expr: string }[] }[];
+      templating: { list: { name: string; query?: unknown }[] };
+    };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
+    assert.ok(exprs.length >= 10, 'the panels have queries');
+    for (const wanted of ['Age', 'Size', 'duration', 'Failed']) {
+      assert.ok(dashboard.panels.some((p) => p.title.includes(wanted)), `a panel about ${wanted}`);
+    }
+    for (const { panel, expr } of exprs) {
+      for (const name of expr.match(/stackbackup_[a-z_]+/g) ?? [])
+        assert.ok((METRIC_NAMES as readonly string[]).includes(name), `${panel}: ${name} is emitted by the exporter`);
+    }
+    // promtool parses PromQL in rule files: each query becomes a recording rule (Grafana's $variables
+    // sit inside label matchers' strings, which PromQL takes as they are).
+    const file = join(work, 'dashboard-rules.yaml');
+    await writeFile(
+      file,
+      stringify({ groups: [{ name: 'dashboard', rules: exprs.map((e, i) => ({ record: `dashboard:q${i}`, expr: e.expr })) }] }),
+    );
+    const check = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(promtool, ['check', 'rules', file], (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : 1, out: stdout + stderr }),
+      ),
+    );
+    assert.equal(check.code, 0, `every panel query parses:\n${check.out}`);
+    const off = await render({ set: ALL });
+    assert.equal(find(off, 'ConfigMap', `${FULLNAME}-dashboard`), undefined, 'the dashboard is opt-in');
+  });
 });
