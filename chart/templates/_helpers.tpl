@@ -293,10 +293,24 @@ credentials, only /tmp; "runAs" (dict "uid" N "gid" N) instead of podSecurity.
     - stackbackup
   args:
     {{- toYaml .args | nindent 4 }}
-  {{- if or $storage .env }}
+  {{- $json := eq (toString .ctx.Values.logFormat) "json" }}
+  {{- $hook := .ctx.Values.notifications.webhook }}
+  {{- if or $storage .env $json $hook.existingSecret }}
   env:
     {{- if $storage }}
     {{- include "stackbackup.job.storageEnv" .ctx | nindent 4 }}
+    {{- end }}
+    {{- if $json }}
+    - name: STACKBACKUP_LOG_FORMAT
+      value: json
+    {{- end }}
+    {{- if $hook.existingSecret }}
+    - name: STACKBACKUP_WEBHOOK_URL_FILE
+      value: /var/run/secrets/stackbackup/webhook/url
+    - name: STACKBACKUP_WEBHOOK_HEADERS_FILE
+      value: /var/run/secrets/stackbackup/webhook/headers
+    - name: STACKBACKUP_WEBHOOK_FORMAT
+      value: {{ $hook.format | quote }}
     {{- end }}
     {{- with .env }}
     {{- toYaml . | nindent 4 }}
@@ -308,6 +322,11 @@ credentials, only /tmp; "runAs" (dict "uid" N "gid" N) instead of podSecurity.
     {{- else }}
     - name: tmp
       mountPath: /tmp
+    {{- end }}
+    {{- if $hook.existingSecret }}
+    - name: webhook
+      mountPath: /var/run/secrets/stackbackup/webhook
+      readOnly: true
     {{- end }}
     {{- with .volumeMounts }}
     {{- toYaml . | nindent 4 }}
@@ -390,6 +409,12 @@ spec:
       emptyDir:
         medium: Memory
         sizeLimit: 64Mi
+    {{- end }}
+    {{- with .ctx.Values.notifications.webhook.existingSecret }}
+    - name: webhook
+      secret:
+        secretName: {{ . }}
+        defaultMode: 288 # 0440
     {{- end }}
     {{- with .volumes }}
     {{- toYaml . | nindent 4 }}

@@ -32,4 +32,5 @@ export function groupNames(name: StoreName): string[] {
 export const GROUPS: readonly Group[] = [
   { names: ['storage'], load: async () => (await import('./storage.js')).registerStorage },
   ...STORES.map((s) => ({ names: groupNames(s.name), load: STORE_COMMANDS[s.name] })),
+  { names: ['status', 'metrics'], load: async () => (await import('./health.js')).registerHealth },
 ];

@@ -141,6 +141,13 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
       "when each claim's Job would start",
     ],
   ],
+  status: [
+    ['$0 status --targets targets.json', 'every backup target and its state; exit 1 when any is not ok'],
+    ['$0 status --targets targets.json --json', 'the same, machine-readable'],
+  ],
+  'metrics serve': [
+    ['$0 metrics serve --targets targets.json --port 9469 --interval 300', 'serve /metrics for Prometheus'],
+  ],
 };
 
 /** The exit codes, one a line, as every --help ends. */

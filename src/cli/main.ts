@@ -7,9 +7,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
+import { ExitCode, messageOf, usageError, type ExitCodeValue } from '../util/errors.js';
+import { STORES } from '../stores/registry.js';
 import { text, wholeNumber } from '../config/options.js';
-import { setQuiet } from '../util/log.js';
+import { LOG_FORMATS, setLogFormat, setQuiet, type LogFormat } from '../util/log.js';
 import { defaultContext, type CommandContext, type Exec } from './context.js';
 import { documented } from './help.js';
 import { GROUPS, type Group } from './groups.js';
@@ -27,6 +28,73 @@ function groupsFor(argv: readonly string[]): readonly Group[] {
   return named.length > 0 ? named : GROUPS;
 }
 
+/**
+ * --log-format (read before yargs, so that every line of the run has it), else STACKBACKUP_LOG_FORMAT
+ * (the chart's logFormat value), else text. A blank or unknown value is a usage error.
+ */
+function logFormatOf(argv: readonly string[]): LogFormat {
+  let raw: unknown = process.env.STACKBACKUP_LOG_FORMAT;
+  let source = 'STACKBACKUP_LOG_FORMAT';
+  if (raw === '') raw = undefined;
+  argv.forEach((a, i) => {
+    if (a === '--log-format') {
+      raw = argv[i + 1] ?? '';
+      source = '--log-format';
+    } else if (a.startsWith('--log-format=')) {
+      raw = a.slice('--log-format='.length);
+      source = '--log-format';
+    }
+  });
+  const value = text(raw, source, 'text');
+  if (!(LOG_FORMATS as readonly string[]).includes(value))
+    throw usageError(`${source} must be "text" or "json", got ${JSON.stringify(value)}`);
+  return value as LogFormat;
+}
+
+/** The target a backup or restore command names: the store's own, an --instance, a --claim. */
+function targetOf(argv: readonly string[], store: string): string | null {
+  if (store === 'stackgraph') return 'stackgraph';
+  for (const flag of ['--instance', '--claim']) {
+    const i = argv.indexOf(flag);
+    if (i >= 0 && argv[i + 1] !== undefined) return argv[i + 1] ?? null;
+    const eq = argv.find((a) => a.startsWith(`${flag}=`));
+    if (eq !== undefined) return eq.slice(flag.length + 1);
+  }
+  return null;
+}
+
+/** A failed `<store> backup` or `<store> restore` sends its event to the webhook, when one is configured. */
+async function notifyFailure(
+  argv: readonly string[],
+  err: unknown,
+  exitCode: ExitCodeValue,
+  json: boolean,
+): Promise<void> {
+  const [group, verb] = argv.filter((a) => !a.startsWith('-'));
+  const store = STORES.find((s) => s.name === group || s.aliases.includes(group ?? ''));
+  if (store === undefined || (verb !== 'backup' && verb !== 'restore')) return;
+  if (exitCode === ExitCode.usage) return; // nothing ran
+  const { makeEvent, notify, webhookFromEnv } = await import('../health/notify.js');
+  let hook;
+  try {
+    hook = webhookFromEnv();
+  } catch (e) {
+    reportError(e, { json, debug: false });
+    return;
+  }
+  if (hook === undefined) return;
+  await notify(
+    hook,
+    makeEvent(verb === 'backup' ? 'backup_failed' : 'restore_failed', {
+      store: store.name,
+      target: targetOf(argv, store.name),
+      message: messageOf(err),
+      subject: `stackbackup ${store.name} ${verb}`,
+      exitCode,
+    }),
+  );
+}
+
 export interface CliResult {
   exitCode: ExitCodeValue;
 }
@@ -36,8 +104,13 @@ export async function main(
   argv: readonly string[],
   makeContext: (json: boolean) => CommandContext = defaultContext,
 ): Promise<ExitCodeValue> {
-  const json = argv.includes('--json');
+  const json = argv.includes('--json') || argv.includes('--json=true');
   const debug = argv.includes('--debug');
+  try {
+    setLogFormat(logFormatOf(argv));
+  } catch (err) {
+    return reportError(err, { json, debug });
+  }
   let exitCode: ExitCodeValue = ExitCode.ok;
   const exec: Exec = async (validate, run) => {
     try {
@@ -45,6 +118,7 @@ export async function main(
       await run(options, makeContext(json));
     } catch (err) {
       exitCode = reportError(err, { json, debug });
+      await notifyFailure(argv, err, exitCode, json);
     }
   };
   const cli: Argv = yargs([...argv])
@@ -53,6 +127,11 @@ export async function main(
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output (and errors)' })
     .option('debug', { type: 'boolean', default: false, describe: 'show stack traces' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress or log lines' })
+    .option('log-format', {
+      type: 'string',
+      choices: LOG_FORMATS,
+      describe: 'log lines as text, or one JSON object a line (default: STACKBACKUP_LOG_FORMAT, else text)',
+    })
     .middleware((a) => setQuiet(a.quiet === true))
     .command(
       'demo',

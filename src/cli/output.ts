@@ -3,7 +3,13 @@
  * return data; this module prints it. Errors go through here too, so --json errors are JSON.
  */
 import { isStackbackupError, ExitCode, type ExitCodeValue } from '../util/errors.js';
+import { logFormat } from '../util/log.js';
 import { redact } from '../util/redact.js';
+
+/** An error as one JSON log line (--log-format json without --json). */
+function errorLine(message: string, hint: string | null, exitCode: number): string {
+  return `${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: redact(message), hint: hint === null ? null : redact(hint), exitCode })}\n`;
+}
 
 export type Cell = string | number;
 
@@ -41,7 +47,9 @@ export function reportError(
   write: (text: string) => void = (t) => process.stderr.write(t),
 ): ExitCodeValue {
   if (isStackbackupError(err)) {
-    if (options.json) {
+    if (!options.json && logFormat() === 'json') {
+      write(errorLine(err.message, err.hint ?? null, err.exitCode));
+    } else if (options.json) {
       write(
         `${redact(JSON.stringify({ error: { message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }))}\n`,
       );
@@ -52,7 +60,9 @@ export function reportError(
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
-  if (options.json) {
+  if (!options.json && logFormat() === 'json') {
+    write(errorLine(`unexpected: ${message}`, 'rerun with --debug and report it', ExitCode.failure));
+  } else if (options.json) {
     write(
       `${redact(JSON.stringify({ error: { message: `unexpected: ${message}`, hint: 'rerun with --debug and report it', exitCode: 1 } }))}\n`,
     );

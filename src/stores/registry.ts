@@ -3,7 +3,10 @@
  * command groups from here (src/cli/main.ts) and status walks it; a store is loaded only when used, so a
  * job running `stackbackup volumes backup` never loads the Elasticsearch client.
  */
-import type { BackupList, DataStore, PruneReport, StoreName } from './types.js';
+import type { BackupList, DataStore, PruneReport, StoreContext, StoreName } from './types.js';
+
+/** Raw options of a verb as a generic caller has them (the keys the CLI would pass, camelCase). */
+export type RawOptions = Readonly<Record<string, unknown>>;
 
 export interface StoreEntry {
   name: StoreName;
@@ -19,10 +22,19 @@ export interface LoadedStore {
   readonly name: StoreName;
   backupList(result: never): BackupList;
   pruneReport(result: never): PruneReport;
+  /** The list verb (validate, then run) seen through backupList(). */
+  listBackups(raw: RawOptions, ctx: StoreContext): Promise<BackupList>;
+  /** The prune verb as a dry run (nothing deleted) seen through pruneReport(). */
+  dryRunPrune(raw: RawOptions, ctx: StoreContext): Promise<PruneReport>;
 }
 
 function erase<L, P>(store: DataStore<L, P>): LoadedStore {
-  return store;
+  return {
+    ...store,
+    listBackups: async (raw, ctx) => store.backupList(await store.list.run(store.list.validate(raw as never), ctx)),
+    dryRunPrune: async (raw, ctx) =>
+      store.pruneReport(await store.prune.run(store.prune.validate({ ...raw, dryRun: true } as never), ctx)),
+  };
 }
 
 export const STORES: readonly StoreEntry[] = [

@@ -101,14 +101,16 @@ describe('chart rendering: MinIO on a PVC (minio-persistence-values.yaml)', () =
     assert.equal(c.image, 'ghcr.io/stackbackup/stackbackup-jobs:0.1.0');
   });
 
-  it('gives each job kind its own ServiceAccount; only restores and the volume dispatcher get a Role, namespaced and narrow', async () => {
+  it('gives each job kind its own ServiceAccount; only restores, status and the volume dispatcher get a Role, namespaced and narrow', async () => {
     const docs = await render({ files: ['minio-persistence-values.yaml'] });
-    assert.deepEqual(names(docs, 'ServiceAccount'), ['backup', 'init', 'restore', 'server', 'volume-dispatch'].map((k) => `${FULLNAME}-${k}`));
+    assert.deepEqual(names(docs, 'ServiceAccount'), ['backup', 'init', 'restore', 'server', 'status', 'volume-dispatch'].map((k) => `${FULLNAME}-${k}`));
     for (const sa of docs.filter((d) => d.kind === 'ServiceAccount')) {
       // The dispatcher's pod asks for its token itself (automountServiceAccountToken in its pod spec).
       assert.equal(sa.automountServiceAccountToken, sa.metadata.name.endsWith('-restore'), `${sa.metadata.name} token automount`);
     }
-    assert.deepEqual(names(docs, 'Role'), [`${FULLNAME}-restore`, `${FULLNAME}-volume-dispatch`]);
+    assert.deepEqual(names(docs, 'Role'), [`${FULLNAME}-restore`, `${FULLNAME}-status`, `${FULLNAME}-volume-dispatch`]);
+    // status (./restore/status.sh, the metrics exporter) only reads CronJobs and Jobs.
+    assert.deepEqual(find(docs, 'Role', `${FULLNAME}-status`).rules, [{ apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['get', 'list'] }]);
     const dispatch = (find(docs, 'Role', `${FULLNAME}-volume-dispatch`).rules as { resources: string[]; verbs: string[] }[]);
     assert.ok(dispatch.every((r) => !r.verbs.includes('*') && !r.resources.includes('*') && !r.resources.includes('secrets')), 'the dispatcher\'s Role: no wildcards, no Secrets');
     assert.equal(has(docs, 'ClusterRole'), false);
@@ -220,15 +222,15 @@ describe('chart rendering: which stores and job kinds render', () => {
     assert.equal(has(docs, 'Job', `${FULLNAME}-bucket-init`), false);
     // The only Job: Elasticsearch's configure hook, which registers the snapshot repository restores read.
     assert.deepEqual(names(docs, 'Job'), [`${FULLNAME}-elasticsearch-configure`]);
-    assert.deepEqual(names(docs, 'ServiceAccount'), [`${FULLNAME}-restore`, `${FULLNAME}-server`]);
+    assert.deepEqual(names(docs, 'ServiceAccount'), [`${FULLNAME}-restore`, `${FULLNAME}-server`, `${FULLNAME}-status`]);
     assert.ok(has(docs, 'Role', `${FULLNAME}-restore`));
   });
 
-  it('backups-only: buckets are created, no restore ServiceAccount or Role', async () => {
+  it('backups-only: buckets are created, no restore ServiceAccount or Role (only the read-only status one)', async () => {
     const docs = await render({ files: ['backups-only-values.yaml'] });
     assert.deepEqual(bucketsOf(initArgs(docs)), ['sts-elasticsearch-backup', 'sts-stackgraph-backup', 'sts-victoria-metrics-backup']);
-    assert.deepEqual(names(docs, 'ServiceAccount'), ['backup', 'init', 'server'].map((k) => `${FULLNAME}-${k}`));
-    assert.equal(has(docs, 'Role'), false);
+    assert.deepEqual(names(docs, 'ServiceAccount'), ['backup', 'init', 'server', 'status'].map((k) => `${FULLNAME}-${k}`));
+    assert.deepEqual(names(docs, 'Role'), [`${FULLNAME}-status`]);
   });
 
   it('every store off: only the endpoint, its Secret and the server ServiceAccount', async () => {

@@ -132,7 +132,7 @@ describe('stackbackup storage on the local filesystem', () => {
     const top = await runCli(['--help'], env());
     assert.equal(top.code, 0, top.stderr);
     // Every command of every group, as the groups' --help list them.
-    const commands = ['demo'];
+    const commands = ['demo', 'status', 'metrics serve'];
     for (const group of ['storage', 'stackgraph', 'victoria-metrics', 'elasticsearch', 'volumes']) {
       assert.match(top.stdout, new RegExp(`stackbackup ${group}\\b`));
       const listed = await runCli([group, '--help'], env());

@@ -27,7 +27,7 @@ describe('the store registry', () => {
     );
     assert.deepEqual(
       GROUPS.map((g) => g.names[0]),
-      ['storage', ...STORES.map((s) => s.name)],
+      ['storage', ...STORES.map((s) => s.name), 'status'],
     );
     assert.deepEqual(GROUPS.find((g) => g.names[0] === 'victoria-metrics')?.names, ['victoria-metrics', 'vm']);
   });

@@ -1,0 +1,230 @@
+/**
+ * The health of every configured backup target, from what is in the bucket (the store's list verb,
+ * through the shared BackupList view) and the Jobs and CronJobs of the Kubernetes API; never from a
+ * job's log lines. status prints it; the metrics exporter serves it.
+ *
+ * State, first that applies:
+ *   paused   the target is paused (value or suspended CronJob)
+ *   failing  the bucket or endpoint could not be read, or the last finished run failed
+ *   never    no complete backup
+ *   stale    the newest complete backup is older than twice the schedule's interval
+ *   ok
+ */
+import type { DateTime } from 'luxon';
+import { nextFireTime, parseSchedule, scheduleIntervalSeconds, type Schedule } from '../config/schedule.js';
+import { loadKubeAccess } from '../kube/client.js';
+import { listCronJobs, listJobRuns, type CronJobSummary, type JobRun } from '../kube/jobs.js';
+import { storeEntry } from '../stores/registry.js';
+import type { BackupEntry, StoreContext, StoreName } from '../stores/types.js';
+import { ExitCode, isStackbackupError, messageOf, type ExitCodeValue } from '../util/errors.js';
+import type { TargetConfig, TargetsConfig } from './targets.js';
+
+export const STATES = ['ok', 'stale', 'failing', 'never', 'paused'] as const;
+export type TargetState = (typeof STATES)[number];
+
+/** The annotation the volume dispatcher puts on each claim's backup Job. */
+const CLAIM_ANNOTATION = 'stackbackup.io/claim';
+
+export interface LastRun {
+  job: string;
+  result: 'succeeded' | 'failed' | 'running';
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationSeconds: number | null;
+}
+
+export interface TargetStatus {
+  store: StoreName;
+  target: string;
+  state: TargetState;
+  /** Why, for people. */
+  reason: string;
+  location: string | null;
+  newest: { name: string; takenAt: string | null; ageSeconds: number | null; sizeBytes: number | null } | null;
+  /** Complete backups kept. */
+  backups: number;
+  /** Incomplete leftovers (never restorable). */
+  incomplete: number;
+  /** Bytes of the complete backups, where the store knows them. */
+  totalBytes: number | null;
+  lastRun: LastRun | null;
+  /** The newest run that finished successfully (for the metrics). */
+  lastSuccessfulRun: LastRun | null;
+  nextRun: string | null;
+  schedule: string | null;
+  intervalSeconds: number | null;
+  paused: boolean;
+  /** The store could not be read: message and the exit code kind (unreachable, credentials, ...). */
+  error: { message: string; exitCode: ExitCodeValue; kind: string } | null;
+  /** Retention preview (dry run), when the target configures one. */
+  retention: { wouldDelete: number; of: number } | null;
+  /** Seconds the list (and preview) took. */
+  scanSeconds: number;
+}
+
+export interface StatusReport {
+  generatedAt: string;
+  ok: boolean;
+  targets: TargetStatus[];
+}
+
+export interface StatusInputs {
+  ctx: StoreContext;
+  /** Jobs and CronJobs; undefined when no target names a CronJob (no Kubernetes API needed). */
+  kube: { jobs: JobRun[]; cronJobs: CronJobSummary[] } | undefined;
+}
+
+const EXIT_KIND: Record<number, string> = {
+  [ExitCode.unreachable]: 'unreachable',
+  [ExitCode.credentials]: 'credentials',
+  [ExitCode.bucketMissing]: 'bucket_missing',
+  [ExitCode.notFound]: 'not_found',
+  [ExitCode.usage]: 'configuration',
+};
+
+function toRun(j: JobRun): LastRun {
+  return {
+    job: j.name,
+    result: j.result,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    durationSeconds: j.durationSeconds,
+  };
+}
+
+/** The target's Jobs, newest first. */
+export function runsOf(config: TargetConfig, jobs: readonly JobRun[]): JobRun[] {
+  const mine = jobs.filter((j) =>
+    config.claimJobs ? j.annotations[CLAIM_ANNOTATION] === config.target : j.cronJob === config.cronJob,
+  );
+  const when = (j: JobRun) => Date.parse(j.startedAt ?? j.createdAt) || 0;
+  return mine.sort((a, b) => when(b) - when(a) || b.name.localeCompare(a.name));
+}
+
+/** Derives the state from the facts; pure, so that the rules are tested on their own. */
+export function deriveState(facts: {
+  paused: boolean;
+  error: string | null;
+  lastRun: LastRun | null;
+  newestAgeSeconds: number | null | undefined;
+  intervalSeconds: number | null;
+}): { state: TargetState; reason: string } {
+  if (facts.paused) return { state: 'paused', reason: 'scheduled backups are paused' };
+  if (facts.error !== null) return { state: 'failing', reason: facts.error };
+  if (facts.lastRun?.result === 'failed')
+    return { state: 'failing', reason: `the last run (${facts.lastRun.job}) failed` };
+  if (facts.newestAgeSeconds === undefined) return { state: 'never', reason: 'no complete backup' };
+  if (facts.intervalSeconds !== null && facts.newestAgeSeconds !== null) {
+    const limit = 2 * facts.intervalSeconds;
+    if (facts.newestAgeSeconds > limit)
+      return {
+        state: 'stale',
+        reason: `newest complete backup is ${Math.round(facts.newestAgeSeconds / 3600)} h old, more than twice the schedule's interval (${Math.round(limit / 3600)} h)`,
+      };
+  }
+  return { state: 'ok', reason: 'a recent complete backup' };
+}
+
+function ageSeconds(entry: BackupEntry, now: DateTime): number | null {
+  if (entry.takenAt === null) return null;
+  return Math.max(0, (now.toMillis() - Date.parse(entry.takenAt)) / 1000);
+}
+
+export async function targetStatus(config: TargetConfig, inputs: StatusInputs): Promise<TargetStatus> {
+  const now = inputs.ctx.now();
+  const started = process.hrtime.bigint();
+  const cronJob =
+    config.cronJob === undefined ? undefined : inputs.kube?.cronJobs.find((c) => c.name === config.cronJob);
+  let schedule: Schedule | undefined = config.schedule;
+  if (schedule === undefined && cronJob !== undefined && cronJob.schedule !== '') {
+    try {
+      schedule = parseSchedule(cronJob.schedule, 'kubernetes', `CronJob ${cronJob.name}`);
+    } catch {
+      schedule = undefined;
+    }
+  }
+  const paused = config.paused || cronJob?.suspended === true;
+  const runs = inputs.kube === undefined ? [] : runsOf(config, inputs.kube.jobs);
+  const lastRunJob = runs.find((r) => r.result !== 'running') ?? runs[0];
+  const lastRun = lastRunJob === undefined ? null : toRun(lastRunJob);
+  const lastSuccess = runs.find((r) => r.result === 'succeeded');
+
+  let error: TargetStatus['error'] = null;
+  let backups: BackupEntry[] = [];
+  let incomplete = 0;
+  let location: string | null = null;
+  let retention: TargetStatus['retention'] = null;
+  try {
+    const store = await storeEntry(config.store).load();
+    const list = await store.listBackups(config.list, inputs.ctx);
+    location = list.location;
+    backups = list.backups.filter((b) => b.target === config.target);
+    incomplete = list.incomplete.filter((b) => b.target === config.target).length;
+    if (config.prune !== undefined) {
+      const report = await store.dryRunPrune(config.prune, inputs.ctx);
+      const mine = report.decisions.filter((d) => d.target === config.target);
+      retention = { wouldDelete: mine.filter((d) => d.action === 'delete').length, of: mine.length };
+    }
+  } catch (err) {
+    const exitCode = isStackbackupError(err) ? err.exitCode : ExitCode.failure;
+    error = { message: messageOf(err), exitCode, kind: EXIT_KIND[exitCode] ?? 'error' };
+  }
+  const newestEntry = backups[0];
+  const newestAge = newestEntry === undefined ? undefined : ageSeconds(newestEntry, now);
+  const interval = schedule === undefined ? undefined : scheduleIntervalSeconds(schedule, now);
+  const { state, reason } = deriveState({
+    paused,
+    error: error === null ? null : `cannot read the backups: ${error.message}`,
+    lastRun,
+    newestAgeSeconds: newestAge,
+    intervalSeconds: interval ?? null,
+  });
+  const sizes = backups.map((b) => b.sizeBytes);
+  const next = schedule === undefined || paused ? undefined : nextFireTime(schedule, now);
+  return {
+    store: config.store,
+    target: config.target,
+    state,
+    reason,
+    location,
+    newest:
+      newestEntry === undefined
+        ? null
+        : {
+            name: newestEntry.name,
+            takenAt: newestEntry.takenAt,
+            ageSeconds: newestAge ?? null,
+            sizeBytes: newestEntry.sizeBytes,
+          },
+    backups: backups.length,
+    incomplete,
+    totalBytes: sizes.length > 0 && sizes.every((s) => s !== null) ? sizes.reduce((a, b) => a + (b ?? 0), 0) : null,
+    lastRun,
+    lastSuccessfulRun: lastSuccess === undefined ? null : toRun(lastSuccess),
+    nextRun: next?.toISO({ suppressMilliseconds: true }) ?? null,
+    schedule: schedule?.expression ?? null,
+    intervalSeconds: interval ?? null,
+    paused,
+    error,
+    retention,
+    scanSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+  };
+}
+
+/** Reads the Jobs and CronJobs when any target needs them (a CronJob or claim Jobs). */
+export async function kubeInputs(config: TargetsConfig, namespace?: string): Promise<StatusInputs['kube']> {
+  if (!config.targets.some((t) => t.cronJob !== undefined || t.claimJobs)) return undefined;
+  const access = await loadKubeAccess(namespace);
+  const [jobs, cronJobs] = await Promise.all([listJobRuns(access), listCronJobs(access)]);
+  return { jobs, cronJobs };
+}
+
+/** The status of every target (in the order configured); one target's failure never hides another's. */
+export async function collectStatus(config: TargetsConfig, inputs: StatusInputs): Promise<StatusReport> {
+  const targets = await Promise.all(config.targets.map((t) => targetStatus(t, inputs)));
+  return {
+    generatedAt: inputs.ctx.now().toUTC().toISO({ suppressMilliseconds: true }) ?? '',
+    ok: targets.every((t) => t.state === 'ok'),
+    targets,
+  };
+}
