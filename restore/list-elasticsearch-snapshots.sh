@@ -8,12 +8,8 @@ Lists the Elasticsearch snapshots (sts-backup-YYYYMMDD-HHMM-<suffix>), newest fi
 Restore one with: ./restore/restore-elasticsearch-snapshot.sh NAME [\"index1,index2\"] [-force]"
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-sb_parse_options "$@"
-sb_take_flags -l -long
-sb_expect_args 0 0
-format=names
-if sb_flag -l -long; then format=table; fi
+sb_parse_list_options "$@"
 sb_run_job elasticsearch-list elasticsearch-list-snapshots \
   "backup.enabled=true backup.elasticsearch.enabled=true backup.elasticsearch.restore.enabled=true" \
-  "STACKBACKUP_ES_LIST_FORMAT=$format"
+  "STACKBACKUP_ES_LIST_FORMAT=$SB_LIST_FORMAT"
 sb_info "=== To restore a snapshot: ./restore/restore-elasticsearch-snapshot.sh NAME [\"index1,index2\"] [-force]"

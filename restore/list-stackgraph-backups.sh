@@ -8,12 +8,8 @@ Lists the StackGraph backups (sts-backup-YYYYMMDD-HHMM.graph), newest first, one
 Restore one with: ./restore/restore-stackgraph-backup.sh NAME [-force]"
 # shellcheck source=restore/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-sb_parse_options "$@"
-sb_take_flags -l -long
-sb_expect_args 0 0
-format=names
-if sb_flag -l -long; then format=table; fi
+sb_parse_list_options "$@"
 sb_run_job stackgraph-list stackgraph-list-backups \
   "backup.enabled=true backup.stackGraph.enabled=true backup.stackGraph.restore.enabled=true" \
-  "STACKBACKUP_LIST_FORMAT=$format"
+  "STACKBACKUP_LIST_FORMAT=$SB_LIST_FORMAT"
 sb_info "=== To restore a backup: ./restore/restore-stackgraph-backup.sh NAME [-force]"

@@ -177,6 +177,18 @@ sb_expect_args() {
   fi
 }
 
+# sb_parse_list_options ARG...: the command line of a list script that takes no arguments and prints
+# one name a line, or a table with -l (-long). Sets SB_LIST_FORMAT to names or table.
+sb_parse_list_options() {
+  sb_parse_options "$@"
+  sb_take_flags -l -long
+  sb_expect_args 0 0
+  local format=names
+  if sb_flag -l -long; then format=table; fi
+  SB_LIST_FORMAT="$format" # read by the list script that sourced this file
+  export SB_LIST_FORMAT
+}
+
 # shellcheck source=restore/lib/job.sh
 source "$SB_LIB_DIR/job.sh"
 # shellcheck source=restore/lib/scale.sh

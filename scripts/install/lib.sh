@@ -30,32 +30,6 @@ go_install() {
   mark_current "$name" "$version"
 }
 
-# deb_install NAME DEB_VERSION PATH_IN_PACKAGE...: unpacks one pinned Debian package into the tools
-# folder (no service is installed or started) and copies the named programs into $BIN.
-deb_install() {
-  local name="$1" version="$2"; shift 2
-  if is_current "$name" "$version"; then
-    local all=1 path
-    for path in "$@"; do [[ -x "$BIN/$(basename "$path")" ]] || all=0; done
-    if [[ $all == 1 ]]; then log "$name $version already installed"; return 0; fi
-  fi
-  command -v apt-get >/dev/null || die "apt-get not found: $name is installed from Debian's package $name=$version"
-  local work; work="$(mktemp -d)"
-  log "fetching Debian package $name $version"
-  if ! (cd "$work" && apt-get download "$name=$version" >/dev/null 2>&1); then
-    # A fresh machine has no package lists yet.
-    if [[ $(id -u) -eq 0 ]]; then apt-get update -qq >/dev/null; else sudo apt-get update -qq >/dev/null; fi
-    (cd "$work" && apt-get download "$name=$version" >/dev/null) \
-      || { rm -rf "$work"; die "could not download $name=$version; check that Debian's package mirror is reachable"; }
-  fi
-  dpkg-deb -x "$work"/"${name}"_*.deb "$work/root"
-  local path
-  for path in "$@"; do install -m 0755 "$work/root/$path" "$BIN/$(basename "$path")"; done
-  rm -rf "$work"
-  mark_current "$name" "$version"
-  log "$name $version installed into $BIN"
-}
-
 # deb_extract NAME DEB_VERSION DEST: unpacks one pinned Debian package (its whole tree) into DEST, a
 # fresh folder; nothing is installed system-wide and no service is started. For callers that keep the
 # programs out of $BIN (node components: they would shadow the machine's commands on PATH).
@@ -65,6 +39,7 @@ deb_extract() {
   local work; work="$(mktemp -d)"
   log "fetching Debian package $name $version"
   if ! (cd "$work" && apt-get download "$name=$version" >/dev/null 2>&1); then
+    # A fresh machine has no package lists yet.
     if [[ $(id -u) -eq 0 ]]; then apt-get update -qq >/dev/null; else sudo apt-get update -qq >/dev/null; fi
     (cd "$work" && apt-get download "$name=$version" >/dev/null) \
       || { rm -rf "$work"; die "could not download $name=$version; check that Debian's package mirror is reachable"; }
@@ -72,6 +47,24 @@ deb_extract() {
   rm -rf "$dest"; mkdir -p "$dest"
   dpkg-deb -x "$work"/"${name}"_*.deb "$dest"
   rm -rf "$work"
+}
+
+# deb_install NAME DEB_VERSION PATH_IN_PACKAGE...: unpacks one pinned Debian package (deb_extract) and
+# copies the named programs into $BIN.
+deb_install() {
+  local name="$1" version="$2"; shift 2
+  if is_current "$name" "$version"; then
+    local all=1 path
+    for path in "$@"; do [[ -x "$BIN/$(basename "$path")" ]] || all=0; done
+    if [[ $all == 1 ]]; then log "$name $version already installed"; return 0; fi
+  fi
+  local work; work="$(mktemp -d)"
+  deb_extract "$name" "$version" "$work/root"
+  local path
+  for path in "$@"; do install -m 0755 "$work/root/$path" "$BIN/$(basename "$path")"; done
+  rm -rf "$work"
+  mark_current "$name" "$version"
+  log "$name $version installed into $BIN"
 }
 
 # The real test node's programs (scripts/install/{containerd,runc,cni-plugins,iptables,node-images}.sh).

@@ -32,16 +32,7 @@ import { type CommandContext, type Exec, runs } from './context.js';
 import { documented } from './help.js';
 import { groupNames } from './groups.js';
 import { storeEntry } from '../stores/registry.js';
-import { renderTable } from './output.js';
-
-export type ListFormat = 'table' | 'names';
-
-function listFormat(raw: unknown): ListFormat {
-  const value = raw === undefined || raw === '' ? 'table' : String(raw);
-  if (value !== 'table' && value !== 'names')
-    throw usageError(`--format must be "table" or "names", got ${JSON.stringify(value)}`);
-  return value;
-}
+import { listFormat, renderTable, type ListFormat } from './output.js';
 
 const shown = (t: DateTime | undefined): string => (t === undefined ? '-' : elasticsearchListTime(t));
 

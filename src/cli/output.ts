@@ -2,13 +2,24 @@
  * Presentation only: tables for people, one name a line for scripts, JSON under --json. Commands
  * return data; this module prints it. Errors go through here too, so --json errors are JSON.
  */
-import { isStackbackupError, ExitCode, type ExitCodeValue } from '../util/errors.js';
+import { isStackbackupError, ExitCode, usageError, type ExitCodeValue } from '../util/errors.js';
 import { logFormat } from '../util/log.js';
 import { redact } from '../util/redact.js';
 
 /** An error as one JSON log line (--log-format json without --json). */
 function errorLine(message: string, hint: string | null, exitCode: number): string {
   return `${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: redact(message), hint: hint === null ? null : redact(hint), exitCode })}\n`;
+}
+
+/** How list commands print for people: a table, or one name a line (for scripts). */
+export type ListFormat = 'table' | 'names';
+
+/** The --format option of list commands (default table). */
+export function listFormat(raw: unknown): ListFormat {
+  const value = raw === undefined || raw === '' ? 'table' : String(raw);
+  if (value !== 'table' && value !== 'names')
+    throw usageError(`--format must be "table" or "names", got ${JSON.stringify(value)}`);
+  return value;
 }
 
 export type Cell = string | number;

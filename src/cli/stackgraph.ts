@@ -26,16 +26,7 @@ import { type CommandContext, type Exec, type Shown, runs } from './context.js';
 import { documented } from './help.js';
 import { groupNames } from './groups.js';
 import { storeEntry } from '../stores/registry.js';
-import { renderTable } from './output.js';
-
-export type ListFormat = 'table' | 'names';
-
-function listFormat(raw: unknown): ListFormat {
-  const value = raw === undefined || raw === '' ? 'table' : String(raw);
-  if (value !== 'table' && value !== 'names')
-    throw usageError(`--format must be "table" or "names", got ${JSON.stringify(value)}`);
-  return value;
-}
+import { listFormat, renderTable, type ListFormat } from './output.js';
 
 function age(now: DateTime, then: DateTime): string {
   return formatSeconds(Math.max(0, now.diff(then).as('seconds')));

@@ -15,6 +15,7 @@ import { NAMESPACE, render } from '../chart/helm.js';
 import { startElasticsearch, type ElasticsearchServer } from '../servers/elasticsearch.js';
 import { tempDir } from '../servers/harness.js';
 import {
+  finishedJob as finishedComponentJob,
   kubectlOk,
   runScript,
   scaleStates,
@@ -60,73 +61,8 @@ const untouched = untouchedStates(WRITERS);
 const leftovers = (): Promise<string> => scriptLeftovers(cluster);
 
 /** Waits for a Job of the given component to finish; fails with its logs when it failed. */
-async function finishedJob(component: string, timeoutMs: number): Promise<string> {
-  let name = '';
-  const deadline = Date.now() + timeoutMs;
-  await until(
-    `a finished ${component} Job`,
-    async () => {
-      if (Date.now() > deadline) {
-        const pods = (
-          await kubectl([
-            'get',
-            'pods',
-            '--selector',
-            `app.kubernetes.io/component=${component}`,
-            '--output',
-            'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.phase}{"\\n"}{end}',
-          ])
-        ).trim();
-        const events = (
-          await kubectl([
-            'get',
-            'events',
-            '--output',
-            'jsonpath={range .items[*]}{.involvedObject.name}{": "}{.reason}{": "}{.message}{"\\n"}{end}',
-          ])
-        ).trim();
-        const logs = pods
-          .split('\n')
-          .map(
-            (line) =>
-              cluster.runner.logOf(NAMESPACE, line.split(' ')[0] ?? '', component.replace('elasticsearch-', '')) ??
-              '(no log)',
-          );
-        assert.fail(`no finished ${component} Job:\npods:\n${pods}\nevents:\n${events}\nlogs:\n${logs.join('\n')}`);
-      }
-      const out = JSON.parse(
-        await kubectl(['get', 'jobs', '--selector', `app.kubernetes.io/component=${component}`, '--output', 'json']),
-      ) as {
-        items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-      };
-      const done = out.items.find((j) =>
-        j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'),
-      );
-      if (done === undefined) return false;
-      name = done.metadata.name;
-      if (!done.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
-        const pods = (
-          await kubectl([
-            'get',
-            'pods',
-            '--selector',
-            `job-name=${name}`,
-            '--output',
-            'jsonpath={.items[*].metadata.name}',
-          ])
-        )
-          .trim()
-          .split(' ');
-        assert.fail(
-          `${component} Job ${name} failed:\n${pods.map((p) => cluster.runner.logOf(NAMESPACE, p, component.replace('elasticsearch-', '')) ?? '(no log)').join('\n')}`,
-        );
-      }
-      return true;
-    },
-    timeoutMs + 5000,
-  );
-  return name;
-}
+const finishedJob = (component: string, timeoutMs: number): Promise<string> =>
+  finishedComponentJob(cluster, component, [component.replace('elasticsearch-', '')], timeoutMs);
 
 async function logOf(job: string, container: string): Promise<string> {
   const pods = (

@@ -19,6 +19,7 @@ import type { ObjectStore } from '../../src/storage/types.js';
 import { NAMESPACE, render } from '../chart/helm.js';
 import { REPO_ROOT, toolPath } from '../servers/harness.js';
 import {
+  finishedJob,
   kubectlOk,
   runScript,
   scaleStates,
@@ -201,49 +202,7 @@ after(async () => {
 describe("StackGraph on Kubernetes: the chart's CronJob and the operator scripts", () => {
   it('a scheduled backup lands: the CronJob exports through the tool image and uploads with its checksum', async () => {
     scheduledDigest = standin('-digest');
-    let job = '';
-    await until(
-      'the first scheduled StackGraph backup Job to finish',
-      async () => {
-        const out = JSON.parse(
-          await kubectl([
-            'get',
-            'jobs',
-            '--selector',
-            'app.kubernetes.io/component=stackgraph-backup',
-            '--output',
-            'json',
-          ]),
-        ) as {
-          items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-        };
-        const done = out.items.find((j) =>
-          j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'),
-        );
-        if (done === undefined) return false;
-        job = done.metadata.name;
-        if (!done.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')) {
-          const pods = (
-            await kubectl([
-              'get',
-              'pods',
-              '--selector',
-              `job-name=${job}`,
-              '--output',
-              'jsonpath={.items[*].metadata.name}',
-            ])
-          )
-            .trim()
-            .split(' ');
-          const logs = pods.flatMap((p) =>
-            ['export', 'backup'].map((c) => `--- ${p}/${c}:\n${cluster.runner.logOf(NAMESPACE, p, c) ?? '(no log)'}`),
-          );
-          assert.fail(`backup Job ${job} failed:\n${logs.join('\n')}`);
-        }
-        return true;
-      },
-      180_000,
-    );
+    const job = await finishedJob(cluster, 'stackgraph-backup', ['export', 'backup'], 180_000);
     await kubectl([
       'patch',
       'cronjob',

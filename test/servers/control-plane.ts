@@ -3,9 +3,12 @@
  * network namespace (node-cluster.ts). Certificates made with openssl for one run, kubeconfigs, the
  * command lines of etcd, kube-apiserver, kube-controller-manager and kube-scheduler, and kubectl.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { KubeApi } from './kube-api.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -250,4 +253,78 @@ export function runKubectl(
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Polls probe every 100 ms until it gives a value (errors count as not yet); fails after timeoutMs. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** What a test does with either cluster as its admin. */
+export interface ClusterAccess {
+  /** An admin kubeconfig whose current namespace is `namespace`, as an operator would have. */
+  kubeconfigFor(namespace: string): Promise<string>;
+  /** Creates a namespace (with labels) and waits for its default service account. */
+  createNamespace(name: string, labels?: Record<string, string>): Promise<void>;
+  /**
+   * Freezes kube-controller-manager (SIGSTOP) until the returned function resumes it: the API server
+   * and the pods go on, but no controller acts (a Job is not marked Complete, garbage stays).
+   */
+  pauseControllers(): () => void;
+  /** Runs kubectl (from PATH) against the cluster as admin. */
+  kubectl(args: string[], options?: { namespace?: string; input?: string }): Promise<KubectlResult>;
+}
+
+export interface AdminCredentials {
+  apiUrl: string;
+  /** The admin kubeconfig (namespace "default"). */
+  kubeconfig: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** The admin's access to a started control plane; per-namespace kubeconfigs are written into dir. */
+export function clusterAccess(
+  admin: AdminCredentials,
+  api: KubeApi,
+  dir: string,
+  controllerManager: () => ChildProcess | undefined,
+): ClusterAccess {
+  const kubeconfigs = new Map<string, string>();
+  return {
+    async kubeconfigFor(namespace) {
+      let file = kubeconfigs.get(namespace);
+      if (file === undefined) {
+        file = join(dir, `kubeconfig-${namespace}`);
+        await writeFile(file, kubeconfigText(admin.apiUrl, admin.ca, admin.cert, admin.key, namespace), {
+          mode: 0o600,
+        });
+        kubeconfigs.set(namespace, file);
+      }
+      return file;
+    },
+    async createNamespace(name, labels = {}) {
+      await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+      await waitFor(
+        `namespace ${name}: the default service account`,
+        () => api.find(`/api/v1/namespaces/${name}/serviceaccounts/default`),
+        30_000,
+      );
+    },
+    pauseControllers() {
+      const child = controllerManager();
+      child?.kill('SIGSTOP');
+      return () => void child?.kill('SIGCONT');
+    },
+    kubectl(args, opts = {}) {
+      return runKubectl(admin.kubeconfig, args, opts);
+    },
+  };
 }

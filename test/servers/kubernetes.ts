@@ -12,13 +12,14 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   apiserverArgs,
+  clusterAccess,
   controllerManagerArgs,
   etcdArgs,
   httpsOk,
   kubeconfigText,
   makeCertificates,
-  runKubectl,
   schedulerArgs,
+  type ClusterAccess,
   type KubectlResult,
 } from './control-plane.js';
 import { freePort, httpReady, startProcess, tempDir, toolPath, type RunningProcess } from './harness.js';
@@ -29,7 +30,7 @@ export const NODE_NAME = 'kwok-node-0';
 
 export type { KubectlResult };
 
-export interface KubernetesCluster {
+export interface KubernetesCluster extends ClusterAccess {
   /** https://127.0.0.1:PORT */
   apiUrl: string;
   /** Admin kubeconfig (namespace "default"). */
@@ -38,17 +39,6 @@ export interface KubernetesCluster {
   runner: PodRunner;
   /** Replaces `from` by `to` in the env, command and args of pods from now on (e.g. a service address). */
   alias(from: string, to: string): void;
-  /** An admin kubeconfig whose current namespace is `namespace`, as an operator would have. */
-  kubeconfigFor(namespace: string): Promise<string>;
-  /** Creates a namespace (with labels) and waits for its default service account. */
-  createNamespace(name: string, labels?: Record<string, string>): Promise<void>;
-  /**
-   * Freezes kube-controller-manager (SIGSTOP) until the returned function resumes it: the API server
-   * and the pods go on, but no controller acts (a Job is not marked Complete, garbage stays).
-   */
-  pauseControllers(): () => void;
-  /** Runs kubectl (from PATH) against the cluster as admin. */
-  kubectl(args: string[], options?: { namespace?: string; input?: string }): Promise<KubectlResult>;
   stop(): Promise<void>;
 }
 
@@ -220,7 +210,6 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       }),
     );
 
-    const kubeconfigs = new Map<string, string>();
     const cluster: KubernetesCluster = {
       apiUrl,
       kubeconfig,
@@ -229,32 +218,12 @@ export async function startKubernetes(options: KubernetesOptions = {}): Promise<
       alias(from, to) {
         aliases[from] = to;
       },
-      pauseControllers() {
-        const child = controllerManager?.child;
-        child?.kill('SIGSTOP');
-        return () => void child?.kill('SIGCONT');
-      },
-      async kubeconfigFor(namespace) {
-        let file = kubeconfigs.get(namespace);
-        if (file === undefined) {
-          file = join(dir, `kubeconfig-${namespace}`);
-          await writeFile(file, kubeconfigText(apiUrl, ca, adminCert, adminKey, namespace), { mode: 0o600 });
-          kubeconfigs.set(namespace, file);
-        }
-        return file;
-      },
-      async createNamespace(name, labels = {}) {
-        await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
-        const deadline = Date.now() + 30_000;
-        while ((await api.find(`/api/v1/namespaces/${name}/serviceaccounts/default`)) === undefined) {
-          if (Date.now() > deadline)
-            throw new Error(`namespace ${name}: the default service account did not appear within 30 s`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      },
-      kubectl(args, opts = {}) {
-        return runKubectl(kubeconfig, args, opts);
-      },
+      ...clusterAccess(
+        { apiUrl, kubeconfig, ca, cert: adminCert, key: adminKey },
+        api,
+        dir,
+        () => controllerManager?.child,
+      ),
       stop: stopAll,
     };
     return cluster;

@@ -53,14 +53,15 @@ import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import {
   apiserverArgs,
+  clusterAccess,
   controllerManagerArgs,
   etcdArgs,
   httpsOk,
   kubeconfigText,
   makeCertificates,
-  runKubectl,
   schedulerArgs,
-  type KubectlResult,
+  waitFor,
+  type ClusterAccess,
 } from './control-plane.js';
 import { startProcess, tempDir, TOOLS_DIR, toolPath, type RunningProcess } from './harness.js';
 import { KubeApi, KubeApiError, type KubeList, type KubeObject } from './kube-api.js';
@@ -101,7 +102,7 @@ export interface NetworkCheck {
   routes: string[];
 }
 
-export interface NodeCluster {
+export interface NodeCluster extends ClusterAccess {
   /** https://127.0.0.1:PORT on the machine's loopback, forwarded into the netns. */
   apiUrl: string;
   /** Admin kubeconfig (namespace "default") for the test process. */
@@ -114,10 +115,6 @@ export interface NodeCluster {
   maskedSysctls: string[];
   /** Milliseconds from the call of startNodeCluster to each step being ready. */
   timings: Record<string, number>;
-  kubeconfigFor(namespace: string): Promise<string>;
-  createNamespace(name: string, labels?: Record<string, string>): Promise<void>;
-  pauseControllers(): () => void;
-  kubectl(args: string[], options?: { namespace?: string; input?: string }): Promise<KubectlResult>;
   /**
    * Imports an OCI (or docker) archive into the node's containerd (namespace k8s.io) with `ctr images
    * import`; returns the image names. The name comes from the archive (io.containerd.image.name, or a
@@ -860,7 +857,6 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
 
     provisionerDone = runProvisioner(api, join(dir, 'volumes'), provisioner.signal);
 
-    const kubeconfigs = new Map<string, string>();
     return {
       apiUrl,
       kubeconfig,
@@ -869,31 +865,12 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       network,
       maskedSysctls: masked,
       timings,
-      async kubeconfigFor(namespace) {
-        let file = kubeconfigs.get(namespace);
-        if (file === undefined) {
-          file = join(dir, `kubeconfig-${namespace}`);
-          await writeFile(file, kubeconfigText(apiUrl, ca, adminCert, adminKey, namespace), { mode: 0o600 });
-          kubeconfigs.set(namespace, file);
-        }
-        return file;
-      },
-      async createNamespace(name, labels = {}) {
-        await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
-        await waitFor(
-          `namespace ${name}: the default service account`,
-          () => api.find(`/api/v1/namespaces/${name}/serviceaccounts/default`),
-          30_000,
-        );
-      },
-      pauseControllers() {
-        const child = (controllerManager as RunningProcess).child;
-        child.kill('SIGSTOP');
-        return () => void child.kill('SIGCONT');
-      },
-      kubectl(args, opts = {}) {
-        return runKubectl(kubeconfig, args, opts);
-      },
+      ...clusterAccess(
+        { apiUrl, kubeconfig, ca, cert: adminCert, key: adminKey },
+        api,
+        dir,
+        () => (controllerManager as RunningProcess | undefined)?.child,
+      ),
       importImage(archivePath, opts = {}) {
         return importInto(bin.ctr, containerdSocket, archivePath, opts.baseName);
       },
@@ -918,16 +895,6 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
       throw new Error(`${(err as Error).message}\n(and the cleanup failed: ${(cleanupErr as Error).message})`);
     }
     throw err;
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -111,3 +111,80 @@ export async function scriptLeftovers(cluster: KubernetesCluster): Promise<strin
     ])
   ).trim();
 }
+
+interface JobList {
+  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+}
+
+const hasCondition = (job: JobList['items'][number], type: string): boolean =>
+  job.status?.conditions?.some((c) => c.type === type && c.status === 'True') === true;
+
+/** The logs of the named containers of a Job's pods, one block a pod and container (kwok tier: the pod runner keeps them). */
+export async function jobLogs(
+  cluster: KubernetesCluster,
+  job: string,
+  containers: readonly string[],
+  namespace = NAMESPACE,
+): Promise<string> {
+  const pods = (
+    await kubectlOk(
+      cluster,
+      ['get', 'pods', '--selector', `job-name=${job}`, '--output', 'jsonpath={.items[*].metadata.name}'],
+      undefined,
+      namespace,
+    )
+  )
+    .trim()
+    .split(' ')
+    .filter((p) => p !== '');
+  return pods
+    .flatMap((p) => containers.map((c) => `--- ${p}/${c}:\n${cluster.runner.logOf(namespace, p, c) ?? '(no log)'}`))
+    .join('\n');
+}
+
+/**
+ * Waits for a Job of the chart component (label app.kubernetes.io/component) to finish and returns its
+ * name. Fails the test at once with the pods' logs (of the given containers) when that Job failed, and
+ * with the component's pods and the namespace's events when none finished within timeoutMs.
+ */
+export async function finishedJob(
+  cluster: KubernetesCluster,
+  component: string,
+  containers: readonly string[],
+  timeoutMs: number,
+  namespace = NAMESPACE,
+): Promise<string> {
+  const get = (args: string[]) => kubectlOk(cluster, args, undefined, namespace);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const jobs = JSON.parse(
+      await get(['get', 'jobs', '--selector', `app.kubernetes.io/component=${component}`, '--output', 'json']),
+    ) as JobList;
+    const done = jobs.items.find((j) => hasCondition(j, 'Complete') || hasCondition(j, 'Failed'));
+    if (done !== undefined) {
+      const name = done.metadata.name;
+      if (hasCondition(done, 'Complete')) return name;
+      assert.fail(`${component} Job ${name} failed:\n${await jobLogs(cluster, name, containers, namespace)}`);
+    }
+    if (Date.now() > deadline) {
+      const pods = await get([
+        'get',
+        'pods',
+        '--selector',
+        `app.kubernetes.io/component=${component}`,
+        '--output',
+        'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.phase}{"\\n"}{end}',
+      ]);
+      const events = await get([
+        'get',
+        'events',
+        '--output',
+        'jsonpath={range .items[*]}{.involvedObject.name}{": "}{.reason}{": "}{.message}{"\\n"}{end}',
+      ]);
+      assert.fail(
+        `no ${component} Job finished within ${timeoutMs} ms:\npods:\n${pods.trim()}\nevents:\n${events.trim()}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -47,6 +47,7 @@ import {
   retentionFor,
   repositoryPrefix,
   type RetentionPolicy,
+  type RetentionRaw,
 } from './settings.js';
 
 export interface RepositoryRaw {
@@ -76,20 +77,12 @@ export interface BackupOptions {
   lockWaitSeconds: number;
 }
 
-export interface BackupRaw extends RepositoryRaw {
+export interface BackupRaw extends RepositoryRaw, RetentionRaw {
   claim?: unknown;
   path?: unknown;
   owner?: unknown;
   exclude?: unknown;
   prune?: unknown;
-  keepLast?: unknown;
-  keepHourly?: unknown;
-  keepDaily?: unknown;
-  keepWeekly?: unknown;
-  keepMonthly?: unknown;
-  keepYearly?: unknown;
-  /** `CLAIM:RULE=N,...` entries (backup.volumes.claimRetention); only this claim's applies. */
-  claimRetention?: unknown;
   lockWaitSeconds?: unknown;
 }
 

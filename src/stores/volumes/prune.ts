@@ -27,6 +27,7 @@ import {
   retentionFor,
   type ClaimRetentionOverrides,
   type RetentionPolicy,
+  type RetentionRaw,
 } from './settings.js';
 
 export interface PruneOptions {
@@ -41,17 +42,10 @@ export interface PruneOptions {
   lockWaitSeconds: number;
 }
 
-export interface PruneRaw extends RepositoryRaw {
+export interface PruneRaw extends RepositoryRaw, RetentionRaw {
   claim?: unknown;
   dryRun?: unknown;
   prune?: unknown;
-  keepLast?: unknown;
-  keepHourly?: unknown;
-  keepDaily?: unknown;
-  keepWeekly?: unknown;
-  keepMonthly?: unknown;
-  keepYearly?: unknown;
-  claimRetention?: unknown;
   lockWaitSeconds?: unknown;
 }
 

@@ -59,7 +59,13 @@ const KEEP_FLAGS: Record<keyof RetentionPolicy, string> = {
   keepYearly: '--keep-yearly',
 };
 
-export function parseRetention(raw: Partial<Record<keyof RetentionPolicy, unknown>>): RetentionPolicy {
+/** The retention options as given (--keep-*, and the per-claim overrides of backup.volumes.claimRetention). */
+export type RetentionRaw = Partial<Record<keyof RetentionPolicy, unknown>> & {
+  /** `CLAIM:RULE=N,...` entries (backup.volumes.claimRetention); only the claim's own entry applies. */
+  claimRetention?: unknown;
+};
+
+export function parseRetention(raw: RetentionRaw): RetentionPolicy {
   const policy = { ...DEFAULT_RETENTION };
   for (const key of Object.keys(KEEP_FLAGS) as (keyof RetentionPolicy)[]) {
     const value = raw[key];
