@@ -51,6 +51,7 @@ before(async () => {
 after(async () => {
   await vm?.stop();
   await rm(work, { recursive: true, force: true });
+  if (vm !== undefined) await rm(vm.dataDir, { recursive: true, force: true });
 });
 
 /** Captures the log lines of fn (stackbackup's log sink). */
