@@ -17,7 +17,8 @@ import { listCronJobs, listJobRuns, type CronJobSummary, type JobRun } from '../
 import { storeEntry } from '../stores/registry.js';
 import type { BackupEntry, StoreContext, StoreName } from '../stores/types.js';
 import { ExitCode, isStackbackupError, messageOf, type ExitCodeValue } from '../util/errors.js';
-import type { TargetConfig, TargetsConfig } from './targets.js';
+import { claimsMatching } from '../kube/claims.js';
+import type { ClaimSelectorConfig, TargetConfig, TargetsConfig } from './targets.js';
 
 export const STATES = ['ok', 'stale', 'failing', 'never', 'paused'] as const;
 export type TargetState = (typeof STATES)[number];
@@ -70,8 +71,11 @@ export interface StatusReport {
 
 export interface StatusInputs {
   ctx: StoreContext;
-  /** Jobs and CronJobs; undefined when no target names a CronJob (no Kubernetes API needed). */
-  kube: { jobs: JobRun[]; cronJobs: CronJobSummary[] } | undefined;
+  /**
+   * Jobs, CronJobs and the claims each claimSelector picks (by selector); undefined when no target
+   * names a CronJob or a selector (no Kubernetes API needed).
+   */
+  kube: { jobs: JobRun[]; cronJobs: CronJobSummary[]; claims: Record<string, string[]> } | undefined;
 }
 
 const EXIT_KIND: Record<number, string> = {
@@ -211,17 +215,70 @@ export async function targetStatus(config: TargetConfig, inputs: StatusInputs): 
   };
 }
 
-/** Reads the Jobs and CronJobs when any target needs them (a CronJob or claim Jobs). */
+/** Reads the Jobs, CronJobs and selected claims when any target needs them (a CronJob, claim Jobs, a selector). */
 export async function kubeInputs(config: TargetsConfig, namespace?: string): Promise<StatusInputs['kube']> {
-  if (!config.targets.some((t) => t.cronJob !== undefined || t.claimJobs)) return undefined;
+  const needed = config.claimSelectors.length > 0 || config.targets.some((t) => t.cronJob !== undefined || t.claimJobs);
+  if (!needed) return undefined;
   const access = await loadKubeAccess(namespace);
-  const [jobs, cronJobs] = await Promise.all([listJobRuns(access), listCronJobs(access)]);
-  return { jobs, cronJobs };
+  const [jobs, cronJobs, claims] = await Promise.all([
+    listJobRuns(access),
+    listCronJobs(access),
+    Promise.all(
+      config.claimSelectors.map(
+        async (c) => [c.selector, (await claimsMatching(access, c.selector)).map((x) => x.metadata.name)] as const,
+      ),
+    ),
+  ]);
+  return { jobs, cronJobs, claims: Object.fromEntries(claims) };
+}
+
+/**
+ * The targets to report: those named, then for each claimSelector the claims it picks (sorted) that are
+ * not named already, each with the selector's options and its claim.
+ */
+export function expandTargets(config: TargetsConfig, kube: StatusInputs['kube']): TargetConfig[] {
+  const out = [...config.targets];
+  const known = new Set(out.map((t) => `${t.store}/${t.target}`));
+  for (const sel of config.claimSelectors) {
+    for (const claim of [...(kube?.claims[sel.selector] ?? [])].sort()) {
+      if (known.has(`volumes/${claim}`)) continue;
+      known.add(`volumes/${claim}`);
+      const { selector: _selector, ...options } = sel;
+      out.push({ ...options, target: claim, list: { ...sel.list, claim } });
+    }
+  }
+  return out;
+}
+
+/** The row of a claimSelector that picks no claim: nothing is backed up through it. */
+function unmatchedSelector(sel: ClaimSelectorConfig): TargetStatus {
+  return {
+    store: 'volumes',
+    target: `claimSelector ${sel.selector}`,
+    state: sel.paused ? 'paused' : 'never',
+    reason: `no claim in the namespace matches claimSelector ${sel.selector}`,
+    location: null,
+    newest: null,
+    backups: 0,
+    incomplete: 0,
+    totalBytes: null,
+    lastRun: null,
+    lastSuccessfulRun: null,
+    nextRun: null,
+    schedule: sel.schedule?.expression ?? null,
+    intervalSeconds: null,
+    paused: sel.paused,
+    error: null,
+    retention: null,
+    scanSeconds: 0,
+  };
 }
 
 /** The status of every target (in the order configured); one target's failure never hides another's. */
 export async function collectStatus(config: TargetsConfig, inputs: StatusInputs): Promise<StatusReport> {
-  const targets = await Promise.all(config.targets.map((t) => targetStatus(t, inputs)));
+  const targets = await Promise.all(expandTargets(config, inputs.kube).map((t) => targetStatus(t, inputs)));
+  for (const sel of config.claimSelectors)
+    if ((inputs.kube?.claims[sel.selector] ?? []).length === 0) targets.push(unmatchedSelector(sel));
   return {
     generatedAt: inputs.ctx.now().toUTC().toISO({ suppressMilliseconds: true }) ?? '',
     ok: targets.every((t) => t.state === 'ok'),

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseSchedule, type CronFlavour, type Schedule } from '../config/schedule.js';
 import { STORES } from '../stores/registry.js';
 import type { StoreName } from '../stores/types.js';
+import { labelSelector } from '../kube/claims.js';
 import { ExitCode, StackbackupError, usageError } from '../util/errors.js';
 
 export interface TargetConfig {
@@ -26,8 +27,18 @@ export interface TargetConfig {
   paused: boolean;
 }
 
+/**
+ * Volumes: the claims a label selector picks (backup.volumes.claimSelector), one target each, found
+ * when status runs; a claim also named on its own is reported once.
+ */
+export interface ClaimSelectorConfig extends Omit<TargetConfig, 'store' | 'target'> {
+  store: 'volumes';
+  selector: string;
+}
+
 export interface TargetsConfig {
   targets: TargetConfig[];
+  claimSelectors: ClaimSelectorConfig[];
 }
 
 const STORE_NAMES = STORES.map((s) => s.name);
@@ -60,16 +71,14 @@ export function parseTargets(doc: unknown, source: string): TargetsConfig {
   if (!isRecord(doc) || !Array.isArray(doc.targets))
     throw usageError(`${source}: expected an object with a "targets" list`);
   const seen = new Set<string>();
-  const targets = doc.targets.map((t: unknown, i: number): TargetConfig => {
+  const targets: TargetConfig[] = [];
+  const claimSelectors: ClaimSelectorConfig[] = [];
+  doc.targets.forEach((t: unknown, i: number) => {
     const where = `${source}: targets[${i}]`;
     if (!isRecord(t)) throw usageError(`${where} must be an object`);
     const store = nonBlank(t.store, `${where}.store`);
     if (!STORE_NAMES.includes(store as StoreName))
       throw usageError(`${where}.store "${store}" is not one of ${STORE_NAMES.join(', ')}`);
-    const target = nonBlank(t.target, `${where}.target`);
-    const key = `${store}/${target}`;
-    if (seen.has(key)) throw usageError(`${where}: target ${key} is listed twice`);
-    seen.add(key);
     const flavour =
       t.scheduleFlavour === undefined ? 'kubernetes' : nonBlank(t.scheduleFlavour, `${where}.scheduleFlavour`);
     if (flavour !== 'kubernetes' && flavour !== 'elasticsearch')
@@ -82,9 +91,7 @@ export function parseTargets(doc: unknown, source: string): TargetsConfig {
       throw usageError(`${where}.paused must be true or false`);
     if (t.claimJobs !== undefined && typeof t.claimJobs !== 'boolean')
       throw usageError(`${where}.claimJobs must be true or false`);
-    return {
-      store: store as StoreName,
-      target,
+    const common = {
       list: rawOptions(t.list ?? {}, `${where}.list`),
       prune: t.prune === undefined ? undefined : rawOptions(t.prune, `${where}.prune`),
       schedule,
@@ -92,13 +99,31 @@ export function parseTargets(doc: unknown, source: string): TargetsConfig {
       claimJobs: t.claimJobs === true,
       paused: t.paused === true,
     };
+    if (t.claimSelector !== undefined) {
+      if (store !== 'volumes') throw usageError(`${where}.claimSelector is for the volumes store only`);
+      if (t.target !== undefined) throw usageError(`${where}: give either target or claimSelector, not both`);
+      const selector = labelSelector(
+        nonBlank(t.claimSelector, `${where}.claimSelector`),
+        `${where}.claimSelector`,
+        'Check backup.volumes.claimSelector.',
+      );
+      if (seen.has(`volumes?${selector}`)) throw usageError(`${where}: claimSelector ${selector} is listed twice`);
+      seen.add(`volumes?${selector}`);
+      claimSelectors.push({ store: 'volumes', selector, ...common });
+      return;
+    }
+    const target = nonBlank(t.target, `${where}.target`);
+    const key = `${store}/${target}`;
+    if (seen.has(key)) throw usageError(`${where}: target ${key} is listed twice`);
+    seen.add(key);
+    targets.push({ store: store as StoreName, target, ...common });
   });
-  if (targets.length === 0)
+  if (targets.length === 0 && claimSelectors.length === 0)
     throw usageError(
       `${source}: no targets`,
       'Enable a store (backup.enabled and its own enabled value), then helm upgrade.',
     );
-  return { targets };
+  return { targets, claimSelectors };
 }
 
 /** Reads and validates a targets file. */

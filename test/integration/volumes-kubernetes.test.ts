@@ -5,7 +5,8 @@
  * label); the dispatcher Job from the chart's CronJob creating one backup Job per claim (read-only mount,
  * node affinity for the claim in use) that runs the real restic against a real MinIO; then only kubectl
  * and the operator scripts: list-volume-backups.sh and restore-volume-backup.sh (into another claim,
- * non-empty refused, -force, a claim in use refused, another claim's snapshot refused).
+ * non-empty refused, -force, a claim in use refused, another claim's snapshot refused), and status.sh
+ * with a row for each claim, the one found by the selector included.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -103,9 +104,10 @@ function chartObjects(docs: Manifest[]): Manifest[] {
     const name = d.metadata.name;
     if (d.kind === 'Secret') return name === `${FULLNAME}-minio` || name === `${FULLNAME}-volumes-restic`;
     if (d.kind === 'ServiceAccount' || d.kind === 'Role' || d.kind === 'RoleBinding')
-      return ['backup', 'restore', 'volume-dispatch'].some((k) => name === `${FULLNAME}-${k}`);
+      return ['backup', 'restore', 'volume-dispatch', 'status'].some((k) => name === `${FULLNAME}-${k}`);
     if (d.kind === 'CronJob') return name.includes('volume');
-    if (d.kind === 'ConfigMap') return (d.metadata.labels ?? {})['stackbackup.io/store'] === 'volumes';
+    if (d.kind === 'ConfigMap')
+      return (d.metadata.labels ?? {})['stackbackup.io/store'] === 'volumes' || name.includes('status');
     return false;
   });
 }
@@ -127,6 +129,8 @@ before(async () => {
   const docs = await render({
     set: {
       ...minioValues(minio),
+      'backup.stackGraph.enabled': 'false',
+      'backup.elasticsearch.enabled': 'false',
       'backup.volumes.enabled': 'true',
       'backup.volumes.repository.password': 'jupyterhub-restic-password',
       'backup.volumes.claims': '{claim-alice}',
@@ -231,6 +235,25 @@ describe('volumes on Kubernetes: the dispatcher, then the list and restore scrip
     assert.equal(bob.code, 0, bob.stderr);
     assert.doesNotMatch(bob.stdout, /claim-alice/);
     assert.match(bob.stderr, /To restore one: \.\/restore\/restore-volume-backup\.sh CLAIM SNAPSHOT/);
+    assert.equal((await kubectl(['get', 'jobs', '--output', 'name'])).trim(), '');
+  });
+
+  it('status.sh --json shows one row per claim, the named one and the one the claimSelector picks, both ok', async () => {
+    const run = await script('status.sh', ['--json']);
+    assert.equal(run.code, 0, `status.sh --json:\n${run.stdout}\n${run.stderr}`);
+    const report = JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as {
+      ok: boolean;
+      targets: { store: string; target: string; state: string; newest: { name: string } | null; backups: number }[];
+    };
+    assert.deepEqual(
+      report.targets.map((t) => [t.store, t.target, t.state, t.backups, t.newest?.name]),
+      [
+        ['volumes', 'claim-alice', 'ok', 1, ids['claim-alice']],
+        ['volumes', 'claim-bob', 'ok', 1, ids['claim-bob']],
+      ],
+      'claim-spare is neither named nor labelled: no row',
+    );
+    assert.equal(report.ok, true);
     assert.equal((await kubectl(['get', 'jobs', '--output', 'name'])).trim(), '');
   });
 

@@ -54,6 +54,14 @@ CronJobs and Jobs in the release namespace).
 {{- end -}}
 {{- $targets = append $targets $t -}}
 {{- end -}}
+{{- if $v.claimSelector -}}
+{{- $t := dict "store" "volumes" "claimSelector" $v.claimSelector "list" (dict "bucket" $s.bucket "prefix" $s.prefix "host" $s.host) "claimJobs" true "paused" (or $v.scheduled.paused (not $v.scheduled.enabled)) -}}
+{{- if $v.scheduled.enabled -}}
+{{- $_ := set $t "schedule" $v.scheduled.schedule -}}
+{{- $_ := set $t "cronJob" (printf "%s-volume-dispatch" $full | trunc 52 | trimSuffix "-") -}}
+{{- end -}}
+{{- $targets = append $targets $t -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toJson (dict "targets" $targets) -}}

@@ -6,6 +6,7 @@
  * a ReadWriteOnce claim that a pod is using is backed up on that pod's node (required node affinity), so
  * both can mount it. A claim whose Job already ran in this window (a rerun of the dispatcher) is skipped.
  */
+import { claimsMatching, labelSelector } from '../../kube/claims.js';
 import type { DateTime } from 'luxon';
 import { listOption, optionalText, text } from '../../config/options.js';
 import { volumeBackupJobName, volumeMountPath } from '../../storage/layout.js';
@@ -68,17 +69,7 @@ export function validateDispatch(
 ): DispatchOptions {
   const claims = listOption(raw.claim, `--claim (${VALUES.claims})`).map((c) => claimName(c, '--claim'));
   const selector = optionalText(raw.selector, `--selector (${VALUES.selector})`);
-  if (
-    selector !== undefined &&
-    !/^[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?(,[A-Za-z0-9./_-]{1,316}(\s*(!=|==|=)\s*[A-Za-z0-9._-]{0,63})?)*$/.test(
-      selector,
-    )
-  ) {
-    throw usageError(
-      `--selector ${JSON.stringify(selector)} is not a label selector (KEY=VALUE, KEY!=VALUE or KEY, comma-separated)`,
-      `Check ${VALUES.selector}.`,
-    );
-  }
+  if (selector !== undefined) labelSelector(selector, '--selector', `Check ${VALUES.selector}.`);
   if (claims.length === 0 && selector === undefined)
     throw usageError(
       'name the claims to back up: --claim NAME (repeatable) and/or --selector LABELS',
@@ -251,12 +242,7 @@ async function findClaims(access: KubeAccess, o: DispatchOptions): Promise<Map<s
     }
   }
   if (o.selector !== undefined) {
-    const listed = await kubeRequest<{ items: Claim[] }>(
-      access,
-      'GET',
-      `/api/v1/namespaces/${ns}/persistentvolumeclaims?labelSelector=${enc(o.selector)}`,
-    );
-    for (const c of listed.items) found.set(c.metadata.name, c);
+    for (const c of await claimsMatching(access, o.selector)) found.set(c.metadata.name, c);
   }
   return found;
 }
