@@ -109,8 +109,14 @@ describe('chart rendering: MinIO on a PVC (minio-persistence-values.yaml)', () =
       assert.equal(sa.automountServiceAccountToken, sa.metadata.name.endsWith('-restore'), `${sa.metadata.name} token automount`);
     }
     assert.deepEqual(names(docs, 'Role'), [`${FULLNAME}-restore`, `${FULLNAME}-status`, `${FULLNAME}-volume-dispatch`]);
-    // status (./restore/status.sh, the metrics exporter) only reads CronJobs and Jobs.
-    assert.deepEqual(find(docs, 'Role', `${FULLNAME}-status`).rules, [{ apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['get', 'list'] }]);
+    // status (./restore/status.sh, the metrics exporter) only reads CronJobs and Jobs, and lists the
+    // claims that backup.volumes.claimSelector picks (these values set one).
+    assert.deepEqual(find(docs, 'Role', `${FULLNAME}-status`).rules, [
+      { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list'] },
+    ]);
+    const noSelector = await render({ files: ['minio-persistence-values.yaml'], set: { 'backup.volumes.claims': '{claim-alice}' }, setString: { 'backup.volumes.claimSelector': '' } });
+    assert.deepEqual(find(noSelector, 'Role', `${FULLNAME}-status`).rules, [{ apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['get', 'list'] }]);
     const dispatch = (find(docs, 'Role', `${FULLNAME}-volume-dispatch`).rules as { resources: string[]; verbs: string[] }[]);
     assert.ok(dispatch.every((r) => !r.verbs.includes('*') && !r.resources.includes('*') && !r.resources.includes('secrets')), 'the dispatcher\'s Role: no wildcards, no Secrets');
     assert.equal(has(docs, 'ClusterRole'), false);
