@@ -3,7 +3,8 @@
  * with network and disk I/O on the main thread instead of adding to it. Bytes are copied into a fixed
  * shared ring buffer that the worker hashes in place; the two threads coordinate through two shared
  * counters (bytes written, bytes hashed) with Atomics, not messages, so a hand-off costs a memcpy and
- * at most one futex wake. Memory stays at the ring's size; update() waits while the ring is full.
+ * at most one futex wake. Memory stays at the ring's size; update() waits while the ring is full. 4 MiB keeps the worker
+ * busy (it hashes ~1 GiB/s, pieces of 1 MiB) and costs 12 MiB less peak RSS than the former 16 MiB (issue 18).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -51,7 +52,7 @@ export class HashWorker {
   private written = 0n;
   private failure: Error | undefined;
 
-  constructor(private readonly ringBytes = 16 * 1024 * 1024) {
+  constructor(private readonly ringBytes = 4 * 1024 * 1024) {
     const ring = new SharedArrayBuffer(ringBytes);
     const ctl = new SharedArrayBuffer(3 * 8);
     this.ring = new Uint8Array(ring);
