@@ -246,17 +246,20 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
         'drill',
         'restore the newest backup into a scratch instance, check it against its record, clean up',
         (c) =>
-          c
-            .option('bucket', bucket)
-            .option('import-command', {
-              type: 'string',
-              describe: 'imports {file} into the scratch instance {scratch} (backup.stackGraph.drill.importCommand)',
-            })
-            .option('count-command', {
-              type: 'string',
-              describe: "prints the scratch instance's element count (backup.stackGraph.drill.countCommand)",
-            })
-            .option('scratch-dir', { type: 'string', default: '/tmp', describe: 'where scratch folders are made' }),
+          documented(
+            c
+              .option('bucket', bucket)
+              .option('import-command', {
+                type: 'string',
+                describe: 'imports {file} into the scratch instance {scratch} (backup.stackGraph.drill.importCommand)',
+              })
+              .option('count-command', {
+                type: 'string',
+                describe: "prints the scratch instance's element count (backup.stackGraph.drill.countCommand)",
+              })
+              .option('scratch-dir', { type: 'string', default: '/tmp', describe: 'where scratch folders are made' }),
+            'stackgraph drill',
+          ),
         (a) => runs(exec, stackGraphStore.drill, { text: drillText })(a),
       )
       .demandCommand(1, 'name a stackgraph command: backup, list, restore, prune or drill'),
