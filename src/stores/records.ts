@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { DateTime } from 'luxon';
 import { backupRecordKey, drillRecordKey, drillRecordPrefix } from '../storage/layout.js';
+import { deleteBackups, listBackups, uploadStream } from '../storage/publish.js';
 import type { ObjectStore } from '../storage/types.js';
 import { messageOf } from '../util/errors.js';
 import { warn } from '../util/log.js';
@@ -57,8 +58,10 @@ async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefin
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
+/** Published like a backup (verified, checksum beside it), so `storage ls` and cleanup see it complete. */
 async function writeJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
-  await store.put(key, Readable.from([Buffer.from(`${JSON.stringify(value, null, 2)}\n`)]));
+  const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+  await uploadStream(store, Readable.from([body]), key, body.length, { progress: () => undefined });
 }
 
 export function readBackupRecord(store: ObjectStore, target: string, name: string): Promise<BackupRecord | undefined> {
@@ -97,7 +100,11 @@ export async function recordBackup(
 
 /** Removes the records of backups that retention deleted. */
 export async function dropBackupRecords(store: ObjectStore, target: string, names: readonly string[]): Promise<void> {
-  if (names.length > 0) await store.delete(names.map((n) => backupRecordKey(target, n)));
+  if (names.length > 0)
+    await deleteBackups(
+      store,
+      names.map((n) => backupRecordKey(target, n)),
+    );
 }
 
 /** One check of a drill: what the record says and what the scratch restore holds. */
@@ -130,7 +137,7 @@ export async function writeDrillRecord(store: ObjectStore, record: DrillRecord, 
 
 /** The newest drill result of a target, or undefined when it was never drilled (for status and metrics). */
 export async function readLatestDrill(store: ObjectStore, target: string): Promise<DrillRecord | undefined> {
-  const objects = await store.list(drillRecordPrefix(target));
+  const objects = (await listBackups(store, drillRecordPrefix(target))).filter((o) => o.complete);
   const newest = objects
     .map((o) => o.key)
     .sort()
