@@ -66,6 +66,12 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
     ['$0 stackgraph prune --dry-run', 'what the retention would delete now'],
     ['$0 stackgraph prune --retention days=14 --min-count 5', 'apply another retention'],
   ],
+  'stackgraph drill': [
+    [
+      `$0 stackgraph drill --import-command '["sts-graph-standin","-db","{scratch}/graph.db","-import","{file}"]' --count-command '["sts-graph-standin","-db","{scratch}/graph.db","-count"]'`,
+      'restore the newest backup into a scratch instance and compare its element count with the record',
+    ],
+  ],
   'victoria-metrics backup': [
     [
       '$0 victoria-metrics backup --instance victoria-metrics-0 --url http://victoria-metrics-0:8428 --storage-data-path /storage',

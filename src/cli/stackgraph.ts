@@ -20,6 +20,7 @@ import {
   type RestoreResult,
 } from '../stores/stackgraph/index.js';
 import { usageError } from '../util/errors.js';
+import type { DrillRecord } from '../stores/records.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
 import { type CommandContext, type Exec, type Shown, runs } from './context.js';
@@ -56,6 +57,9 @@ export const backupShown: Shown<BackupResult> = {
     [
       `backed up StackGraph as ${result.name} in bucket "${result.bucket}": ${formatBytes(result.size)}, sha256 ${result.sha256}`,
       `export ${formatSeconds(result.exportSeconds)}, upload ${formatSeconds(result.uploadSeconds)}`,
+      ...(result.record.shrunk === null
+        ? []
+        : [`WARNING: much smaller than the previous backup: ${result.record.shrunk}`]),
       result.retention.deleted.length === 0
         ? 'retention: nothing to delete'
         : `retention deleted: ${result.retention.deleted.join(', ')}`,
@@ -67,13 +71,16 @@ export function printList(result: ListResult, format: ListFormat, ctx: CommandCo
   ctx.printer.result(stackGraphBackupList(result), () => {
     if (format === 'names') return result.backups.map((b) => b.name).join('\n');
     if (result.backups.length === 0) return `no StackGraph backups in bucket "${result.bucket}"`;
+    // The FLAG column appears only when a backup is flagged as much smaller than the one before it.
+    const flagged = result.backups.some((b) => b.shrunk);
     return renderTable(
-      ['NAME', 'SIZE', 'AGE', 'TAKEN'],
+      ['NAME', 'SIZE', 'AGE', 'TAKEN', ...(flagged ? ['FLAG'] : [])],
       result.backups.map((b) => [
         b.name,
         formatBytes(b.size),
         age(now, b.takenAt),
         b.takenAt.toUTC().toFormat("yyyy-MM-dd HH:mm 'UTC'"),
+        ...(flagged ? [b.shrunk ? 'SHRUNK' : ''] : []),
       ]),
     );
   });
@@ -84,6 +91,19 @@ function restoreText(r: RestoreResult): string {
     return `verified ${r.name} (${formatBytes(r.size)}, sha256 ${r.sha256}) and left it at ${r.file} for the import step`;
   const after = r.elementsAfter === undefined ? '' : `; StackGraph now holds ${r.elementsAfter} elements`;
   return `restored StackGraph from ${r.name} (${formatBytes(r.size)}, sha256 verified before import)${after}`;
+}
+
+export function drillText(r: DrillRecord): string {
+  const rows = r.checks.map((c) => [
+    c.name,
+    String(c.expected ?? 'not recorded'),
+    String(c.found ?? ''),
+    c.ok ? 'ok' : 'FAILED',
+  ]);
+  return [
+    renderTable(['CHECK', 'EXPECTED', 'FOUND', 'RESULT'], rows),
+    `drill of ${r.target} from ${r.backup}: ${r.outcome}, restored ${formatBytes(r.bytes)} in ${formatSeconds(r.restoreSeconds)}`,
+  ].join('\n');
 }
 
 export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
@@ -124,7 +144,15 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
               })
               .option('work-dir', { type: 'string', default: '.', describe: 'folder the export command writes into' })
               .option('retention', retention)
-              .option('min-count', minCount),
+              .option('min-count', minCount)
+              .option('count-command', {
+                type: 'string',
+                describe: 'prints the number of elements StackGraph holds, recorded with the backup for drills',
+              })
+              .option('shrink-share', {
+                type: 'string',
+                describe: 'flag a backup under this share of the previous one (default 0.5)',
+              }),
             'stackgraph backup',
           ),
         (a) => runs(exec, stackGraphStore.backup, backupShown)(a),
@@ -214,6 +242,26 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
           ),
         (a) => runs(exec, stackGraphStore.prune, { json: stackGraphPruneReport, text: pruneLines })(a),
       )
-      .demandCommand(1, 'name a stackgraph command: backup, list, restore or prune'),
+      .command(
+        'drill',
+        'restore the newest backup into a scratch instance, check it against its record, clean up',
+        (c) =>
+          documented(
+            c
+              .option('bucket', bucket)
+              .option('import-command', {
+                type: 'string',
+                describe: 'imports {file} into the scratch instance {scratch} (backup.stackGraph.drill.importCommand)',
+              })
+              .option('count-command', {
+                type: 'string',
+                describe: "prints the scratch instance's element count (backup.stackGraph.drill.countCommand)",
+              })
+              .option('scratch-dir', { type: 'string', default: '/tmp', describe: 'where scratch folders are made' }),
+            'stackgraph drill',
+          ),
+        (a) => runs(exec, stackGraphStore.drill, { text: drillText })(a),
+      )
+      .demandCommand(1, 'name a stackgraph command: backup, list, restore, prune or drill'),
   );
 }

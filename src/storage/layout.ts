@@ -208,3 +208,23 @@ export function volumeBackupJobName(prefix: string, claimHash: string, windowSta
 export function demoBackupName(at: DateTime): string {
   return `demo-backup-${at.toUTC().toFormat('yyyyMMdd-HHmmss')}.tar`;
 }
+
+// Drills: what each backup holds (recorded at backup time) and one result per drill, beside the backups.
+/** Every backup record key starts with this (outside every store's own prefixes). */
+export const BACKUP_RECORD_PREFIX = 'stackbackup-records/';
+/** Every drill result key starts with this. */
+export const DRILL_RECORD_PREFIX = 'stackbackup-drills/';
+
+/** What a backup holds, recorded when it was taken: `stackbackup-records/<target>/<name>.json`. */
+export function backupRecordKey(target: string, name: string): string {
+  return `${BACKUP_RECORD_PREFIX}${target}/${name}.json`;
+}
+
+/** One drill's result: `stackbackup-drills/<target>/<YYYYMMDDHHMMSS>.json` (UTC), sorting by time. */
+export function drillRecordKey(target: string, at: DateTime): string {
+  return `${DRILL_RECORD_PREFIX}${target}/${at.toUTC().toFormat('yyyyMMddHHmmss')}.json`;
+}
+
+export function drillRecordPrefix(target: string): string {
+  return `${DRILL_RECORD_PREFIX}${target}/`;
+}

@@ -72,7 +72,15 @@ const countCommand = (db: string) => JSON.stringify([STANDIN, '-db', db, '-count
 const importCommand = (db: string) => JSON.stringify([STANDIN, '-db', db, '-import']);
 
 async function keys(store: ObjectStore): Promise<string[]> {
-  return (await store.list('')).map((o) => o.key).sort();
+  // Backup records (stackbackup-records/, drills) are asserted by records(); the rest is exact here.
+  return (await store.list(''))
+    .map((o) => o.key)
+    .filter((k) => !k.startsWith('stackbackup-records/'))
+    .sort();
+}
+
+async function records(store: ObjectStore): Promise<string[]> {
+  return (await store.list('stackbackup-records/')).map((o) => o.key).sort();
 }
 
 describe('stackgraph backup', () => {
@@ -87,10 +95,17 @@ describe('stackgraph backup', () => {
     );
     assert.equal(result.name, 'sts-backup-20250304-0200.graph');
     assert.deepEqual(await keys(store), ['sts-backup-20250304-0200.graph', 'sts-backup-20250304-0200.graph.sha256']);
+    assert.deepEqual(await records(store), [
+      'stackbackup-records/stackgraph/sts-backup-20250304-0200.graph.json',
+      'stackbackup-records/stackgraph/sts-backup-20250304-0200.graph.json.sha256',
+    ]);
     const listed = await listBackups(store);
     assert.deepEqual(
-      listed.map((b) => [b.key, b.complete, b.size]),
-      [['sts-backup-20250304-0200.graph', true, result.size]],
+      listed.map((b) => [b.key, b.complete, b.key.endsWith('.json') ? 0 : b.size]),
+      [
+        ['stackbackup-records/stackgraph/sts-backup-20250304-0200.graph.json', true, 0],
+        ['sts-backup-20250304-0200.graph', true, result.size],
+      ],
     );
     assert.ok(result.size > 40 * 256, 'the export holds the payload');
     assert.deepEqual(await readdir(scratch), [], 'the local export is removed once uploaded');
@@ -204,6 +219,10 @@ describe('stackgraph retention', () => {
     const newestOnly = await runPrune(validatePrune({ bucket, retention: 'days=1', minCount: 1 }), later);
     assert.deepEqual(newestOnly.deleted, ['sts-backup-20250103-0300.graph']);
     assert.deepEqual(await keys(store), ['sts-backup-20250104-0300.graph', 'sts-backup-20250104-0300.graph.sha256']);
+    assert.deepEqual(await records(store), [
+      'stackbackup-records/stackgraph/sts-backup-20250104-0300.graph.json',
+      'stackbackup-records/stackgraph/sts-backup-20250104-0300.graph.json.sha256',
+    ]);
   });
 
   it('prune --dry-run on the CLI shows the decisions and deletes nothing', async () => {

@@ -30,7 +30,10 @@ import {
 import { run } from '../../util/exec.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
+import { recordBackup, type BackupRecord, type Counted } from '../records.js';
 import { scanBackups } from './list.js';
+import { STACKGRAPH_TARGET } from './report.js';
+import { parseCount } from './restore.js';
 import { pruneStore, type PruneResult } from './prune.js';
 import {
   VALUES,
@@ -38,6 +41,7 @@ import {
   parseBucket,
   parseCommand,
   parseRetention,
+  parseShare,
   withFile,
   type RetentionSettings,
 } from './settings.js';
@@ -48,6 +52,10 @@ export interface BackupOptions {
   bucket: string;
   source: ExportSource;
   retention: RetentionSettings;
+  /** Prints the number of elements StackGraph holds (recorded with the backup); undefined: not known. */
+  countCommand: string[] | undefined;
+  /** A backup under this share of the previous one is flagged. */
+  shrinkShare: number;
 }
 
 export interface BackupResult {
@@ -58,6 +66,8 @@ export interface BackupResult {
   exportSeconds: number;
   uploadSeconds: number;
   retention: PruneResult;
+  /** What the backup holds, as recorded next to it. */
+  record: BackupRecord;
 }
 
 /** The file the export command writes when it runs here. */
@@ -70,6 +80,8 @@ export function validateBackup(raw: {
   workDir?: unknown;
   retention?: unknown;
   minCount?: unknown;
+  countCommand?: unknown;
+  shrinkShare?: unknown;
 }): BackupOptions {
   const bucket = parseBucket(raw.bucket);
   const retention = parseRetention(raw.retention, raw.minCount);
@@ -89,7 +101,14 @@ export function validateBackup(raw: {
           command: parseCommand(command, '--export-command'),
           workDir: optionText(raw.workDir, '--work-dir', '.'),
         };
-  return { bucket, source, retention };
+  const count = optionalText(raw.countCommand, `--count-command (${VALUES.countCommand})`);
+  return {
+    bucket,
+    source,
+    retention,
+    countCommand: count === undefined ? undefined : parseCommand(count, '--count-command'),
+    shrinkShare: parseShare(raw.shrinkShare),
+  };
 }
 
 /** Runs the export tool (command mode); answers the file it wrote. */
@@ -117,6 +136,18 @@ async function runExport(source: Extract<ExportSource, { kind: 'command' }>): Pr
     throw err;
   }
   return file;
+}
+
+/** The element count for the record: the count command's answer, or why it is unknown. */
+async function elementsNow(command: string[] | undefined): Promise<Counted> {
+  if (command === undefined) return { unknown: `no count command (${VALUES.countCommand})` };
+  const [program = '', ...args] = command;
+  try {
+    const result = await run(program, args, { logOutput: false });
+    return { value: parseCount(result.stdout, `the count command (${program})`) };
+  } catch (err) {
+    return { unknown: `the count command failed: ${messageOf(err)}` };
+  }
 }
 
 /** A usable export: a regular, non-empty file. */
@@ -165,6 +196,20 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     section(`Uploading the StackGraph export (${size} bytes) as ${name} to bucket "${options.bucket}"`);
     const upload = await uploadFile(store, file, name);
     log(`backup ${name} complete: ${upload.size} bytes, sha256 ${upload.sha256}`);
+    const record = await recordBackup(
+      store,
+      {
+        target: STACKGRAPH_TARGET,
+        name,
+        takenAt: ctx.now().toUTC().toISO() ?? '',
+        sizeBytes: upload.size,
+        sha256: upload.sha256,
+        counts: { elements: await elementsNow(options.countCommand) },
+      },
+      complete[0]?.name,
+      'elements',
+      options.shrinkShare,
+    );
     await rm(file, { force: true }).catch((err) => log(`could not remove the export ${file}: ${messageOf(err)}`));
 
     section(`Applying retention (${options.retention.text}, keeping at least ${options.retention.minCount})`);
@@ -187,6 +232,7 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
       exportSeconds,
       uploadSeconds: upload.seconds,
       retention,
+      record,
     };
   } catch (err) {
     if (options.source.kind === 'command') await rm(file, { force: true });

@@ -32,3 +32,4 @@ export {
 } from './settings.js';
 export { stackGraphBackupList, stackGraphPruneReport, STACKGRAPH_TARGET } from './report.js';
 export { stackGraphStore } from './store.js';
+export { validateDrill, runDrill, type DrillOptions, SCRATCH_PLACEHOLDER } from './drill.js';

@@ -8,6 +8,8 @@ import { listBackups } from '../../storage/publish.js';
 import { STACKGRAPH_BACKUP_PREFIX, parseStackGraphBackupName } from '../../storage/layout.js';
 import type { ObjectStore } from '../../storage/types.js';
 import type { StoreContext } from '../types.js';
+import { readBackupRecord } from '../records.js';
+import { STACKGRAPH_TARGET } from './report.js';
 import { openBucket, parseBucket } from './settings.js';
 
 export interface StackGraphBackup {
@@ -16,6 +18,8 @@ export interface StackGraphBackup {
   /** When the export was taken (UTC, from the name). */
   takenAt: DateTime;
   lastModified: Date;
+  /** Why this backup is flagged as much smaller than the previous one (list only; null when not). */
+  shrunk?: string | null;
 }
 
 export interface ListOptions {
@@ -59,10 +63,16 @@ export async function scanBackups(
 export async function runList(options: ListOptions, ctx: StoreContext): Promise<ListResult> {
   const store = await openBucket(ctx.storage, options.bucket, false);
   const { complete, incomplete } = await scanBackups(store);
+  const backups = await Promise.all(
+    complete.map(async (b) => ({
+      ...b,
+      shrunk: (await readBackupRecord(store, STACKGRAPH_TARGET, b.name))?.shrunk ?? null,
+    })),
+  );
   return {
     bucket: options.bucket,
     location: store.location,
-    backups: complete,
+    backups,
     incomplete: incomplete.map((b) => b.name),
   };
 }

@@ -11,7 +11,9 @@ import { planRetention, type RetentionDecision } from '../../storage/retention.j
 import type { ObjectStore } from '../../storage/types.js';
 import { log } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
+import { dropBackupRecords } from '../records.js';
 import { scanBackups } from './list.js';
+import { STACKGRAPH_TARGET } from './report.js';
 import { openBucket, parseBucket, parseRetention, type RetentionSettings } from './settings.js';
 
 /** Incomplete backups younger than this may belong to a run still uploading. */
@@ -67,7 +69,10 @@ export async function pruneStore(
   const doomed = decisions.filter((d) => d.action === 'delete').map((d) => d.name);
   let leftovers: string[] = [];
   if (!dryRun) {
-    if (doomed.length > 0) await deleteBackups(store, doomed);
+    if (doomed.length > 0) {
+      await deleteBackups(store, doomed);
+      await dropBackupRecords(store, STACKGRAPH_TARGET, doomed);
+    }
     leftovers = await store.cleanupIncomplete(STACKGRAPH_BACKUP_PREFIX, now.minus(INCOMPLETE_GRACE).toJSDate());
     for (const name of doomed)
       log(`retention: deleted ${name} (${decisions.find((d) => d.name === name)?.reason ?? ''})`);

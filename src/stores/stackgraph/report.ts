@@ -17,7 +17,7 @@ export function stackGraphBackupList(r: ListResult): BackupList {
       takenAt: b.takenAt.toUTC().toISO(),
       sizeBytes: b.size,
       complete: true,
-      details: { lastModified: b.lastModified.toISOString() },
+      details: { lastModified: b.lastModified.toISOString(), shrunk: b.shrunk ?? null },
     })),
     incomplete: r.incomplete.map((name) => ({
       target: STACKGRAPH_TARGET,

@@ -28,7 +28,21 @@ export const VALUES = {
   exportCommand: 'backup.stackGraph.commands.export',
   importCommand: 'backup.stackGraph.commands.import',
   countCommand: 'backup.stackGraph.commands.count',
+  shrinkShare: 'backup.stackGraph.scheduled.shrinkWarningShare',
+  drillImport: 'backup.stackGraph.drill.importCommand',
+  drillCount: 'backup.stackGraph.drill.countCommand',
 } as const;
+
+/** A share between 0 and 1 (`0.5`): backups under it of the previous one are flagged. */
+export function parseShare(raw: unknown): number {
+  const source = `--shrink-share (${VALUES.shrinkShare})`;
+  if (raw === undefined) return 0.5;
+  const text = String(raw).trim();
+  const value = Number(text);
+  if (text === '' || !/^(0(\.[0-9]+)?|1(\.0+)?)$/.test(text) || !Number.isFinite(value))
+    throw usageError(`${source} ${JSON.stringify(String(raw))} is not a share between 0 and 1`, 'Use for example 0.5.');
+  return value;
+}
 
 export interface RetentionSettings {
   /** As given, for messages: `days=30`. */

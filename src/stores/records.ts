@@ -1,0 +1,146 @@
+/**
+ * Restore drills' shared parts: the record of what a backup holds (written at backup time, next to its
+ * checksum), the shrink check against the previous backup of the same target, and the drill result
+ * kept in the bucket. Keys come from storage/layout.ts; stores call these and never build keys.
+ */
+import { Readable } from 'node:stream';
+import type { DateTime } from 'luxon';
+import { backupRecordKey, drillRecordKey, drillRecordPrefix } from '../storage/layout.js';
+import { deleteBackups, listBackups, uploadStream } from '../storage/publish.js';
+import type { ObjectStore } from '../storage/types.js';
+import { messageOf } from '../util/errors.js';
+import { warn } from '../util/log.js';
+
+/** A count a store could or could not tell: the value, or why it is unknown. */
+export type Counted = { value: number } | { unknown: string };
+
+/** What one backup holds, as recorded when it was taken. */
+export interface BackupRecord {
+  target: string;
+  name: string;
+  takenAt: string;
+  sizeBytes: number;
+  sha256: string | null;
+  /** Store-specific counts (`elements`, `series`, `documents:<index>`, `files`, `bytes`). */
+  counts: Record<string, Counted>;
+  /** Set when this backup is much smaller than the previous one (or empty when it was not). */
+  shrunk: string | null;
+}
+
+/** Default share of the previous backup's size under which a backup is flagged as shrunk. */
+export const DEFAULT_SHRINK_SHARE = 0.5;
+
+/** The reason a backup is flagged (null when not): compares the main count, else the size. */
+export function shrinkReason(
+  current: { sizeBytes: number; main: number | undefined },
+  previous: BackupRecord | undefined,
+  mainKey: string,
+  share: number,
+): string | null {
+  if (previous === undefined) return null;
+  const before = previous.counts[mainKey];
+  if (current.main !== undefined && before !== undefined && 'value' in before) {
+    if (current.main === 0 && before.value > 0)
+      return `empty: 0 ${mainKey}, the previous backup ${previous.name} held ${before.value}`;
+    if (current.main < before.value * share)
+      return `${current.main} ${mainKey}, under ${Math.round(share * 100)} % of the ${before.value} of the previous backup ${previous.name}`;
+    return null;
+  }
+  if (current.sizeBytes < previous.sizeBytes * share)
+    return `${current.sizeBytes} bytes, under ${Math.round(share * 100)} % of the ${previous.sizeBytes} bytes of the previous backup ${previous.name}`;
+  return null;
+}
+
+async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  if ((await store.stat(key)) === undefined) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(Buffer.from(chunk as Uint8Array));
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+}
+
+/** Published like a backup (verified, checksum beside it), so `storage ls` and cleanup see it complete. */
+async function writeJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
+  const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+  await uploadStream(store, Readable.from([body]), key, body.length, { progress: () => undefined });
+}
+
+export function readBackupRecord(store: ObjectStore, target: string, name: string): Promise<BackupRecord | undefined> {
+  return readJson<BackupRecord>(store, backupRecordKey(target, name));
+}
+
+/**
+ * Writes a backup's record, flagged (and warned about in the job log) when it shrank against the
+ * previous record. A record that cannot be written is a warning: the backup itself is complete.
+ */
+export async function recordBackup(
+  store: ObjectStore,
+  record: Omit<BackupRecord, 'shrunk'>,
+  previousName: string | undefined,
+  mainKey: string,
+  share = DEFAULT_SHRINK_SHARE,
+): Promise<BackupRecord> {
+  const previous = previousName === undefined ? undefined : await readBackupRecord(store, record.target, previousName);
+  const main = record.counts[mainKey];
+  const shrunk = shrinkReason(
+    { sizeBytes: record.sizeBytes, main: main !== undefined && 'value' in main ? main.value : undefined },
+    previous,
+    mainKey,
+    share,
+  );
+  const full: BackupRecord = { ...record, shrunk };
+  if (shrunk !== null)
+    warn(`backup ${record.name} of ${record.target} is much smaller than the previous one: ${shrunk}; it is kept`);
+  try {
+    await writeJson(store, backupRecordKey(record.target, record.name), full);
+  } catch (err) {
+    warn(`could not write the record of ${record.name}: ${messageOf(err)}; drills will have nothing to compare with`);
+  }
+  return full;
+}
+
+/** Removes the records of backups that retention deleted. */
+export async function dropBackupRecords(store: ObjectStore, target: string, names: readonly string[]): Promise<void> {
+  if (names.length > 0)
+    await deleteBackups(
+      store,
+      names.map((n) => backupRecordKey(target, n)),
+    );
+}
+
+/** One check of a drill: what the record says and what the scratch restore holds. */
+export interface DrillCheck {
+  name: string;
+  expected: string | number | null;
+  found: string | number | null;
+  ok: boolean;
+}
+
+/** A drill's result as kept in the bucket and printed by `<store> drill --json`. */
+export interface DrillRecord {
+  store: string;
+  target: string;
+  backup: string;
+  startedAt: string;
+  restoreSeconds: number;
+  bytes: number;
+  checks: DrillCheck[];
+  outcome: 'passed' | 'failed';
+  /** Why it failed, for people (null when passed). */
+  reason: string | null;
+}
+
+export async function writeDrillRecord(store: ObjectStore, record: DrillRecord, at: DateTime): Promise<string> {
+  const key = drillRecordKey(record.target, at);
+  await writeJson(store, key, record);
+  return key;
+}
+
+/** The newest drill result of a target, or undefined when it was never drilled (for status and metrics). */
+export async function readLatestDrill(store: ObjectStore, target: string): Promise<DrillRecord | undefined> {
+  const objects = (await listBackups(store, drillRecordPrefix(target))).filter((o) => o.complete);
+  const newest = objects
+    .map((o) => o.key)
+    .sort()
+    .pop();
+  return newest === undefined ? undefined : readJson<DrillRecord>(store, newest);
+}
