@@ -7,73 +7,38 @@
  * modes and fsGroup, Service DNS names, init-container order, claims bound on the node.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { HELM_BUILDS, helm } from '../chart/helm.js';
-import { REPO_ROOT, TOOLS_DIR, tempDir } from '../servers/harness.js';
-import { BUSYBOX_IMAGE, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import { REPO_ROOT } from '../servers/harness.js';
+import { BUSYBOX_IMAGE } from '../servers/node-cluster.js';
 import { runScript } from '../support/operator.js';
+import {
+  ACCESS_KEY,
+  NS,
+  RELEASE,
+  RESTRICTED_CONTAINER,
+  RESTRICTED_POD,
+  SECRET_KEY,
+  image,
+  startRealNode,
+  type RealNode,
+} from './real-node.js';
 
-const NS = 'stackbackup';
-const RELEASE = 'stackbackup';
-const ACCESS_KEY = 'realnodeaccess';
-const SECRET_KEY = 'realnodesecret0123456789';
-
-interface ImageEntry {
-  name: string;
-  reference: string;
-  archive: string;
-}
-
-/** The images scripts/images/build.sh made ($STACKBACKUP_TOOLS/images/index.json). */
-function image(name: string): ImageEntry & { repository: string; tag: string } {
-  const index = JSON.parse(readFileSync(join(TOOLS_DIR, 'images', 'index.json'), 'utf8')) as { images: ImageEntry[] };
-  const found = index.images.find((i) => i.name === name);
-  assert.ok(found, `image ${name} is built (scripts/images/build.sh)`);
-  const colon = found.reference.lastIndexOf(':');
-  return { ...found, repository: found.reference.slice(0, colon), tag: found.reference.slice(colon + 1) };
-}
-
-let cluster: NodeCluster;
-let work: string;
+let node: RealNode;
 let valuesFile: string;
-let helmEnv: Record<string, string>;
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await cluster.kubectl(args, { namespace: NS, ...(input === undefined ? {} : { input }) });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Waits for a Job to complete (or fails the test with its pods' logs when it failed). */
-async function waitJob(name: string, seconds = 180): Promise<string> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const status = await kubectl(['get', 'job', name, '--output', 'jsonpath={.status.succeeded}/{.status.failed}']);
-    const logs = async () =>
-      (await cluster.kubectl(['logs', `job/${name}`, '--all-containers', '--prefix'], { namespace: NS })).stdout;
-    if (status.startsWith('1/')) return logs();
-    if (/\/[1-9]/.test(status) || Date.now() > deadline)
-      assert.fail(`job ${name} did not succeed (${status}):\n${await logs()}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+const kubectl = (args: string[], input?: string): Promise<string> => node.kubectl(args, input);
+const waitJob = (name: string, seconds?: number): Promise<string> => node.waitJob(name, seconds);
 
 before(async () => {
-  work = await tempDir('real-node-chart');
-  cluster = await startNodeCluster();
-  for (const name of ['jobs', 'minio', 'stackgraph-standin']) await cluster.importImage(image(name).archive);
-  await cluster.createNamespace(NS, {
-    'pod-security.kubernetes.io/enforce': 'restricted',
-    'pod-security.kubernetes.io/enforce-version': 'latest',
-  });
+  node = await startRealNode('real-node-chart', ['jobs', 'minio', 'stackgraph-standin']);
 });
 
 after(async () => {
-  await cluster?.stop();
+  await node?.stop();
 });
 
 describe('the chart on a real kubelet (real containers of the images built here)', () => {
@@ -118,31 +83,7 @@ describe('the chart on a real kubelet (real containers of the images built here)
       },
       jobs: { resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } } },
     };
-    valuesFile = join(work, 'values.yaml');
-    await writeFile(valuesFile, stringify(values));
-    helmEnv = {
-      KUBECONFIG: cluster.kubeconfig,
-      HELM_CACHE_HOME: join(work, 'helm-cache'),
-      HELM_CONFIG_HOME: join(work, 'helm-config'),
-      HELM_DATA_HOME: join(work, 'helm-data'),
-    };
-    const installed = await helm(
-      [
-        'install',
-        RELEASE,
-        join(REPO_ROOT, 'chart'),
-        '--namespace',
-        NS,
-        '--values',
-        valuesFile,
-        '--wait',
-        '--timeout',
-        '300s',
-      ],
-      helmEnv,
-      HELM_BUILDS[0].binary,
-    );
-    assert.equal(installed.code, 0, `${installed.stdout}\n${installed.stderr}`);
+    valuesFile = await node.install(values);
     const pods = await kubectl([
       'get',
       'pods',
@@ -160,7 +101,7 @@ describe('the chart on a real kubelet (real containers of the images built here)
     assert.match(backupLog, /backed up StackGraph as sts-backup-\d{8}-\d{4}\.graph/);
     assert.ok(!backupLog.includes(SECRET_KEY), 'no credential in the job log');
 
-    const list = await runScript(cluster, 'list-stackgraph-backups.sh', [], NS);
+    const list = await runScript(node.cluster, 'list-stackgraph-backups.sh', [], NS);
     assert.equal(list.code, 0, list.stderr);
     // StackState's output: its header line, then one name a line (the pod log holds both streams).
     const [header, ...names] = list.stdout.trim().split('\n');
@@ -172,10 +113,10 @@ describe('the chart on a real kubelet (real containers of the images built here)
     await kubectl(['apply', '-f', '-'], stringify(clientsDeployment()));
     await kubectl(['rollout', 'status', 'deployment/graph-clients', '--timeout', '120s']);
     await graphJob(standin.reference, 'graph-seed-more', ['-seed', '50']);
-    const refused = await runScript(cluster, 'restore-stackgraph-backup.sh', [name], NS);
+    const refused = await runScript(node.cluster, 'restore-stackgraph-backup.sh', [name], NS);
     assert.notEqual(refused.code, 0, 'a restore into a non-empty StackGraph is refused without -force');
     assert.match(refused.stdout + refused.stderr, /not empty|-force/);
-    const restored = await runScript(cluster, 'restore-stackgraph-backup.sh', [name, '-force'], NS);
+    const restored = await runScript(node.cluster, 'restore-stackgraph-backup.sh', [name, '-force'], NS);
     assert.equal(restored.code, 0, `${restored.stdout}\n${restored.stderr}`);
     assert.match(restored.stdout + restored.stderr, /StackGraph restored from/);
     const after = (await graphJob(standin.reference, 'graph-digest-2', ['-digest'])).trim().split('\n').pop() ?? '';
@@ -209,7 +150,7 @@ describe('the chart on a real kubelet (real containers of the images built here)
     container.command = ['node', '-e', PROBE];
     container.args = [];
     await kubectl(['apply', '-f', '-'], stringify(job));
-    const log = (await waitJob('security-probe')).replace(/^\[[^\]]*\] /gm, '').trim();
+    const log = (await waitJob('security-probe')).trim();
     const seen = JSON.parse(log.split('\n').pop() ?? '{}') as Record<string, unknown>;
     assert.deepEqual(seen, {
       uid: '65532\t65532\t65532\t65532',
@@ -240,7 +181,7 @@ describe('the chart on a real kubelet (real containers of the images built here)
         '--timeout',
         '300s',
       ],
-      helmEnv,
+      node.helmEnv,
       HELM_BUILDS[0].binary,
     );
     assert.equal(upgraded.code, 0, `${upgraded.stdout}\n${upgraded.stderr}`);
@@ -250,7 +191,7 @@ describe('the chart on a real kubelet (real containers of the images built here)
     );
     const removed = await helm(
       ['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '120s'],
-      helmEnv,
+      node.helmEnv,
       HELM_BUILDS[0].binary,
     );
     assert.equal(removed.code, 0, removed.stderr);
@@ -270,7 +211,7 @@ describe('the chart on a real kubelet (real containers of the images built here)
       'Bound',
       'the MinIO claim stays',
     );
-    const folder = await cluster.volumePath(NS, `${RELEASE}-minio`);
+    const folder = await node.cluster.volumePath(NS, `${RELEASE}-minio`);
     assert.ok(folder !== undefined);
     assert.ok(
       readdirSync(join(folder, 'sts-stackgraph-backup')).some((f) => /^sts-backup-\d{8}-\d{4}\.graph/.test(f)),
@@ -295,21 +236,8 @@ console.log(JSON.stringify({ uid: field('Uid'), gid: field('Gid'), capEff: field
 /** Runs the stand-in's image on the graph claim with ARGS as a Job; returns its log. */
 async function graphJob(reference: string, name: string, args: string[]): Promise<string> {
   await kubectl(['apply', '-f', '-'], stringify(graphJobManifest(reference, name, args)));
-  return (await waitJob(name)).replace(/^\[[^\]]*\] /gm, '');
+  return waitJob(name);
 }
-
-const RESTRICTED_POD = {
-  runAsNonRoot: true,
-  runAsUser: 65532,
-  runAsGroup: 65532,
-  fsGroup: 65532,
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-const RESTRICTED_CONTAINER = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-};
 
 function graphJobManifest(reference: string, name: string, args: string[]): Record<string, unknown> {
   return {

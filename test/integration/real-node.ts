@@ -1,0 +1,180 @@
+/**
+ * Shared setup of the real-node tier (test/integration/real-node-*.test.ts): one node cluster
+ * (test/servers/node-cluster.ts) with the images built by scripts/images/ imported, a namespace that
+ * enforces the restricted Pod Security level, kubectl and Job helpers, and `helm install` of the chart.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { HELM_BUILDS, helm } from '../chart/helm.js';
+import { REPO_ROOT, TOOLS_DIR, tempDir } from '../servers/harness.js';
+import { startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+
+export const NS = 'stackbackup';
+export const RELEASE = 'stackbackup';
+export const ACCESS_KEY = 'realnodeaccess';
+export const SECRET_KEY = 'realnodesecret0123456789';
+
+interface ImageEntry {
+  name: string;
+  reference: string;
+  archive: string;
+}
+
+export interface BuiltImage extends ImageEntry {
+  repository: string;
+  tag: string;
+}
+
+/** The images scripts/images/build.sh made ($STACKBACKUP_TOOLS/images/index.json). */
+export function image(name: string): BuiltImage {
+  const index = JSON.parse(readFileSync(join(TOOLS_DIR, 'images', 'index.json'), 'utf8')) as { images: ImageEntry[] };
+  const found = index.images.find((i) => i.name === name);
+  assert.ok(found, `image ${name} is built (scripts/images/build.sh)`);
+  const colon = found.reference.lastIndexOf(':');
+  return { ...found, repository: found.reference.slice(0, colon), tag: found.reference.slice(colon + 1) };
+}
+
+/** The chart's `image:`-style value of a built image, never pulled. */
+export function imageValue(name: string): { repository: string; tag: string; pullPolicy: 'Never' } {
+  const i = image(name);
+  return { repository: i.repository, tag: i.tag, pullPolicy: 'Never' };
+}
+
+export const RESTRICTED_POD = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  fsGroup: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+export interface RealNode {
+  cluster: NodeCluster;
+  work: string;
+  helmEnv: Record<string, string>;
+  /** kubectl in the test namespace; fails the test on a non-zero exit. */
+  kubectl(args: string[], input?: string): Promise<string>;
+  /** Waits for a Job to complete (or fails the test with its pods' logs); returns its log without prefixes. */
+  waitJob(name: string, seconds?: number): Promise<string>;
+  /** `kubectl apply` of one manifest. */
+  apply(manifest: Record<string, unknown>): Promise<void>;
+  /** `helm install` of the chart with VALUES (written to work/values.yaml), waiting for it. */
+  install(values: Record<string, unknown>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts the node cluster (one at a time on a machine), imports IMAGES, creates the restricted namespace. */
+export async function startRealNode(label: string, images: string[]): Promise<RealNode> {
+  const work = await tempDir(label);
+  const cluster = await startNodeCluster();
+  for (const name of images) await cluster.importImage(image(name).archive);
+  await cluster.createNamespace(NS, {
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+  });
+  const helmEnv = {
+    KUBECONFIG: cluster.kubeconfig,
+    HELM_CACHE_HOME: join(work, 'helm-cache'),
+    HELM_CONFIG_HOME: join(work, 'helm-config'),
+    HELM_DATA_HOME: join(work, 'helm-data'),
+  };
+  const kubectl = async (args: string[], input?: string): Promise<string> => {
+    const r = await cluster.kubectl(args, { namespace: NS, ...(input === undefined ? {} : { input }) });
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const waitJob = async (name: string, seconds = 180): Promise<string> => {
+    const deadline = Date.now() + seconds * 1000;
+    const logs = async () =>
+      (await cluster.kubectl(['logs', `job/${name}`, '--all-containers', '--prefix'], { namespace: NS })).stdout;
+    for (;;) {
+      const status = await kubectl(['get', 'job', name, '--output', 'jsonpath={.status.succeeded}/{.status.failed}']);
+      if (status.startsWith('1/')) return (await logs()).replace(/^\[[^\]]*\] /gm, '');
+      if (/\/[1-9]/.test(status) || Date.now() > deadline)
+        assert.fail(`job ${name} did not succeed (${status}):\n${await logs()}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  return {
+    cluster,
+    work,
+    helmEnv,
+    kubectl,
+    waitJob,
+    apply: async (manifest) => {
+      await kubectl(['apply', '-f', '-'], stringify(manifest));
+    },
+    install: async (values) => {
+      const valuesFile = join(work, 'values.yaml');
+      await writeFile(valuesFile, stringify(values));
+      const r = await helm(
+        [
+          'install',
+          RELEASE,
+          join(REPO_ROOT, 'chart'),
+          '--namespace',
+          NS,
+          '--values',
+          valuesFile,
+          '--wait',
+          '--timeout',
+          '300s',
+        ],
+        helmEnv,
+        HELM_BUILDS[0].binary,
+      );
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      return valuesFile;
+    },
+    stop: () => cluster.stop(),
+  };
+}
+
+/** A Job of IMAGE running COMMAND as the restricted user, with CLAIMS mounted (claim → path) and /tmp writable. */
+export function toolJob(
+  name: string,
+  reference: string,
+  command: string[],
+  claims: Record<string, string> = {},
+): Record<string, unknown> {
+  const entries = Object.entries(claims);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: RESTRICTED_POD,
+          containers: [
+            {
+              name: 'tool',
+              image: reference,
+              imagePullPolicy: 'Never',
+              command,
+              securityContext: RESTRICTED_CONTAINER,
+              volumeMounts: [
+                { name: 'tmp', mountPath: '/tmp' },
+                ...entries.map(([, path], i) => ({ name: `claim-${i}`, mountPath: path })),
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'tmp', emptyDir: {} },
+            ...entries.map(([claim], i) => ({ name: `claim-${i}`, persistentVolumeClaim: { claimName: claim } })),
+          ],
+        },
+      },
+    },
+  };
+}
