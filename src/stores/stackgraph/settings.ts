@@ -27,7 +27,7 @@ export const VALUES = {
   minCount: 'backup.stackGraph.scheduled.backupRetentionMinCount',
   exportCommand: 'backup.stackGraph.commands.export',
   importCommand: 'backup.stackGraph.commands.import',
-  countCommand: 'backup.stackGraph.commands.count',
+  countCommand: 'backup.stackGraph.tool.countCommand',
   shrinkShare: 'backup.stackGraph.scheduled.shrinkWarningShare',
   drillImport: 'backup.stackGraph.drill.importCommand',
   drillCount: 'backup.stackGraph.drill.countCommand',
