@@ -14,6 +14,7 @@ import type { DateTime } from 'luxon';
 import { nextFireTime, parseSchedule, scheduleIntervalSeconds, type Schedule } from '../config/schedule.js';
 import { loadKubeAccess } from '../kube/client.js';
 import { listCronJobs, listJobRuns, type CronJobSummary, type JobRun } from '../kube/jobs.js';
+import { withSharedListings } from '../storage/shared-listings.js';
 import { storeEntry } from '../stores/registry.js';
 import type { BackupEntry, StoreContext, StoreName } from '../stores/types.js';
 import { ExitCode, isStackbackupError, messageOf, type ExitCodeValue } from '../util/errors.js';
@@ -160,15 +161,18 @@ export async function targetStatus(config: TargetConfig, inputs: StatusInputs): 
   let retention: TargetStatus['retention'] = null;
   try {
     const store = await storeEntry(config.store).load();
-    const list = await store.listBackups(config.list, inputs.ctx);
-    location = list.location;
-    backups = list.backups.filter((b) => b.target === config.target);
-    incomplete = list.incomplete.filter((b) => b.target === config.target).length;
-    if (config.prune !== undefined) {
-      const report = await store.dryRunPrune(config.prune, inputs.ctx);
-      const mine = report.decisions.filter((d) => d.target === config.target);
-      retention = { wouldDelete: mine.filter((d) => d.action === 'delete').length, of: mine.length };
-    }
+    // The list and the retention preview read the same objects: one listing serves both.
+    await withSharedListings(async () => {
+      const list = await store.listBackups(config.list, inputs.ctx);
+      location = list.location;
+      backups = list.backups.filter((b) => b.target === config.target);
+      incomplete = list.incomplete.filter((b) => b.target === config.target).length;
+      if (config.prune !== undefined) {
+        const report = await store.dryRunPrune(config.prune, inputs.ctx);
+        const mine = report.decisions.filter((d) => d.target === config.target);
+        retention = { wouldDelete: mine.filter((d) => d.action === 'delete').length, of: mine.length };
+      }
+    });
   } catch (err) {
     const exitCode = isStackbackupError(err) ? err.exitCode : ExitCode.failure;
     error = { message: messageOf(err), exitCode, kind: EXIT_KIND[exitCode] ?? 'error' };

@@ -217,7 +217,31 @@ export const DRILL_RECORD_PREFIX = 'stackbackup-drills/';
 
 /** What a backup holds, recorded when it was taken: `stackbackup-records/<target>/<name>.json`. */
 export function backupRecordKey(target: string, name: string): string {
-  return `${BACKUP_RECORD_PREFIX}${target}/${name}.json`;
+  return `${backupRecordPrefix(target)}${name}.json`;
+}
+
+/** The records of one target: `stackbackup-records/<target>/`. */
+export function backupRecordPrefix(target: string): string {
+  return `${BACKUP_RECORD_PREFIX}${target}/`;
+}
+
+/**
+ * The flag of a backup that shrank against the previous one: `stackbackup-records/<target>/shrunk/<name>`,
+ * a folder of its own, so that one small listing finds the flagged backups without reading, or even
+ * listing, every record.
+ */
+export function shrunkMarkerPrefix(target: string): string {
+  return `${backupRecordPrefix(target)}shrunk/`;
+}
+
+export function shrunkMarkerKey(target: string, name: string): string {
+  return `${shrunkMarkerPrefix(target)}${name}`;
+}
+
+/** The backup a shrunk marker key flags, or undefined for any other key. */
+export function shrunkMarkerBackup(target: string, key: string): string | undefined {
+  const prefix = shrunkMarkerPrefix(target);
+  return key.startsWith(prefix) && key.length > prefix.length ? key.slice(prefix.length) : undefined;
 }
 
 /** One drill's result: `stackbackup-drills/<target>/<YYYYMMDDHHMMSS>.json` (UTC), sorting by time. */

@@ -5,11 +5,14 @@ import { ExitCode, StackbackupError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { FilesystemStore } from './filesystem.js';
 import { S3Store, type S3StoreOptions } from './s3.js';
+import { sharingListings } from './shared-listings.js';
 import type { ObjectStore } from './types.js';
 
 export function openStore(config: StorageConfig, bucket: string, options: S3StoreOptions = {}): ObjectStore {
   checkName('bucket', bucket, 'bucket');
-  return config.kind === 's3' ? new S3Store(config, bucket, options) : new FilesystemStore(config.root, bucket);
+  return sharingListings(
+    config.kind === 's3' ? new S3Store(config, bucket, options) : new FilesystemStore(config.root, bucket),
+  );
 }
 
 export interface EnsureBucketOptions {

@@ -5,7 +5,14 @@
  */
 import { Readable } from 'node:stream';
 import type { DateTime } from 'luxon';
-import { backupRecordKey, drillRecordKey, drillRecordPrefix } from '../storage/layout.js';
+import {
+  backupRecordKey,
+  drillRecordKey,
+  drillRecordPrefix,
+  shrunkMarkerBackup,
+  shrunkMarkerKey,
+  shrunkMarkerPrefix,
+} from '../storage/layout.js';
 import { deleteBackups, listBackups, uploadStream } from '../storage/publish.js';
 import type { ObjectStore } from '../storage/types.js';
 import { messageOf } from '../util/errors.js';
@@ -92,18 +99,34 @@ export async function recordBackup(
     warn(`backup ${record.name} of ${record.target} is much smaller than the previous one: ${shrunk}; it is kept`);
   try {
     await writeJson(store, backupRecordKey(record.target, record.name), full);
+    if (shrunk !== null) await writeJson(store, shrunkMarkerKey(record.target, record.name), { shrunk });
   } catch (err) {
     warn(`could not write the record of ${record.name}: ${messageOf(err)}; drills will have nothing to compare with`);
   }
   return full;
 }
 
-/** Removes the records of backups that retention deleted. */
+/**
+ * The flagged backups of a target and why, from one listing of its markers' folder: a list of
+ * thousands of backups reads only the few markers, never every record.
+ */
+export async function shrunkBackups(store: ObjectStore, target: string): Promise<Map<string, string>> {
+  const flagged = new Map<string, string>();
+  for (const object of await listBackups(store, shrunkMarkerPrefix(target))) {
+    const name = shrunkMarkerBackup(target, object.key);
+    if (name === undefined || !object.complete) continue;
+    const marker = await readJson<{ shrunk?: unknown }>(store, object.key);
+    if (typeof marker?.shrunk === 'string') flagged.set(name, marker.shrunk);
+  }
+  return flagged;
+}
+
+/** Removes the records (and shrunk markers) of backups that retention deleted. */
 export async function dropBackupRecords(store: ObjectStore, target: string, names: readonly string[]): Promise<void> {
   if (names.length > 0)
     await deleteBackups(
       store,
-      names.map((n) => backupRecordKey(target, n)),
+      names.flatMap((n) => [backupRecordKey(target, n), shrunkMarkerKey(target, n)]),
     );
 }
 

@@ -249,7 +249,8 @@ describe("StackGraph on Kubernetes: the chart's CronJob and the operator scripts
     await store.put('sts-backup-20991231-2359.graph', Readable.from([Buffer.from('cut off')]));
     const names = await script('list-stackgraph-backups.sh', []);
     assert.equal(names.code, 0, names.stderr);
-    const complete = (await listBackups(store))
+    // The backups only (what the bucket's root holds), not the records beside them (stackbackup-records/).
+    const complete = (await listBackups(store, 'sts-backup-'))
       .filter((b) => b.complete)
       .map((b) => b.key)
       .sort()

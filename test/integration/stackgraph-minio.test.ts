@@ -388,7 +388,7 @@ describe('stackgraph list and restore', () => {
     assert.equal(refused.code, 8, refused.stderr);
     assert.match(
       refused.stderr,
-      /cannot tell whether StackGraph is empty: no count command is configured \(backup\.stackGraph\.commands\.count\)/,
+      /cannot tell whether StackGraph is empty: no count command is configured \(backup\.stackGraph\.tool\.countCommand\)/,
     );
     const forced = await runCli([...args, '--force'], env());
     assert.equal(forced.code, 0, forced.stderr);

@@ -8,7 +8,7 @@ import { listBackups } from '../../storage/publish.js';
 import { STACKGRAPH_BACKUP_PREFIX, parseStackGraphBackupName } from '../../storage/layout.js';
 import type { ObjectStore } from '../../storage/types.js';
 import type { StoreContext } from '../types.js';
-import { readBackupRecord } from '../records.js';
+import { shrunkBackups } from '../records.js';
 import { STACKGRAPH_TARGET } from './report.js';
 import { openBucket, parseBucket } from './settings.js';
 
@@ -63,12 +63,8 @@ export async function scanBackups(
 export async function runList(options: ListOptions, ctx: StoreContext): Promise<ListResult> {
   const store = await openBucket(ctx.storage, options.bucket, false);
   const { complete, incomplete } = await scanBackups(store);
-  const backups = await Promise.all(
-    complete.map(async (b) => ({
-      ...b,
-      shrunk: (await readBackupRecord(store, STACKGRAPH_TARGET, b.name))?.shrunk ?? null,
-    })),
-  );
+  const flagged = await shrunkBackups(store, STACKGRAPH_TARGET);
+  const backups = complete.map((b) => ({ ...b, shrunk: flagged.get(b.name) ?? null }));
   return {
     bucket: options.bucket,
     location: store.location,
