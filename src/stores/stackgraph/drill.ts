@@ -35,12 +35,12 @@ export function validateDrill(raw: {
   countCommand?: unknown;
   scratchDir?: unknown;
 }): DrillOptions {
-  const importText = optionalText(raw.importCommand, `--import-command (${VALUES.drillImport})`);
-  const countText = optionalText(raw.countCommand, `--count-command (${VALUES.drillCount})`);
+  const importText = optionalText(raw.importCommand, '--import-command');
+  const countText = optionalText(raw.countCommand, '--count-command');
   if (importText === undefined || countText === undefined)
     throw usageError(
       'a StackGraph drill needs --import-command and --count-command for a scratch instance',
-      `Set ${VALUES.drillImport} and ${VALUES.drillCount}; ${SCRATCH_PLACEHOLDER} marks the scratch folder, {file} the backup. Example: ["sts-graph-standin","-db","{scratch}/graph.db","-import","{file}"].`,
+      `Give --import-command and --count-command (the chart has no drill values yet); ${SCRATCH_PLACEHOLDER} marks the scratch folder, {file} the backup. Example: ["sts-graph-standin","-db","{scratch}/graph.db","-import","{file}"].`,
     );
   const importCommand = parseCommand(importText, '--import-command');
   const countCommand = parseCommand(countText, '--count-command');

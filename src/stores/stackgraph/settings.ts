@@ -25,17 +25,14 @@ export const VALUES = {
   scheduled: 'backup.stackGraph.scheduled.enabled',
   retention: 'backup.stackGraph.scheduled.backupRetentionTimeDelta',
   minCount: 'backup.stackGraph.scheduled.backupRetentionMinCount',
-  exportCommand: 'backup.stackGraph.commands.export',
-  importCommand: 'backup.stackGraph.commands.import',
+  exportCommand: 'backup.stackGraph.tool.exportCommand',
+  importCommand: 'backup.stackGraph.tool.importCommand',
   countCommand: 'backup.stackGraph.tool.countCommand',
-  shrinkShare: 'backup.stackGraph.scheduled.shrinkWarningShare',
-  drillImport: 'backup.stackGraph.drill.importCommand',
-  drillCount: 'backup.stackGraph.drill.countCommand',
 } as const;
 
 /** A share between 0 and 1 (`0.5`): backups under it of the previous one are flagged. */
 export function parseShare(raw: unknown): number {
-  const source = `--shrink-share (${VALUES.shrinkShare})`;
+  const source = '--shrink-share';
   if (raw === undefined) return 0.5;
   const text = String(raw).trim();
   const value = Number(text);
