@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { HELM_BUILDS, helm } from '../chart/helm.js';
@@ -134,7 +134,10 @@ export async function startRealNode(label: string, images: string[]): Promise<Re
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       return valuesFile;
     },
-    stop: () => cluster.stop(),
+    stop: async () => {
+      await cluster.stop();
+      await rm(work, { recursive: true, force: true });
+    },
   };
 }
 
