@@ -24,6 +24,7 @@ import {
   SECRET_KEY,
   image,
   startRealNode,
+  toolJob,
   type RealNode,
 } from './real-node.js';
 
@@ -235,42 +236,9 @@ console.log(JSON.stringify({ uid: field('Uid'), gid: field('Gid'), capEff: field
 
 /** Runs the stand-in's image on the graph claim with ARGS as a Job; returns its log. */
 async function graphJob(reference: string, name: string, args: string[]): Promise<string> {
-  await kubectl(['apply', '-f', '-'], stringify(graphJobManifest(reference, name, args)));
+  const command = ['sts-graph-standin', '-db', '/graph/graph.db', ...args];
+  await kubectl(['apply', '-f', '-'], stringify(toolJob(name, reference, command, { graph: '/graph' })));
   return waitJob(name);
-}
-
-function graphJobManifest(reference: string, name: string, args: string[]): Record<string, unknown> {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name },
-    spec: {
-      backoffLimit: 0,
-      template: {
-        spec: {
-          restartPolicy: 'Never',
-          securityContext: RESTRICTED_POD,
-          containers: [
-            {
-              name: 'graph',
-              image: reference,
-              imagePullPolicy: 'Never',
-              args: ['-db', '/graph/graph.db', ...args],
-              securityContext: RESTRICTED_CONTAINER,
-              volumeMounts: [
-                { name: 'graph', mountPath: '/graph' },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'graph', persistentVolumeClaim: { claimName: 'graph' } },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
-    },
-  };
 }
 
 /** Three pods of busybox labelled as StackGraph's clients (the chart's default scale-down selector). */
