@@ -10,14 +10,13 @@ import { after, before, describe, it } from 'node:test';
 import { runScript } from '../support/operator.js';
 import { BUSYBOX_IMAGE } from '../servers/node-cluster.js';
 import {
-  ACCESS_KEY,
   NS,
   RELEASE,
   RESTRICTED_CONTAINER,
   RESTRICTED_POD,
   SECRET_KEY,
+  baseValues,
   image,
-  imageValue,
   startRealNode,
   toolJob,
   type RealNode,
@@ -67,11 +66,8 @@ const url = ${JSON.stringify(URL)};
 `;
 }
 
-let seq = 0;
 async function vm(mode: 'write' | 'read', series: string): Promise<string> {
-  const name = `vm-${mode}-${++seq}`;
-  await node.apply(toolJob(name, image('jobs').reference, ['node', '-e', vmScript(mode, series)]));
-  const log = await node.waitJob(name, 150);
+  const log = await node.runNode(vmScript(mode, series));
   const line = log.split('\n').find((l) => l.startsWith('SAMPLES ')) ?? '';
   assert.ok(line !== '', `samples printed:\n${log}`);
   return line.slice('SAMPLES '.length);
@@ -96,7 +92,7 @@ async function backupNow(name: string): Promise<{ version: string; fresh: boolea
 
 async function scale(replicas: number): Promise<void> {
   await node.kubectl(['scale', `statefulset/${STS}`, `--replicas=${replicas}`]);
-  if (replicas > 0) await node.kubectl(['rollout', 'status', `statefulset/${STS}`, '--timeout', '150s']);
+  if (replicas > 0) await node.rollout(`statefulset/${STS}`);
   else await node.kubectl(['wait', '--for=delete', `pod/${STS}-0`, '--timeout', '120s']).catch(() => '');
 }
 
@@ -145,18 +141,10 @@ describe('Victoria Metrics on a real kubelet', () => {
         ],
       },
     });
-    await node.kubectl(['rollout', 'status', `statefulset/${STS}`, '--timeout', '150s']);
+    await node.rollout(`statefulset/${STS}`);
     await node.install({
-      image: imageValue('jobs'),
-      backup: { enabled: true, elasticsearch: { enabled: false }, stackGraph: { enabled: false } },
+      ...baseValues({ elasticsearch: { enabled: false }, stackGraph: { enabled: false } }),
       'victoria-metrics-0': { backup: { enabled: true }, restore: { enabled: true } },
-      minio: {
-        accessKey: ACCESS_KEY,
-        secretKey: SECRET_KEY,
-        image: imageValue('minio'),
-        persistence: { enabled: true, size: '1Gi' },
-      },
-      jobs: { resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } } },
     });
 
     const written = await vm('write', 'realnode_first');

@@ -43,6 +43,24 @@ export function imageValue(name: string): { repository: string; tag: string; pul
   return { repository: i.repository, tag: i.tag, pullPolicy: 'Never' };
 }
 
+/**
+ * The chart values every real-node test starts from: the job image built here, MinIO (our build) on a
+ * claim with the test's credentials, small job resources. BACKUP is merged into `backup`.
+ */
+export function baseValues(backup: Record<string, unknown>): Record<string, unknown> {
+  return {
+    image: imageValue('jobs'),
+    backup: { enabled: true, ...backup },
+    minio: {
+      accessKey: ACCESS_KEY,
+      secretKey: SECRET_KEY,
+      image: imageValue('minio'),
+      persistence: { enabled: true, size: '1Gi' },
+    },
+    jobs: { resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } } },
+  };
+}
+
 export const RESTRICTED_POD = {
   runAsNonRoot: true,
   runAsUser: 65532,
@@ -66,6 +84,10 @@ export interface RealNode {
   waitJob(name: string, seconds?: number): Promise<string>;
   /** `kubectl apply` of one manifest. */
   apply(manifest: Record<string, unknown>): Promise<void>;
+  /** Waits for a rollout (`deployment/x`, `statefulset/x`); fails the test with its pods' states and logs. */
+  rollout(workload: string, seconds?: number): Promise<void>;
+  /** Runs CODE with the job image's node in a restricted Job; returns its log (fails the test on a non-zero exit). */
+  runNode(code: string, seconds?: number): Promise<string>;
   /** `helm install` of the chart with VALUES (written to work/values.yaml), waiting for it. */
   install(values: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
@@ -103,14 +125,32 @@ export async function startRealNode(label: string, images: string[]): Promise<Re
       await new Promise((r) => setTimeout(r, 1000));
     }
   };
+  const apply = async (manifest: Record<string, unknown>): Promise<void> => {
+    await kubectl(['apply', '-f', '-'], stringify(manifest));
+  };
+  const rollout = async (workload: string, seconds = 150): Promise<void> => {
+    const r = await cluster.kubectl(['rollout', 'status', workload, '--timeout', `${seconds}s`], { namespace: NS });
+    if (r.code === 0) return;
+    const pods = await cluster.kubectl(['get', 'pods', '--output', 'wide'], { namespace: NS });
+    const events = await cluster.kubectl(['get', 'events', '--sort-by', '.lastTimestamp'], { namespace: NS });
+    const logs = await cluster.kubectl(['logs', workload, '--all-containers', '--tail', '60'], { namespace: NS });
+    assert.fail(
+      `${workload} did not roll out in ${seconds} s: ${r.stderr}\n${pods.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}\n${logs.stdout}${logs.stderr}`,
+    );
+  };
+  let scripts = 0;
   return {
     cluster,
     work,
     helmEnv,
     kubectl,
     waitJob,
-    apply: async (manifest) => {
-      await kubectl(['apply', '-f', '-'], stringify(manifest));
+    apply,
+    rollout,
+    runNode: async (code, seconds = 150) => {
+      const name = `node-script-${++scripts}`;
+      await apply(toolJob(name, image('jobs').reference, ['node', '-e', code]));
+      return waitJob(name, seconds);
     },
     install: async (values) => {
       const valuesFile = join(work, 'values.yaml');
