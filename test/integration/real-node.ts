@@ -181,12 +181,21 @@ export async function startRealNode(label: string, images: string[]): Promise<Re
   };
 }
 
-/** A Job of IMAGE running COMMAND as the restricted user, with CLAIMS mounted (claim → path) and /tmp writable. */
+/** The restricted pod securityContext of another user (uid, and gid as the group and fsGroup). */
+export function restrictedAs(uid: number, gid: number): typeof RESTRICTED_POD {
+  return { ...RESTRICTED_POD, runAsUser: uid, runAsGroup: gid, fsGroup: gid };
+}
+
+/**
+ * A Job of IMAGE running COMMAND as the restricted user (or POD's user), with CLAIMS mounted
+ * (claim → path) and /tmp writable.
+ */
 export function toolJob(
   name: string,
   reference: string,
   command: string[],
   claims: Record<string, string> = {},
+  pod: Partial<typeof RESTRICTED_POD> = RESTRICTED_POD,
 ): Record<string, unknown> {
   const entries = Object.entries(claims);
   return {
@@ -198,7 +207,7 @@ export function toolJob(
       template: {
         spec: {
           restartPolicy: 'Never',
-          securityContext: RESTRICTED_POD,
+          securityContext: pod,
           containers: [
             {
               name: 'tool',
