@@ -69,6 +69,8 @@ es_on_exit() {
   esac
 }
 sb_on_exit es_on_exit
+# Before anything is changed: the writers to stop exist.
+[[ -z "$selector" ]] || sb_selected_workloads "$selector"
 
 sb_info "=== Restoring ${indices:-the default indices} from Elasticsearch snapshot $name$([[ "$force" == true ]] && printf ' (-force: existing open indices are replaced)')"
 if [[ -n "$selector" ]]; then

@@ -59,6 +59,8 @@ sg_on_exit() {
   esac
 }
 sb_on_exit sg_on_exit
+# Before anything is downloaded or changed: the workloads to stop exist.
+sb_selected_workloads "$selector"
 
 sb_info "=== Restoring StackGraph from $name$([[ "$force" == true ]] && printf ' (-force: a non-empty StackGraph is replaced)')"
 if ! out="$(sb_kubectl create --filename "$SB_TMP/claim.yaml" --output name 2>&1)"; then

@@ -59,13 +59,21 @@ sb_scale_down() {
   done
 }
 
+# sb_selected_workloads SELECTOR: sets SB_WORKLOADS to the deployments and statefulsets matching
+# SELECTOR; none is an error (a selector that matches nothing is a wrong value, and restoring under
+# running workloads is what it is there to prevent). Scripts call it before they change anything.
+SB_WORKLOADS=()
+sb_selected_workloads() {
+  sb_validate selector "$1" "label selector"
+  mapfile -t SB_WORKLOADS < <(sb_kubectl get deployments,statefulsets --selector "$1" --output name)
+  (( ${#SB_WORKLOADS[@]} > 0 )) || sb_die "no deployment or statefulset in namespace $(sb_namespace) matches the scale-down selector $1" \
+    "Label the workloads to stop during the restore, or fix the chart's scale-down selector value and run helm upgrade."
+}
+
 # sb_scale_down_selector SELECTOR: scales down every deployment and statefulset matching SELECTOR.
 sb_scale_down_selector() {
-  sb_validate selector "$1" "label selector"
-  local -a workloads=()
-  mapfile -t workloads < <(sb_kubectl get deployments,statefulsets --selector "$1" --output name)
-  (( ${#workloads[@]} > 0 )) || sb_die "no deployment or statefulset matches $1" "Check the chart's scale-down selector values."
-  sb_scale_down "${workloads[@]}"
+  sb_selected_workloads "$1"
+  sb_scale_down "${SB_WORKLOADS[@]}"
 }
 
 # sb_scale_up [--wait] [-l SELECTOR | WORKLOAD...]: scales back to its recorded count every annotated

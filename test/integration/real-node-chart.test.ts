@@ -13,18 +13,17 @@ import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { HELM_BUILDS, helm } from '../chart/helm.js';
 import { REPO_ROOT } from '../servers/harness.js';
-import { BUSYBOX_IMAGE } from '../servers/node-cluster.js';
 import { runScript } from '../support/operator.js';
 import {
-  ACCESS_KEY,
+  GRAPH_CLAIM,
   NS,
   RELEASE,
-  RESTRICTED_CONTAINER,
-  RESTRICTED_POD,
   SECRET_KEY,
-  image,
+  baseValues,
+  clientsDeployment,
+  graphTool,
+  standInValues,
   startRealNode,
-  toolJob,
   type RealNode,
 } from './real-node.js';
 
@@ -44,46 +43,9 @@ after(async () => {
 
 describe('the chart on a real kubelet (real containers of the images built here)', () => {
   it('installs with Helm 4 into a "restricted" namespace: MinIO on a claim, the bucket-init hook, a scheduled StackGraph backup listed and restored with the operator scripts', async () => {
-    const jobs = image('jobs');
-    const minio = image('minio');
-    const standin = image('stackgraph-standin');
     // The StackGraph stand-in keeps its store on a claim of its own, which the tool containers mount.
-    await kubectl(
-      ['apply', '-f', '-'],
-      stringify({
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: 'graph' },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-      }),
-    );
-    const values = {
-      image: { repository: jobs.repository, tag: jobs.tag, pullPolicy: 'Never' },
-      backup: {
-        enabled: true,
-        elasticsearch: { enabled: false },
-        stackGraph: {
-          tool: {
-            image: { repository: standin.repository, tag: standin.tag, pullPolicy: 'Never' },
-            exportCommand: ['sts-graph-standin', '-export'],
-            importCommand: ['sts-graph-standin', '-import'],
-            countCommand: ['sts-graph-standin', '-count'],
-            env: [{ name: 'STS_GRAPH_DB', value: '/graph/graph.db' }],
-            volumes: [{ name: 'graph', persistentVolumeClaim: { claimName: 'graph' } }],
-            volumeMounts: [{ name: 'graph', mountPath: '/graph' }],
-            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-          },
-          scratch: { size: '1Gi' },
-        },
-      },
-      minio: {
-        accessKey: ACCESS_KEY,
-        secretKey: SECRET_KEY,
-        image: { repository: minio.repository, tag: minio.tag, pullPolicy: 'Never' },
-        persistence: { enabled: true, size: '1Gi' },
-      },
-      jobs: { resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } } },
-    };
+    await node.apply(GRAPH_CLAIM);
+    const values = baseValues({ elasticsearch: { enabled: false }, stackGraph: standInValues() });
     valuesFile = await node.install(values);
     const pods = await kubectl([
       'get',
@@ -94,8 +56,8 @@ describe('the chart on a real kubelet (real containers of the images built here)
     assert.match(pods, /stackbackup-minio-[a-z0-9-]+=Running/, 'MinIO runs in a real container');
 
     // Seed the stand-in's store through a pod of its own image, then the scheduled backup, started now.
-    await graphJob(standin.reference, 'graph-seed', ['-seed', '200']);
-    const digest = (await graphJob(standin.reference, 'graph-digest-1', ['-digest'])).trim().split('\n').pop() ?? '';
+    await graphTool(node, 'graph-seed', ['-seed', '200']);
+    const digest = await graphTool(node, 'graph-digest-1', ['-digest']);
     assert.match(digest, /[0-9a-f]{64}/);
     await kubectl(['create', 'job', 'stackgraph-backup-now', '--from', `cronjob/${RELEASE}-stackgraph-backup`]);
     const backupLog = await waitJob('stackgraph-backup-now', 240);
@@ -111,16 +73,16 @@ describe('the chart on a real kubelet (real containers of the images built here)
     assert.match(name, /^sts-backup-\d{8}-\d{4}\.graph$/);
 
     // What StackGraph's users look like: a 3-replica Deployment of real pods, scaled down for the import.
-    await kubectl(['apply', '-f', '-'], stringify(clientsDeployment()));
+    await node.apply(clientsDeployment());
     await kubectl(['rollout', 'status', 'deployment/graph-clients', '--timeout', '120s']);
-    await graphJob(standin.reference, 'graph-seed-more', ['-seed', '50']);
+    await graphTool(node, 'graph-seed-more', ['-seed', '50']);
     const refused = await runScript(node.cluster, 'restore-stackgraph-backup.sh', [name], NS);
     assert.notEqual(refused.code, 0, 'a restore into a non-empty StackGraph is refused without -force');
     assert.match(refused.stdout + refused.stderr, /not empty|-force/);
     const restored = await runScript(node.cluster, 'restore-stackgraph-backup.sh', [name, '-force'], NS);
     assert.equal(restored.code, 0, `${restored.stdout}\n${restored.stderr}`);
     assert.match(restored.stdout + restored.stderr, /StackGraph restored from/);
-    const after = (await graphJob(standin.reference, 'graph-digest-2', ['-digest'])).trim().split('\n').pop() ?? '';
+    const after = await graphTool(node, 'graph-digest-2', ['-digest']);
     assert.equal(after, digest, 'the restored StackGraph holds exactly what was backed up');
     await kubectl(['rollout', 'status', 'deployment/graph-clients', '--timeout', '120s']);
     assert.equal(
@@ -233,40 +195,3 @@ let readable = false; try { readable = fs.readFileSync(file, 'utf8').length > 0;
 console.log(JSON.stringify({ uid: field('Uid'), gid: field('Gid'), capEff: field('CapEff'), capPrm: field('CapPrm'), noNewPrivs: field('NoNewPrivs'), seccomp: field('Seccomp'),
   rootWritable: writable('/probe'), tmpWritable: writable('/tmp/probe'), credentials: { mode: (st.mode & 0o777).toString(8), uid: st.uid, gid: st.gid, readable } }));
 `;
-
-/** Runs the stand-in's image on the graph claim with ARGS as a Job; returns its log. */
-async function graphJob(reference: string, name: string, args: string[]): Promise<string> {
-  const command = ['sts-graph-standin', '-db', '/graph/graph.db', ...args];
-  await kubectl(['apply', '-f', '-'], stringify(toolJob(name, reference, command, { graph: '/graph' })));
-  return waitJob(name);
-}
-
-/** Three pods of busybox labelled as StackGraph's clients (the chart's default scale-down selector). */
-function clientsDeployment(): Record<string, unknown> {
-  const labels = { app: 'graph-clients', 'stackstate.com/connects-to-stackgraph': 'true' };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'graph-clients', labels },
-    spec: {
-      replicas: 3,
-      selector: { matchLabels: { app: 'graph-clients' } },
-      template: {
-        metadata: { labels },
-        spec: {
-          securityContext: RESTRICTED_POD,
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: 'client',
-              image: BUSYBOX_IMAGE,
-              imagePullPolicy: 'Never',
-              command: ['sleep', '3600'],
-              securityContext: RESTRICTED_CONTAINER,
-            },
-          ],
-        },
-      },
-    },
-  };
-}

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { HELM_BUILDS, helm } from '../chart/helm.js';
 import { REPO_ROOT, TOOLS_DIR, tempDir } from '../servers/harness.js';
-import { startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import { BUSYBOX_IMAGE, startNodeCluster, type NodeCluster } from '../servers/node-cluster.js';
+import { runScript } from '../support/operator.js';
 
 export const NS = 'stackbackup';
 export const RELEASE = 'stackbackup';
@@ -96,12 +97,21 @@ export interface RealNode {
 /** Starts the node cluster (one at a time on a machine), imports IMAGES, creates the restricted namespace. */
 export async function startRealNode(label: string, images: string[]): Promise<RealNode> {
   const work = await tempDir(label);
-  const cluster = await startNodeCluster();
-  for (const name of images) await cluster.importImage(image(name).archive);
-  await cluster.createNamespace(NS, {
-    'pod-security.kubernetes.io/enforce': 'restricted',
-    'pod-security.kubernetes.io/enforce-version': 'latest',
+  const cluster = await startNodeCluster().catch(async (err: unknown) => {
+    await rm(work, { recursive: true, force: true });
+    throw err;
   });
+  try {
+    for (const name of images) await cluster.importImage(image(name).archive);
+    await cluster.createNamespace(NS, {
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/enforce-version': 'latest',
+    });
+  } catch (err) {
+    await cluster.stop();
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
   const helmEnv = {
     KUBECONFIG: cluster.kubeconfig,
     HELM_CACHE_HOME: join(work, 'helm-cache'),
@@ -126,17 +136,32 @@ export async function startRealNode(label: string, images: string[]): Promise<Re
     }
   };
   const apply = async (manifest: Record<string, unknown>): Promise<void> => {
-    await kubectl(['apply', '-f', '-'], stringify(manifest));
+    // JSON, not YAML: the API server reads YAML 1.1, where an unquoted off or yes is a boolean.
+    await kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
+  };
+  /** The namespace's pods, its last events and the logs of the pods that are not ready, for a failure message. */
+  const diagnose = async (): Promise<string> => {
+    const pods = await cluster.kubectl(['get', 'pods', '--output', 'wide'], { namespace: NS });
+    const events = await cluster.kubectl(['get', 'events', '--sort-by', '.lastTimestamp'], { namespace: NS });
+    const names = await cluster.kubectl(
+      [
+        'get',
+        'pods',
+        '--output',
+        'jsonpath={range .items[?(@.status.containerStatuses[0].ready==false)]}{.metadata.name}{"\\n"}{end}',
+      ],
+      { namespace: NS },
+    );
+    const logs: string[] = [];
+    for (const pod of names.stdout.split('\n').filter(Boolean)) {
+      const r = await cluster.kubectl(['logs', pod, '--all-containers', '--tail', '40'], { namespace: NS });
+      logs.push(`--- ${pod}\n${r.stdout}${r.stderr}`);
+    }
+    return `${pods.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}\n${logs.join('\n')}`;
   };
   const rollout = async (workload: string, seconds = 150): Promise<void> => {
     const r = await cluster.kubectl(['rollout', 'status', workload, '--timeout', `${seconds}s`], { namespace: NS });
-    if (r.code === 0) return;
-    const pods = await cluster.kubectl(['get', 'pods', '--output', 'wide'], { namespace: NS });
-    const events = await cluster.kubectl(['get', 'events', '--sort-by', '.lastTimestamp'], { namespace: NS });
-    const logs = await cluster.kubectl(['logs', workload, '--all-containers', '--tail', '60'], { namespace: NS });
-    assert.fail(
-      `${workload} did not roll out in ${seconds} s: ${r.stderr}\n${pods.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}\n${logs.stdout}${logs.stderr}`,
-    );
+    if (r.code !== 0) assert.fail(`${workload} did not roll out in ${seconds} s: ${r.stderr}\n${await diagnose()}`);
   };
   let scripts = 0;
   return {
@@ -171,7 +196,7 @@ export async function startRealNode(label: string, images: string[]): Promise<Re
         helmEnv,
         HELM_BUILDS[0].binary,
       );
-      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      if (r.code !== 0) assert.fail(`helm install failed: ${r.stdout}\n${r.stderr}\n${await diagnose()}`);
       return valuesFile;
     },
     stop: async () => {
@@ -229,4 +254,93 @@ export function toolJob(
       },
     },
   };
+}
+
+/** The PersistentVolumeClaim the StackGraph stand-in keeps its store on (the tool containers mount it). */
+export const GRAPH_CLAIM = {
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name: 'graph' },
+  spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+};
+
+/** backup.stackGraph values running the stand-in's image (scripts/images/recipes/stackgraph-standin.sh) on GRAPH_CLAIM. */
+export function standInValues(): Record<string, unknown> {
+  return {
+    tool: {
+      image: imageValue('stackgraph-standin'),
+      exportCommand: ['sts-graph-standin', '-export'],
+      importCommand: ['sts-graph-standin', '-import'],
+      countCommand: ['sts-graph-standin', '-count'],
+      env: [{ name: 'STS_GRAPH_DB', value: '/graph/graph.db' }],
+      volumes: [{ name: 'graph', persistentVolumeClaim: { claimName: 'graph' } }],
+      volumeMounts: [{ name: 'graph', mountPath: '/graph' }],
+      resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+    },
+    scratch: { size: '1Gi' },
+  };
+}
+
+/** Runs the stand-in's image on GRAPH_CLAIM with ARGS (`-seed N`, `-digest`) as a Job; returns its last log line. */
+export async function graphTool(node: RealNode, name: string, args: string[]): Promise<string> {
+  const command = ['sts-graph-standin', '-db', '/graph/graph.db', ...args];
+  await node.apply(toolJob(name, image('stackgraph-standin').reference, command, { graph: '/graph' }));
+  return (await node.waitJob(name)).trim().split('\n').pop() ?? '';
+}
+
+/** Three pods of busybox labelled as StackGraph's clients (the chart's default scale-down selector). */
+export function clientsDeployment(): Record<string, unknown> {
+  const labels = { app: 'graph-clients', 'stackstate.com/connects-to-stackgraph': 'true' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'graph-clients', labels },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'graph-clients' } },
+      template: {
+        metadata: { labels },
+        spec: {
+          securityContext: RESTRICTED_POD,
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'client',
+              image: BUSYBOX_IMAGE,
+              imagePullPolicy: 'Never',
+              command: ['sleep', '3600'],
+              securityContext: RESTRICTED_CONTAINER,
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * A StackGraph round trip through the installed chart: the stand-in seeded, the scheduled CronJob run
+ * now, the backup listed by ./restore/list-stackgraph-backups.sh, more written, the backup restored by
+ * ./restore/restore-stackgraph-backup.sh NAME -force with StackGraph's clients (clientsDeployment) running; asserts the store's digest equals the backed-up
+ * one. Returns the backup's name. LABEL keeps the Job names of several round trips apart.
+ */
+export async function stackGraphRoundTrip(node: RealNode, label: string): Promise<string> {
+  await graphTool(node, `${label}-seed`, ['-seed', '120']);
+  const digest = await graphTool(node, `${label}-digest-1`, ['-digest']);
+  assert.match(digest, /[0-9a-f]{64}/);
+  await node.kubectl(['create', 'job', `${label}-backup`, '--from', `cronjob/${RELEASE}-stackgraph-backup`]);
+  const log = await node.waitJob(`${label}-backup`, 240);
+  const name = /backed up StackGraph as (sts-backup-\d{8}-\d{4}\.graph)/.exec(log)?.[1];
+  assert.ok(name, `the backup log names the backup:\n${log}`);
+  assert.ok(!log.includes(SECRET_KEY), 'no credential in the job log');
+  const list = await runScript(node.cluster, 'list-stackgraph-backups.sh', [], NS);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`^${name.replace(/\./g, '\\.')}$`, 'm'));
+  await graphTool(node, `${label}-seed-more`, ['-seed', '30']);
+  await node.apply(clientsDeployment());
+  await node.rollout('deployment/graph-clients');
+  const restored = await runScript(node.cluster, 'restore-stackgraph-backup.sh', [name, '-force'], NS);
+  assert.equal(restored.code, 0, `${restored.stdout}\n${restored.stderr}`);
+  assert.equal(await graphTool(node, `${label}-digest-2`, ['-digest']), digest, 'the restored store equals the backup');
+  return name;
 }

@@ -341,6 +341,29 @@ describe("StackGraph on Kubernetes: the chart's CronJob and the operator scripts
     assert.equal(await leftovers(), '');
   });
 
+  it('a scale-down selector that matches no workload is refused before anything is downloaded or changed', async () => {
+    const labelled = (await kubectl(['get', 'deployments,statefulsets', '--selector', SELECTOR, '--output', 'name']))
+      .trim()
+      .split('\n');
+    const key = SELECTOR.split('=')[0] ?? '';
+    await kubectl(['label', ...labelled, `${key}-`]);
+    try {
+      const run = await script('restore-stackgraph-backup.sh', [scheduled, '-force']);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(
+        run.stderr,
+        /no deployment or statefulset in namespace \S+ matches the scale-down selector stackstate\.com\/connects-to-stackgraph=true/,
+      );
+      assert.match(run.stderr, /Nothing was changed: no workload was scaled down/);
+      assert.doesNotMatch(run.stdout + run.stderr, /Downloading|left scaled down/);
+      assert.equal(standin('-digest'), scheduledDigest, 'StackGraph untouched');
+    } finally {
+      await kubectl(['label', ...labelled, SELECTOR]);
+    }
+    assert.deepEqual(await replicas(), untouched);
+    assert.equal(await leftovers(), '');
+  });
+
   it('a failed import leaves the workloads down and prints the exact commands, which work', async () => {
     // The store's folder is gone: the count says empty, the fetch succeeds, the import tool fails.
     await rm(join(work, 'store'), { recursive: true });
