@@ -72,6 +72,12 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
       'restore the newest backup into a scratch instance and compare its element count with the record',
     ],
   ],
+  'victoria-metrics drill': [
+    [
+      '$0 victoria-metrics drill --instance victoria-metrics-0 --scratch-dir /scratch',
+      'restore the newest complete version into a scratch instance and compare its series with the record',
+    ],
+  ],
   'victoria-metrics backup': [
     [
       '$0 victoria-metrics backup --instance victoria-metrics-0 --url http://victoria-metrics-0:8428 --storage-data-path /storage',
