@@ -72,6 +72,12 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
       'restore the newest backup into a scratch instance and compare its element count with the record',
     ],
   ],
+  'elasticsearch drill': [
+    [
+      '$0 elasticsearch drill --url http://stackstate-elasticsearch-master:9200',
+      'restore the newest snapshot as drill-* indices, compare document counts with its record, delete them',
+    ],
+  ],
   'victoria-metrics drill': [
     [
       '$0 victoria-metrics drill --instance victoria-metrics-0 --scratch-dir /scratch',

@@ -59,6 +59,11 @@ export function sumCounts(counts: readonly Counted[]): Counted {
     : { atLeast: low, atMost: high, why: 'some parts were written to during the backup' };
 }
 
+/** The count key of one Elasticsearch index's documents in a record: `documents:<index>`. */
+export function documentsKey(index: string): string {
+  return `documents:${index}`;
+}
+
 /** What one backup holds, as recorded when it was taken. */
 export interface BackupRecord {
   target: string;
