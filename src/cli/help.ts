@@ -153,6 +153,12 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
   'volumes check': [
     ['$0 volumes check --read-data-subset 5%', 'stale locks, structure, and 5 % of the data read back'],
   ],
+  'volumes drill': [
+    [
+      '$0 volumes drill --sample 3 --read-data-subset 1/10 --scratch-dir /scratch',
+      "restore the next 3 claims' newest snapshots into a scratch folder, compare files and bytes, restic check",
+    ],
+  ],
   'volumes dispatch': [
     [
       '$0 volumes dispatch --template-config-map volume-backup-template --claim claim-alice,claim-bob --dry-run',
