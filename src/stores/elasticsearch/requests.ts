@@ -17,7 +17,7 @@
  * when asked for (the older Elasticsearch behaviour); by default they come from the keystore.
  */
 import type { estypes } from '@elastic/elasticsearch';
-import { ELASTICSEARCH_DRILL_PREFIX, ELASTICSEARCH_SNAPSHOT_TEMPLATE } from '../../storage/layout.js';
+import { ELASTICSEARCH_DRILL_RENAME, ELASTICSEARCH_SNAPSHOT_TEMPLATE } from '../../storage/layout.js';
 
 /** S3 client settings Elasticsearch also takes as repository settings (see above). */
 export interface S3ClientOverrides {
@@ -162,8 +162,8 @@ export function drillRestoreRequest(
     repository,
     snapshot,
     indices,
-    rename_pattern: '(.+)',
-    rename_replacement: `${ELASTICSEARCH_DRILL_PREFIX}$1`,
+    rename_pattern: ELASTICSEARCH_DRILL_RENAME.pattern,
+    rename_replacement: ELASTICSEARCH_DRILL_RENAME.replacement,
     include_global_state: false,
     include_aliases: false,
     index_settings: { 'index.number_of_replicas': 0 },
