@@ -33,7 +33,7 @@ export function renderVersions(rows: readonly ListedVersion[]): string {
   return rows
     .map((r) =>
       r.complete && r.lastCompletedBackup !== null
-        ? `${r.instance} ${r.version} "${time(r.lastCompletedBackup)}"${r.shrunk === null ? '' : ' SHRUNK'}`
+        ? `${r.instance} ${r.version} "${time(r.lastCompletedBackup)}"`
         : `${r.instance} ${r.version} INCOMPLETE (last written "${time(r.lastWrite)}"; cannot be restored)`,
     )
     .join('\n');

@@ -153,6 +153,10 @@ describe('victoria-metrics drill', () => {
       logs.some((l) => l.startsWith(`WARNING: backup ${second.version} of victoria-metrics-0 is much smaller`)),
     );
     const listed = await runList(validateList({ bucket }), ctx());
+    assert.ok(
+      logs.includes(`WARNING: victoria-metrics-0 ${second.version} is flagged SHRUNK: ${second.record.shrunk ?? ''}`),
+      'list warns beside its StackState-format lines',
+    );
     assert.deepEqual(
       listed.map((v) => [v.version, v.shrunk === null]),
       [

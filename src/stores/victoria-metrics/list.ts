@@ -8,6 +8,7 @@ import { ensureBucket, openStore } from '../../storage/open.js';
 import { usageError } from '../../util/errors.js';
 import type { StoreContext } from '../types.js';
 import { shrunkBackups } from '../records.js';
+import { warn } from '../../util/log.js';
 import { bucketName, instanceName } from './options.js';
 import { listVersions } from './versions.js';
 
@@ -91,6 +92,9 @@ export async function runList(options: ListOptions, ctx: StoreContext): Promise<
         bytes: v.bytes,
         shrunk: flagged.get(v.instance)?.get(v.version) ?? null,
       });
+      // The list lines keep StackState's format: a flag is a warning beside them (and in --json).
+      const shrunk = flagged.get(v.instance)?.get(v.version);
+      if (shrunk !== undefined) warn(`${v.instance} ${v.version} is flagged SHRUNK: ${shrunk}`);
     }
   }
   return out;
