@@ -25,6 +25,7 @@ import {
 import { ExitCode, StackbackupError } from '../../src/util/errors.js';
 import { setLogSink } from '../../src/util/log.js';
 import { tempDir } from '../servers/harness.js';
+import { runCli } from '../support/cli.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import {
   exportAll,
@@ -66,6 +67,16 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+const cliEnv = (): Record<string, string> => {
+  const tools = victoriaMetricsTools();
+  return {
+    STACKBACKUP_S3_ENDPOINT: minio.endpoint,
+    STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
+    STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
+    STACKBACKUP_VMRESTORE: tools.vmrestore,
+    STACKBACKUP_VICTORIA_METRICS: tools.server,
+  };
+};
 const ctx = (): StoreContext => ({ storage, now: () => DateTime.utc() });
 
 async function live(series: number, seed: number, dataDir?: string): Promise<VictoriaMetricsServer> {
@@ -137,6 +148,34 @@ describe('victoria-metrics drill', () => {
     assert.deepEqual(await readdir(scratch), [], 'the scratch folder is removed');
     assert.deepEqual(await processesUsing(scratch), [], 'the scratch victoria-metrics is stopped');
     assert.deepEqual(await readLatestDrill(store, 'victoria-metrics-0'), record);
+
+    // The same drill through the real CLI, as the drill Job runs it.
+    const run = await runCli(
+      [
+        'victoria-metrics',
+        'drill',
+        '--json',
+        '--instance',
+        'victoria-metrics-0',
+        '--bucket',
+        bucket,
+        '--scratch-dir',
+        scratch,
+      ],
+      cliEnv(),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const shown = JSON.parse(run.stdout) as { outcome: string; checks: { name: string; found: unknown }[] };
+    assert.equal(shown.outcome, 'passed');
+    assert.deepEqual(
+      shown.checks.map((c) => [c.name, c.found]),
+      [
+        ['series', 120],
+        ['samples', 30],
+      ],
+    );
+    assert.ok(!`${run.stdout}${run.stderr}`.includes(minio.secretKey), 'no credential in the output');
+    assert.deepEqual(await readdir(scratch), []);
   });
 
   it('flags a version much smaller than the one it started from; list shows it', async () => {
@@ -187,6 +226,12 @@ describe('victoria-metrics drill', () => {
     });
     const kept = await readLatestDrill(store, 'victoria-metrics-0');
     assert.equal(kept?.outcome, 'failed');
+    const run = await runCli(
+      ['victoria-metrics', 'drill', '--instance', 'victoria-metrics-0', '--bucket', bucket, '--scratch-dir', scratch],
+      cliEnv(),
+    );
+    assert.equal(run.code, ExitCode.integrity, run.stderr);
+    assert.match(run.stderr, /the scratch instance holds 0 series, the backup's record says 80/);
     assert.deepEqual(await readdir(scratch), []);
     assert.deepEqual(await processesUsing(scratch), []);
   });
