@@ -251,7 +251,10 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
             c
               .option('url', url)
               .option('repository', repository)
-              .option('bucket', bucket)
+              .option('bucket', {
+                type: 'string',
+                describe: 'bucket of the snapshot records: show SHRUNK flags (backup.elasticsearch.bucketName)',
+              })
               .option('format', {
                 choices: ['table', 'names'],
                 default: 'table',

@@ -146,7 +146,10 @@ describe('elasticsearch drill', () => {
     const second = await backup(repo, '2026-02-02T03:00:00Z', 'sts_d2_*');
     assert.equal(second.record.shrunk, `10 documents, under 50 % of the 40 of the previous backup ${first.name}`);
     assert.ok(logs.some((l) => l.startsWith(`WARNING: backup ${second.name} of ${repo} is much smaller`)));
-    const listed = await runList(validateList({ url: es.url, repository: repo }), at('2026-02-02T04:00:00Z'));
+    const listed = await runList(
+      validateList({ url: es.url, repository: repo, bucket: BUCKET }),
+      at('2026-02-02T04:00:00Z'),
+    );
     assert.deepEqual(
       listed.snapshots.map((s) => [s.name, s.shrunk === null]),
       [

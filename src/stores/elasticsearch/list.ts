@@ -38,8 +38,8 @@ export interface Snapshot {
 export interface ListOptions {
   connection: Connection;
   repository: string;
-  /** Bucket of the snapshots' records (shrunk flags). */
-  bucket: string;
+  /** Bucket of the snapshots' records, to show shrunk flags (undefined: none shown). */
+  bucket: string | undefined;
 }
 
 export interface ListResult {
@@ -53,12 +53,13 @@ export function validateList(raw: { url?: unknown; repository?: unknown; bucket?
   return {
     connection: parseConnection(raw.url),
     repository: parseRepository(raw.repository),
-    bucket: parseBucket(raw.bucket),
+    bucket: raw.bucket === undefined || raw.bucket === '' ? undefined : parseBucket(raw.bucket),
   };
 }
 
-/** The shrunk flags of the repository's snapshots; none when the records' bucket cannot be read. */
+/** The shrunk flags of the repository's snapshots; none without --bucket or when its records cannot be read. */
 async function flags(options: ListOptions, ctx: StoreContext): Promise<Map<string, string>> {
+  if (options.bucket === undefined) return new Map();
   try {
     return await shrunkBackups(openStore(ctx.storage, options.bucket), options.repository);
   } catch (err) {
