@@ -7,7 +7,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { FULLNAME, containerOf, envOf, find, names, podOf, render, type Manifest, type PodTemplate } from './helm.js';
+import {
+  FULLNAME,
+  containerOf,
+  envOf,
+  find,
+  names,
+  podOf,
+  render,
+  renderError,
+  renderNotes,
+  type Manifest,
+  type PodTemplate,
+} from './helm.js';
 
 const DRILLS = {
   'victoria-metrics-0-drill': `${FULLNAME}-victoria-metrics-0-drill`,
@@ -97,5 +109,24 @@ describe('chart: restore drills', () => {
     assert.ok(envOf(containerOf(backup, 'backup')).STACKBACKUP_S3_ENDPOINT);
     const list = argsOf(podOf(templateJob(docs, 'elasticsearch-list')));
     assert.equal(list[list.indexOf('--bucket') + 1], 'sts-elasticsearch-backup');
+  });
+
+  it('refuses a drill schedule that is not a Kubernetes cron schedule, naming the value and the fix', async () => {
+    const message = await renderError({
+      files: ['drills-values.yaml'],
+      setString: { 'victoria-metrics-0.backup.drill.schedule': '61 4 * * 0' },
+    });
+    assert.match(
+      message,
+      /victoria-metrics-0\.backup\.drill\.schedule "61 4 \* \* 0": "61" is out of range for minute \(0-59\); fix: --set-string victoria-metrics-0\.backup\.drill\.schedule="30 5 \* \* 0"/,
+    );
+  });
+
+  it('NOTES names ./restore/drill.sh of each store with a drill, and its schedule', async () => {
+    const notes = await renderNotes({ files: ['drills-values.yaml'] });
+    assert.match(notes, /\.\/restore\/drill\.sh elasticsearch +\(restore drill now; weekly drill "15 6 \* \* 0"\)/);
+    assert.match(notes, /\.\/restore\/drill\.sh volumes +\(restore drill of the next 2 claims now; weekly drill "0 8 \* \* 0"\)/);
+    assert.match(notes, /\.\/restore\/drill\.sh victoria-metrics victoria-metrics-0 +\(restore drill now; weekly drill "45 4 \* \* 0"\)/);
+    assert.doesNotMatch(await renderNotes({ files: ['volumes-values.yaml'] }), /drill\.sh/);
   });
 });
