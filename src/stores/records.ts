@@ -233,7 +233,11 @@ export async function writeDrillRecord(store: ObjectStore, record: DrillRecord, 
 
 /** The newest drill result of a target, or undefined when it was never drilled (for status and metrics). */
 export async function readLatestDrill(store: ObjectStore, target: string): Promise<DrillRecord | undefined> {
-  const objects = (await listBackups(store, drillRecordPrefix(target))).filter((o) => o.complete);
+  const prefix = drillRecordPrefix(target);
+  // Only this target's own results: a target named like a folder (`volumes/ns`) may sit below another.
+  const objects = (await listBackups(store, prefix)).filter(
+    (o) => o.complete && !o.key.slice(prefix.length).includes('/'),
+  );
   const newest = objects
     .map((o) => o.key)
     .sort()
