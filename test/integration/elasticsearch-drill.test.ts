@@ -28,6 +28,7 @@ import { ExitCode, StackbackupError } from '../../src/util/errors.js';
 import { setLogSink } from '../../src/util/log.js';
 import { startElasticsearch, type ElasticsearchServer } from '../servers/elasticsearch.js';
 import { tempDir } from '../servers/harness.js';
+import { runCli } from '../support/cli.js';
 
 const BUCKET = 'sts-elasticsearch-backup';
 let es: ElasticsearchServer;
@@ -133,6 +134,17 @@ describe('elasticsearch drill', () => {
       'the live indices hold the same documents and are the same indices',
     );
     assert.deepEqual(await readLatestDrill(store(), repo), record);
+
+    // The same drill through the real CLI, as the drill Job runs it: the checks table, then the summary.
+    const run = await runCli(['elasticsearch', 'drill', '--repository', repo], {
+      STACKBACKUP_ES_URL: es.url,
+      STACKBACKUP_FS_ROOT: root,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^documents:sts_d1_a +30 +30 +ok$/m);
+    assert.match(run.stdout, /^documents:sts_d1_b +12 +12 +ok$/m);
+    assert.match(run.stdout, new RegExp(`^drill of ${repo} from ${result.name}: passed, restored .+ in .+$`, 'm'));
+    assert.deepEqual(await drillIndices(), []);
   });
 
   it('flags a snapshot much smaller than the previous one; list shows it', async () => {

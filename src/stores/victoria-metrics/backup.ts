@@ -84,7 +84,7 @@ export interface BackupResult extends BackupSummary {
   completedAt: string;
   wallSeconds: number;
   prune: PruneResult | null;
-  /** What the version holds after this backup, as recorded for drills (null when it could not be written). */
+  /** What the version holds after this backup, as recorded for drills. */
   record: BackupRecord;
 }
 
