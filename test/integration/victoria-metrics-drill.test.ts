@@ -250,4 +250,25 @@ describe('victoria-metrics drill', () => {
     assert.equal(await readLatestDrill(openStore(storage, bucket), 'victoria-metrics-0'), undefined);
     assert.deepEqual(await readdir(scratch), []);
   });
+
+  it('refuses to start without the scratch server program, before it restores or records anything', async () => {
+    const { bucket, scratch } = await newBucket();
+    const server = await live(10, 41);
+    await backup(bucket, server);
+    const saved = process.env.STACKBACKUP_VICTORIA_METRICS;
+    process.env.STACKBACKUP_VICTORIA_METRICS = join(scratch, 'no-such-victoria-metrics');
+    try {
+      await assert.rejects(drill(bucket, scratch), (err: unknown) => {
+        assert.ok(err instanceof StackbackupError);
+        assert.equal(err.exitCode, ExitCode.notFound);
+        assert.match(err.message, /no-such-victoria-metrics" was not found/);
+        assert.match(err.hint ?? '', /STACKBACKUP_VICTORIA_METRICS/);
+        return true;
+      });
+    } finally {
+      process.env.STACKBACKUP_VICTORIA_METRICS = saved;
+    }
+    assert.equal(await readLatestDrill(openStore(storage, bucket), 'victoria-metrics-0'), undefined);
+    assert.deepEqual(await readdir(scratch), []);
+  });
 });

@@ -8,8 +8,8 @@
 import { join } from 'node:path';
 import { wholeNumber } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
-import { ExitCode, StackbackupError, messageOf } from '../../util/errors.js';
-import { startProgram } from '../../util/exec.js';
+import { ExitCode, StackbackupError, isStackbackupError, messageOf } from '../../util/errors.js';
+import { run, startProgram } from '../../util/exec.js';
 import { log, section } from '../../util/log.js';
 import { DEFAULT_SCRATCH_DIR, countCheck, freeLoopbackPort, runDrillSteps, type DrillSteps } from '../drill.js';
 import { readBackupRecord, type DrillRecord } from '../records.js';
@@ -118,6 +118,17 @@ async function readSamples(base: URL, steps: DrillSteps): Promise<void> {
 export async function runDrill(options: DrillOptions, ctx: StoreContext): Promise<DrillRecord> {
   const startedAt = ctx.now();
   const { instance } = options;
+  // The scratch server must be there before anything is restored: a missing program is a setup
+  // problem, not a failed drill of the backup.
+  try {
+    await run(server(), ['-version'], { logOutput: false });
+  } catch (err) {
+    throw new StackbackupError(`the drill's scratch server cannot run: ${messageOf(err)}`, {
+      exitCode: isStackbackupError(err) ? err.exitCode : ExitCode.failure,
+      hint: 'The job image ships victoria-metrics next to vmrestore; elsewhere put it on PATH or set STACKBACKUP_VICTORIA_METRICS. Nothing was restored.',
+      cause: err,
+    });
+  }
   const store = openStore(ctx.storage, options.bucket);
   await ensureBucket(store, {
     create: false,
