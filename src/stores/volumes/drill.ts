@@ -135,7 +135,13 @@ export async function runDrill(options: DrillOptions, ctx: StoreContext): Promis
       const recorded = await readBackupRecord(store, claim, snapshot.id);
       const output = new ResticOutput(`claim ${claim}: drill restore`);
       try {
-        await restic(repo, ['restore', snapshot.id, '--target', folder, '--json'], { onLine: output.onLine });
+        // A prune or check holding the repository makes the restore wait, not fail the drill.
+        await withLockRetry(
+          repo,
+          `drill restore of claim ${claim}`,
+          () => restic(repo, ['restore', snapshot.id, '--target', folder, '--json'], { onLine: output.onLine }),
+          options.lockWaitSeconds,
+        );
       } catch (err) {
         throw new StackbackupError(`snapshot ${shortId} of claim ${claim} did not restore: ${messageOf(err)}`, {
           exitCode: ExitCode.integrity,
