@@ -55,6 +55,9 @@ repository with kubectl pointed at namespace {{ .Release.Namespace }}:
     ./restore/list-elasticsearch-snapshots.sh
     ./restore/restore-elasticsearch-snapshot.sh <snapshot name> ["index1,index2"] [-force]
 {{- end }}
+{{- with $.Values.backup.elasticsearch.drill }}{{ if .enabled }}
+    ./restore/drill.sh elasticsearch      (restore drill now; weekly drill {{ .schedule | quote }})
+{{- end }}{{ end }}
 {{- else if eq $s.store "volumes" }}
 {{- if $s.scheduled }}{{ $sched = printf "%q" $.Values.backup.volumes.scheduled.schedule }}{{ end }}
 
@@ -63,6 +66,9 @@ repository with kubectl pointed at namespace {{ .Release.Namespace }}:
     ./restore/list-volume-backups.sh [claim]
     ./restore/restore-volume-backup.sh <claim> <snapshot> [target claim] [-force]
 {{- end }}
+{{- with $.Values.backup.volumes.drill }}{{ if .enabled }}
+    ./restore/drill.sh volumes            (restore drill of the next {{ .sample }} claims now; weekly drill {{ .schedule | quote }})
+{{- end }}{{ end }}
 {{- else }}
 {{- if $s.scheduled }}{{ $sched = printf "%q" (index $.Values $s.store).backup.scheduled.schedule }}{{ end }}
 
@@ -71,6 +77,9 @@ repository with kubectl pointed at namespace {{ .Release.Namespace }}:
     ./restore/list-victoria-metrics-backups.sh
     ./restore/restore-victoria-metrics-backup.sh {{ $s.store }} <version>
 {{- end }}
+{{- with (index $.Values $s.store).backup.drill }}{{ if .enabled }}
+    ./restore/drill.sh victoria-metrics {{ $s.store }}   (restore drill now; weekly drill {{ .schedule | quote }})
+{{- end }}{{ end }}
 {{- end }}
 {{- end }}
 {{- if include "stackbackup.anyRestore" . }}

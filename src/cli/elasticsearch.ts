@@ -30,6 +30,7 @@ import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
 import { type CommandContext, type Exec, runs } from './context.js';
 import { documented } from './help.js';
+import { drillText, shrinkShareOption } from './drill.js';
 import { groupNames } from './groups.js';
 import { storeEntry } from '../stores/registry.js';
 import { listFormat, renderTable, type ListFormat } from './output.js';
@@ -39,8 +40,10 @@ const shown = (t: DateTime | undefined): string => (t === undefined ? '-' : elas
 export function renderSnapshots(result: ListResult, format: ListFormat): string {
   if (format === 'names') return result.snapshots.map((s) => s.name).join('\n');
   if (result.snapshots.length === 0) return `no snapshots in repository "${result.repository}"`;
+  // The FLAG column appears only when a snapshot is flagged as much smaller than the one before it.
+  const flagged = result.snapshots.some((s) => s.shrunk);
   return renderTable(
-    ['NAME', 'STATE', 'INDICES', 'START', 'END', 'SIZE'],
+    ['NAME', 'STATE', 'INDICES', 'START', 'END', 'SIZE', ...(flagged ? ['FLAG'] : [])],
     result.snapshots.map((s) => [
       s.name,
       s.state,
@@ -48,6 +51,7 @@ export function renderSnapshots(result: ListResult, format: ListFormat): string 
       shown(s.startTime),
       shown(s.endTime),
       s.sizeBytes === undefined ? '-' : formatBytes(s.sizeBytes),
+      ...(flagged ? [s.shrunk ? 'SHRUNK' : ''] : []),
     ]),
   );
 }
@@ -94,6 +98,7 @@ function renderConfigure(r: ConfigureResult): string {
 
 function renderBackup(r: BackupResult): string {
   return [
+    ...(r.record.shrunk === null ? [] : [`WARNING: much smaller than the previous snapshot: ${r.record.shrunk}`]),
     `snapshot ${r.name} ${r.state} in repository "${r.repository}": ${r.indices.length} ${r.indices.length === 1 ? 'index' : 'indices'}, shards total ${r.shards.total}, failed ${r.shards.failed}, successful ${r.shards.successful}, in ${formatSeconds(r.seconds)}`,
     ...(r.retention === null ? ['retention: skipped (--no-prune)'] : [renderPrune(r.retention)]),
   ].join('\n');
@@ -145,6 +150,11 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
     type: 'string',
     default: DEFAULT_TIMEOUT_SECONDS,
     describe: 'how long to wait for Elasticsearch to finish',
+  } as const;
+  const bucket = {
+    type: 'string',
+    default: DEFAULT_BUCKET,
+    describe: 'bucket of the snapshot records and drill results (backup.elasticsearch.bucketName)',
   } as const;
   return yargs.command(groupNames('elasticsearch'), storeEntry('elasticsearch').summary, (y) =>
     y
@@ -222,7 +232,9 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
                 default: true,
                 describe: 'apply retention after the snapshot (--no-prune to skip)',
               })
-              .option('timeout-seconds', timeout),
+              .option('timeout-seconds', timeout)
+              .option('bucket', bucket)
+              .option('shrink-share', shrinkShareOption),
             'elasticsearch backup',
           ),
         (a) =>
@@ -239,6 +251,10 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
             c
               .option('url', url)
               .option('repository', repository)
+              .option('bucket', {
+                type: 'string',
+                describe: 'bucket of the snapshot records: show SHRUNK flags (backup.elasticsearch.bucketName)',
+              })
               .option('format', {
                 choices: ['table', 'names'],
                 default: 'table',
@@ -306,6 +322,20 @@ export function registerElasticsearch(yargs: Argv, exec: Exec): Argv {
           ),
         (a) => runs(exec, elasticsearchStore.prune, { json: elasticsearchPruneReport, text: renderPrune })(a),
       )
-      .demandCommand(1, 'name an elasticsearch command: configure, backup, list, restore or prune'),
+      .command(
+        'drill',
+        'restore the newest successful snapshot as drill-<index> indices, compare documents with its record, delete them',
+        (c) =>
+          documented(
+            c
+              .option('url', url)
+              .option('repository', repository)
+              .option('bucket', bucket)
+              .option('timeout-seconds', timeout),
+            'elasticsearch drill',
+          ),
+        (a) => runs(exec, elasticsearchStore.drill, { text: drillText })(a),
+      )
+      .demandCommand(1, 'name an elasticsearch command: configure, backup, list, restore, prune or drill'),
   );
 }

@@ -72,6 +72,18 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
       'restore the newest backup into a scratch instance and compare its element count with the record',
     ],
   ],
+  'elasticsearch drill': [
+    [
+      '$0 elasticsearch drill --url http://stackstate-elasticsearch-master:9200',
+      'restore the newest snapshot as drill-* indices, compare document counts with its record, delete them',
+    ],
+  ],
+  'victoria-metrics drill': [
+    [
+      '$0 victoria-metrics drill --instance victoria-metrics-0 --scratch-dir /scratch',
+      'restore the newest complete version into a scratch instance and compare its series with the record',
+    ],
+  ],
   'victoria-metrics backup': [
     [
       '$0 victoria-metrics backup --instance victoria-metrics-0 --url http://victoria-metrics-0:8428 --storage-data-path /storage',
@@ -140,6 +152,12 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
   ],
   'volumes check': [
     ['$0 volumes check --read-data-subset 5%', 'stale locks, structure, and 5 % of the data read back'],
+  ],
+  'volumes drill': [
+    [
+      '$0 volumes drill --sample 3 --read-data-subset 1/10 --scratch-dir /scratch',
+      "restore the next 3 claims' newest snapshots into a scratch folder, compare files and bytes, restic check",
+    ],
   ],
   'volumes dispatch': [
     [

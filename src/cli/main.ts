@@ -63,7 +63,7 @@ function targetOf(argv: readonly string[], store: string): string | null {
   return null;
 }
 
-/** A failed `<store> backup` or `<store> restore` sends its event to the webhook, when one is configured. */
+/** A failed `<store> backup`, `restore` or `drill` sends its event to the webhook, when one is configured. */
 async function notifyFailure(
   argv: readonly string[],
   err: unknown,
@@ -72,7 +72,8 @@ async function notifyFailure(
 ): Promise<void> {
   const [group, verb] = argv.filter((a) => !a.startsWith('-'));
   const store = STORES.find((s) => s.name === group || s.aliases.includes(group ?? ''));
-  if (store === undefined || (verb !== 'backup' && verb !== 'restore')) return;
+  const kinds = { backup: 'backup_failed', restore: 'restore_failed', drill: 'drill_failed' } as const;
+  if (store === undefined || (verb !== 'backup' && verb !== 'restore' && verb !== 'drill')) return;
   if (exitCode === ExitCode.usage) return; // nothing ran
   const { makeEvent, notify, webhookFromEnv } = await import('../health/notify.js');
   let hook;
@@ -85,7 +86,7 @@ async function notifyFailure(
   if (hook === undefined) return;
   await notify(
     hook,
-    makeEvent(verb === 'backup' ? 'backup_failed' : 'restore_failed', {
+    makeEvent(kinds[verb], {
       store: store.name,
       target: targetOf(argv, store.name),
       message: messageOf(err),

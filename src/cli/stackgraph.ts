@@ -20,11 +20,11 @@ import {
   type RestoreResult,
 } from '../stores/stackgraph/index.js';
 import { usageError } from '../util/errors.js';
-import type { DrillRecord } from '../stores/records.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
 import { type CommandContext, type Exec, type Shown, runs } from './context.js';
 import { documented } from './help.js';
+import { drillText, scratchDirOption, shrinkShareOption } from './drill.js';
 import { groupNames } from './groups.js';
 import { storeEntry } from '../stores/registry.js';
 import { listFormat, renderTable, type ListFormat } from './output.js';
@@ -93,19 +93,6 @@ function restoreText(r: RestoreResult): string {
   return `restored StackGraph from ${r.name} (${formatBytes(r.size)}, sha256 verified before import)${after}`;
 }
 
-export function drillText(r: DrillRecord): string {
-  const rows = r.checks.map((c) => [
-    c.name,
-    String(c.expected ?? 'not recorded'),
-    String(c.found ?? ''),
-    c.ok ? 'ok' : 'FAILED',
-  ]);
-  return [
-    renderTable(['CHECK', 'EXPECTED', 'FOUND', 'RESULT'], rows),
-    `drill of ${r.target} from ${r.backup}: ${r.outcome}, restored ${formatBytes(r.bytes)} in ${formatSeconds(r.restoreSeconds)}`,
-  ].join('\n');
-}
-
 export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
   const bucket = {
     type: 'string',
@@ -149,10 +136,7 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
                 type: 'string',
                 describe: 'prints the number of elements StackGraph holds, recorded with the backup for drills',
               })
-              .option('shrink-share', {
-                type: 'string',
-                describe: 'flag a backup under this share of the previous one (default 0.5)',
-              }),
+              .option('shrink-share', shrinkShareOption),
             'stackgraph backup',
           ),
         (a) => runs(exec, stackGraphStore.backup, backupShown)(a),
@@ -257,7 +241,7 @@ export function registerStackGraph(yargs: Argv, exec: Exec): Argv {
                 type: 'string',
                 describe: "prints the scratch instance's element count (backup.stackGraph.drill.countCommand)",
               })
-              .option('scratch-dir', { type: 'string', default: '/tmp', describe: 'where scratch folders are made' }),
+              .option('scratch-dir', scratchDirOption),
             'stackgraph drill',
           ),
         (a) => runs(exec, stackGraphStore.drill, { text: drillText })(a),

@@ -20,6 +20,7 @@ import {
 } from '../stores/victoria-metrics/index.js';
 import { type CommandContext, type Exec, runs } from './context.js';
 import { documented } from './help.js';
+import { drillText, scratchDirOption, shrinkShareOption } from './drill.js';
 import { groupNames } from './groups.js';
 import { storeEntry } from '../stores/registry.js';
 import { renderTable } from './output.js';
@@ -42,6 +43,7 @@ function renderBackup(x: BackupResult): string {
   return [
     `${x.instance}: backed up into ${x.newVersion ? 'new ' : ''}version ${x.version} (${x.reason})`,
     `${formatBytes(x.backedUpBytes)} in the version, ${formatBytes(x.uploadedBytes)} uploaded, ${formatBytes(x.copiedBytes)} copied server-side, ${formatBytes(x.deletedBytes)} deleted, in ${formatSeconds(x.wallSeconds)}`,
+    ...(x.record.shrunk === null ? [] : [`WARNING: much smaller than the previous backup: ${x.record.shrunk}`]),
     ...(x.prune === null ? [] : [renderPrune(x.prune)]),
   ].join('\n');
 }
@@ -111,7 +113,8 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
                 type: 'string',
                 default: 60,
                 describe: 'how long to wait for the instance to answer',
-              }),
+              })
+              .option('shrink-share', shrinkShareOption),
             'victoria-metrics backup',
           ),
         (a) =>
@@ -199,6 +202,33 @@ export function registerVictoriaMetrics(yargs: Argv, exec: Exec): Argv {
             'victoria-metrics check',
           ),
         (a) => runs(exec, victoriaMetricsStore.check, { text: (x) => `${x.url} answers: ${x.series} series` })(a),
+      )
+      .command(
+        'drill',
+        "restore an instance's newest complete version into a scratch instance, check it against its record, clean up",
+        (c) =>
+          documented(
+            c
+              .option('instance', {
+                type: 'string',
+                demandOption: true,
+                describe: 'instance name, e.g. victoria-metrics-0',
+              })
+              .option('bucket', bucket)
+              .option('scratch-dir', scratchDirOption)
+              .option('memory-mib', {
+                type: 'string',
+                default: 256,
+                describe: 'memory the scratch victoria-metrics may use (-memory.allowedBytes), MiB',
+              })
+              .option('start-seconds', {
+                type: 'string',
+                default: 120,
+                describe: 'how long the scratch victoria-metrics may take to answer',
+              }),
+            'victoria-metrics drill',
+          ),
+        (a) => runs(exec, victoriaMetricsStore.drill, { text: drillText })(a),
       )
       .demandCommand(1, 'name a victoria-metrics command, e.g. "stackbackup victoria-metrics list"'),
   );

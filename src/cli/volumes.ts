@@ -9,6 +9,7 @@ import {
   DEFAULT_OWNER_KEY,
   DEFAULT_PREFIX,
   DEFAULT_RETENTION,
+  DEFAULT_SAMPLE,
   volumesBackupList,
   volumesPruneReport,
   volumesStore,
@@ -24,6 +25,7 @@ import { documented } from './help.js';
 import { groupNames } from './groups.js';
 import { storeEntry } from '../stores/registry.js';
 import { renderTable } from './output.js';
+import { drillText, scratchDirOption, shrinkShareOption } from './drill.js';
 
 const utc = (iso: string): string => DateTime.fromISO(iso, { zone: 'utc' }).toFormat("yyyy-MM-dd HH:mm:ss 'UTC'");
 
@@ -32,9 +34,17 @@ export function renderSnapshots(r: ListResult): string {
     return r.claim === null
       ? `No volume snapshots in ${r.repository}.`
       : `No snapshots of claim ${r.claim} in ${r.repository}.`;
+  // The FLAG column appears only when a snapshot is flagged as much smaller than the claim's previous one.
+  const flagged = r.snapshots.some((s) => s.shrunk);
   return renderTable(
-    ['CLAIM', 'SNAPSHOT', 'TIME', 'OWNER'],
-    r.snapshots.map((s) => [s.claim, s.shortId, utc(s.time), s.owner ?? '-']),
+    ['CLAIM', 'SNAPSHOT', 'TIME', 'OWNER', ...(flagged ? ['FLAG'] : [])],
+    r.snapshots.map((s) => [
+      s.claim,
+      s.shortId,
+      utc(s.time),
+      s.owner ?? '-',
+      ...(flagged ? [s.shrunk ? 'SHRUNK' : ''] : []),
+    ]),
   );
 }
 
@@ -48,6 +58,7 @@ function renderBackup(r: BackupResult): string {
       `retention (${r.retention.policy}): kept ${r.retention.kept.length}, removed ${r.retention.removed.length} snapshot(s) of ${r.claim}`,
     );
   if (r.retentionSkipped) lines.push(`retention skipped: ${r.retentionSkipped}`);
+  if (r.record.shrunk !== null) lines.push(`WARNING: much smaller than the previous snapshot: ${r.record.shrunk}`);
   return lines.join('\n');
 }
 
@@ -178,7 +189,8 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
                 type: 'boolean',
                 default: true,
                 describe: "apply the claim's retention after the backup (--no-prune to skip)",
-              }),
+              })
+              .option('shrink-share', shrinkShareOption),
             'volumes backup',
           ),
         (a) => runs(exec, volumesStore.backup, { text: renderBackup })(a),
@@ -258,6 +270,32 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
           })(a),
       )
       .command(
+        'drill',
+        'restore the newest snapshot of a rotating sample of claims into a scratch folder, compare files and bytes with their records, restic check',
+        (c) =>
+          documented(
+            repository(c)
+              .option('sample', {
+                type: 'string',
+                default: DEFAULT_SAMPLE,
+                describe: 'claims restored per run; the next run continues with the next claims by name',
+              })
+              .option('read-data-subset', {
+                type: 'string',
+                default: '1/10',
+                describe: 'restic check --read-data-subset after the restores: N% or n/t; 0 for structure only',
+              })
+              .option('scratch-dir', scratchDirOption)
+              .option('lock-wait-seconds', {
+                type: 'string',
+                default: 600,
+                describe: 'how long the check waits while other runs hold the repository',
+              }),
+            'volumes drill',
+          ),
+        (a) => runs(exec, volumesStore.drill, { text: drillText })(a),
+      )
+      .command(
         'dispatch',
         "create each claim's backup Job at its staggered time in the window (the chart's CronJob runs this)",
         (c) =>
@@ -291,6 +329,6 @@ export function registerVolumes(yargs: Argv, exec: Exec): Argv {
           ),
         (a) => runs(exec, volumesStore.dispatch, { text: renderDispatch })(a),
       )
-      .demandCommand(1, 'name a volumes command: backup, list, restore, prune, check or dispatch'),
+      .demandCommand(1, 'name a volumes command: backup, list, restore, prune, check, drill or dispatch'),
   );
 }

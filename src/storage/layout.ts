@@ -129,6 +129,16 @@ export function parseElasticsearchSnapshotName(name: string): DateTime | undefin
   return at.isValid ? at : undefined;
 }
 
+/** A drill restores a snapshot's indices under this prefix, never over a live index: `drill-<index>`. */
+export const ELASTICSEARCH_DRILL_PREFIX = 'drill-';
+
+export function elasticsearchDrillIndex(index: string): string {
+  return `${ELASTICSEARCH_DRILL_PREFIX}${index}`;
+}
+
+/** The same renaming as Elasticsearch's restore takes it (rename_pattern, rename_replacement). */
+export const ELASTICSEARCH_DRILL_RENAME = { pattern: '(.+)', replacement: elasticsearchDrillIndex('$1') } as const;
+
 /** The time columns of `elasticsearch list`: `2024-01-05 03:00:04 UTC`. */
 export function elasticsearchListTime(at: DateTime): string {
   return at.toUTC().toFormat("yyyy-MM-dd HH:mm:ss 'UTC'");

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import type { DateTime } from 'luxon';
 import {
   backupRecordKey,
+  backupRecordPrefix,
   drillRecordKey,
   drillRecordPrefix,
   shrunkMarkerBackup,
@@ -15,11 +16,53 @@ import {
 } from '../storage/layout.js';
 import { deleteBackups, listBackups, uploadStream } from '../storage/publish.js';
 import type { ObjectStore } from '../storage/types.js';
-import { messageOf } from '../util/errors.js';
+import { messageOf, usageError } from '../util/errors.js';
 import { warn } from '../util/log.js';
+import type { StoreName } from './types.js';
 
-/** A count a store could or could not tell: the value, or why it is unknown. */
-export type Counted = { value: number } | { unknown: string };
+/**
+ * A count a store could or could not tell: the value; a range, when the target was written to while the
+ * backup was taken (counted before and after it: the backup holds a count in between); or why it is
+ * unknown.
+ */
+export type Counted = { value: number } | { atLeast: number; atMost: number; why: string } | { unknown: string };
+
+/** The count a shrink check compares: the value, or the lower end of a range (undefined when unknown). */
+export function countOf(c: Counted | undefined): number | undefined {
+  if (c === undefined) return undefined;
+  if ('value' in c) return c.value;
+  if ('atLeast' in c) return c.atLeast;
+  return undefined;
+}
+
+/** What was counted before and after a backup: one value when equal, else the range in between. */
+export function countedBetween(before: number, after: number): Counted {
+  if (before === after) return { value: before };
+  return {
+    atLeast: Math.min(before, after),
+    atMost: Math.max(before, after),
+    why: `written to during the backup: ${before} before it, ${after} after it`,
+  };
+}
+
+/** Adds counts up: a value when all are values, a range when some are ranges, unknown when any is. */
+export function sumCounts(counts: readonly Counted[]): Counted {
+  let low = 0;
+  let high = 0;
+  for (const c of counts) {
+    if ('unknown' in c) return { unknown: c.unknown };
+    low += 'value' in c ? c.value : c.atLeast;
+    high += 'value' in c ? c.value : c.atMost;
+  }
+  return low === high
+    ? { value: low }
+    : { atLeast: low, atMost: high, why: 'some parts were written to during the backup' };
+}
+
+/** The count key of one Elasticsearch index's documents in a record: `documents:<index>`. */
+export function documentsKey(index: string): string {
+  return `documents:${index}`;
+}
 
 /** What one backup holds, as recorded when it was taken. */
 export interface BackupRecord {
@@ -37,6 +80,17 @@ export interface BackupRecord {
 /** Default share of the previous backup's size under which a backup is flagged as shrunk. */
 export const DEFAULT_SHRINK_SHARE = 0.5;
 
+/** `--shrink-share`: a share between 0 and 1 (`0.5`); backups under it of the previous one are flagged. */
+export function parseShare(raw: unknown): number {
+  const source = '--shrink-share';
+  if (raw === undefined) return DEFAULT_SHRINK_SHARE;
+  const text = String(raw).trim();
+  const value = Number(text);
+  if (text === '' || !/^(0(\.[0-9]+)?|1(\.0+)?)$/.test(text) || !Number.isFinite(value))
+    throw usageError(`${source} ${JSON.stringify(String(raw))} is not a share between 0 and 1`, 'Use for example 0.5.');
+  return value;
+}
+
 /** The reason a backup is flagged (null when not): compares the main count, else the size. */
 export function shrinkReason(
   current: { sizeBytes: number; main: number | undefined },
@@ -45,12 +99,12 @@ export function shrinkReason(
   share: number,
 ): string | null {
   if (previous === undefined) return null;
-  const before = previous.counts[mainKey];
-  if (current.main !== undefined && before !== undefined && 'value' in before) {
-    if (current.main === 0 && before.value > 0)
-      return `empty: 0 ${mainKey}, the previous backup ${previous.name} held ${before.value}`;
-    if (current.main < before.value * share)
-      return `${current.main} ${mainKey}, under ${Math.round(share * 100)} % of the ${before.value} of the previous backup ${previous.name}`;
+  const before = countOf(previous.counts[mainKey]);
+  if (current.main !== undefined && before !== undefined) {
+    if (current.main === 0 && before > 0)
+      return `empty: 0 ${mainKey}, the previous backup ${previous.name} held ${before}`;
+    if (current.main < before * share)
+      return `${current.main} ${mainKey}, under ${Math.round(share * 100)} % of the ${before} of the previous backup ${previous.name}`;
     return null;
   }
   if (current.sizeBytes < previous.sizeBytes * share)
@@ -86,10 +140,14 @@ export async function recordBackup(
   mainKey: string,
   share = DEFAULT_SHRINK_SHARE,
 ): Promise<BackupRecord> {
-  const previous = previousName === undefined ? undefined : await readBackupRecord(store, record.target, previousName);
-  const main = record.counts[mainKey];
+  let previous: BackupRecord | undefined;
+  try {
+    previous = previousName === undefined ? undefined : await readBackupRecord(store, record.target, previousName);
+  } catch (err) {
+    warn(`could not read the record of the previous backup ${previousName ?? ''}: ${messageOf(err)}; no shrink check`);
+  }
   const shrunk = shrinkReason(
-    { sizeBytes: record.sizeBytes, main: main !== undefined && 'value' in main ? main.value : undefined },
+    { sizeBytes: record.sizeBytes, main: countOf(record.counts[mainKey]) },
     previous,
     mainKey,
     share,
@@ -104,6 +162,19 @@ export async function recordBackup(
     warn(`could not write the record of ${record.name}: ${messageOf(err)}; drills will have nothing to compare with`);
   }
   return full;
+}
+
+/**
+ * The name of a target's newest record (by when it was written: one listing, no record read), for stores
+ * whose backup names do not sort by time (restic snapshot IDs).
+ */
+export async function newestRecordName(store: ObjectStore, target: string): Promise<string | undefined> {
+  const prefix = backupRecordPrefix(target);
+  const newest = (await listBackups(store, prefix))
+    .filter((o) => o.complete && o.key.endsWith('.json') && !o.key.slice(prefix.length).includes('/'))
+    .sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime())
+    .pop();
+  return newest?.key.slice(prefix.length, -'.json'.length);
 }
 
 /**
@@ -140,7 +211,7 @@ export interface DrillCheck {
 
 /** A drill's result as kept in the bucket and printed by `<store> drill --json`. */
 export interface DrillRecord {
-  store: string;
+  store: StoreName;
   target: string;
   backup: string;
   startedAt: string;
@@ -150,6 +221,8 @@ export interface DrillRecord {
   outcome: 'passed' | 'failed';
   /** Why it failed, for people (null when passed). */
   reason: string | null;
+  /** What only that store's drill tells (volumes: the claims of this run's sample). */
+  details?: Record<string, unknown>;
 }
 
 export async function writeDrillRecord(store: ObjectStore, record: DrillRecord, at: DateTime): Promise<string> {
@@ -160,7 +233,11 @@ export async function writeDrillRecord(store: ObjectStore, record: DrillRecord, 
 
 /** The newest drill result of a target, or undefined when it was never drilled (for status and metrics). */
 export async function readLatestDrill(store: ObjectStore, target: string): Promise<DrillRecord | undefined> {
-  const objects = (await listBackups(store, drillRecordPrefix(target))).filter((o) => o.complete);
+  const prefix = drillRecordPrefix(target);
+  // Only this target's own results: a target named like a folder (`volumes/ns`) may sit below another.
+  const objects = (await listBackups(store, prefix)).filter(
+    (o) => o.complete && !o.key.slice(prefix.length).includes('/'),
+  );
   const newest = objects
     .map((o) => o.key)
     .sort()

@@ -120,3 +120,55 @@ export function exitFailure(
     hint,
   );
 }
+
+/** A program started to keep running (a drill's scratch server) until stop(). */
+export interface RunningProgram {
+  /** Set once the program has exited (by itself or by stop()), with the last lines it printed. */
+  exited(): string | undefined;
+  /** Stops it (SIGTERM, then SIGKILL after graceMs) and waits until it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a program that keeps running: an argument array, its output lines logged (redacted) when
+ * logOutput; its exit is noticed (exited()) so that a caller waiting for it to answer can give up.
+ */
+export async function startProgram(
+  program: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; logOutput?: boolean } = {},
+): Promise<RunningProgram> {
+  const { execa } = await import('execa');
+  const tail: string[] = [];
+  const keep = function* (line: unknown) {
+    const text = redact(String(line));
+    if (options.logOutput ?? true) log(text);
+    tail.push(text);
+    if (tail.length > 5) tail.shift();
+    yield line;
+  };
+  const child = execa(program, [...args], {
+    env: options.env,
+    reject: false,
+    stdin: 'ignore',
+    stdout: ['pipe', keep],
+    stderr: ['pipe', keep],
+    buffer: false,
+  });
+  let exit: string | undefined;
+  const done = child.then((result) => {
+    const code = result.exitCode === undefined ? (result.signal ?? 'an error') : `code ${result.exitCode}`;
+    const notFound = codeOf(result.cause) === 'ENOENT' ? ` (program "${program}" was not found)` : '';
+    exit = `${program} exited with ${code}${notFound}${tail.length > 0 ? `:\n${tail.join('\n')}` : ''}`;
+  });
+  return {
+    exited: () => exit,
+    stop: async (graceMs = 10_000) => {
+      if (exit !== undefined) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+}

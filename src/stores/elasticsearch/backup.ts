@@ -5,15 +5,29 @@
  */
 import { randomBytes } from 'node:crypto';
 import { elasticsearchSnapshotName, elasticsearchSnapshotSuffix } from '../../storage/layout.js';
-import { ExitCode, StackbackupError } from '../../util/errors.js';
-import { log, section } from '../../util/log.js';
+import { ExitCode, StackbackupError, messageOf } from '../../util/errors.js';
+import { log, section, warn } from '../../util/log.js';
+import { openStore } from '../../storage/open.js';
+import {
+  countedBetween,
+  documentsKey,
+  dropBackupRecords,
+  newestRecordName,
+  parseShare,
+  recordBackup,
+  sumCounts,
+  type BackupRecord,
+  type Counted,
+} from '../records.js';
+import { documentCounts, openIndices } from './documents.js';
 import type { StoreContext } from '../types.js';
-import { connect, esError, longRequest } from './connection.js';
+import { connect, esError, longRequest, type EsClient } from './connection.js';
 import { pruneRepository, type PruneResult } from './prune.js';
 import { snapshotRequest } from './requests.js';
 import {
   DEFAULT_INDICES,
   VALUES,
+  parseBucket,
   parseConnection,
   parseFlag,
   parseIndexPatterns,
@@ -31,6 +45,9 @@ export interface BackupOptions {
   retention: RetentionSettings;
   prune: boolean;
   timeoutSeconds: number;
+  /** Bucket the record of each snapshot is kept in (the repository's bucket). */
+  bucket: string;
+  shrinkShare: number;
 }
 
 export interface BackupResult {
@@ -41,6 +58,8 @@ export interface BackupResult {
   shards: { total: number; failed: number; successful: number };
   seconds: number;
   retention: PruneResult | null;
+  /** What the snapshot holds (documents per index), as recorded for drills. */
+  record: BackupRecord;
 }
 
 export function validateBackup(raw: {
@@ -52,6 +71,8 @@ export function validateBackup(raw: {
   maxCount?: unknown;
   prune?: unknown;
   timeoutSeconds?: unknown;
+  bucket?: unknown;
+  shrinkShare?: unknown;
 }): BackupOptions {
   return {
     connection: parseConnection(raw.url),
@@ -60,7 +81,74 @@ export function validateBackup(raw: {
     retention: parseRetention(raw),
     prune: parseFlag(raw.prune, true, '--prune'),
     timeoutSeconds: parseTimeout(raw.timeoutSeconds),
+    bucket: parseBucket(raw.bucket),
+    shrinkShare: parseShare(raw.shrinkShare),
   };
+}
+
+type Counts = Map<string, number> | { unknown: string };
+
+/** Document counts of the indices `which` answers, or why they could not be counted. */
+async function countsNow(client: EsClient, which: () => Promise<string[]>): Promise<Counts> {
+  try {
+    return await documentCounts(client, await which());
+  } catch (err) {
+    return { unknown: `the documents could not be counted: ${messageOf(err)}` };
+  }
+}
+
+/**
+ * Records what the snapshot holds: per index the documents counted just before and just after it (one
+ * value when equal, else the range the snapshot's count is in; an index created meanwhile: up to its
+ * count after), their sum as `documents`, and the size Elasticsearch records. Never fails the backup.
+ */
+async function recordSnapshot(
+  client: EsClient,
+  options: BackupOptions,
+  ctx: StoreContext,
+  name: string,
+  indices: readonly string[],
+  before: Counts,
+  after: Counts,
+): Promise<BackupRecord> {
+  const counts: Record<string, Counted> = {};
+  for (const index of indices) {
+    let counted: Counted;
+    if ('unknown' in before) counted = { unknown: String(before.unknown) };
+    else if ('unknown' in after) counted = { unknown: String(after.unknown) };
+    else {
+      const [b, a] = [before.get(index), after.get(index)];
+      counted =
+        a === undefined
+          ? { unknown: 'the index was gone when the snapshot ended' }
+          : b === undefined
+            ? { atLeast: 0, atMost: a, why: `created during the snapshot: ${a} after it` }
+            : countedBetween(b, a);
+    }
+    counts[documentsKey(index)] = counted;
+  }
+  counts.documents = sumCounts(Object.values(counts));
+  let sizeBytes = 0;
+  try {
+    const answer = await client.snapshot.get({ repository: options.repository, snapshot: name, index_details: true });
+    for (const d of Object.values(answer.snapshots?.[0]?.index_details ?? {})) sizeBytes += d.size_in_bytes ?? 0;
+  } catch (err) {
+    warn(`could not read the size of snapshot ${name}: ${messageOf(err)}`);
+  }
+  const store = openStore(ctx.storage, options.bucket);
+  let previous: string | undefined;
+  try {
+    previous = await newestRecordName(store, options.repository);
+  } catch (err) {
+    warn(`could not list the records in bucket "${options.bucket}" (${VALUES.bucket}): ${messageOf(err)}`);
+  }
+  return recordBackup(
+    store,
+    { target: options.repository, name, takenAt: ctx.now().toUTC().toISO() ?? '', sizeBytes, sha256: null, counts },
+    previous,
+    'documents',
+    options.shrinkShare,
+  );
 }
 
 export async function runBackup(options: BackupOptions, ctx: StoreContext): Promise<BackupResult> {
@@ -69,6 +157,7 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   const client = await connect(connection);
   try {
     section(`Taking Elasticsearch snapshot ${name} of ${options.indices.join(',')} in repository "${repository}"...`);
+    const before = await countsNow(client, () => openIndices(client, options.indices));
     const started = Date.now();
     let info;
     try {
@@ -109,11 +198,17 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     );
     if (indices.length === 0)
       log(`WARNING: no index matched ${options.indices.join(',')}: the snapshot is empty (check ${VALUES.indices})`);
+    const after = await countsNow(client, async () => indices);
+    const record = await recordSnapshot(client, options, ctx, name, indices, before, after);
     const retention = options.prune
       ? await pruneRepository(client, { connection, repository, retention: options.retention, dryRun: false }, ctx)
       : null;
     if (retention !== null && retention.deleted.length === 0) log('retention: nothing to delete');
-    return { repository, name, state, indices, shards, seconds, retention };
+    if (retention !== null && retention.deleted.length > 0)
+      await dropBackupRecords(openStore(ctx.storage, options.bucket), repository, retention.deleted).catch(
+        (err: unknown) => warn(`could not remove the records of the deleted snapshots: ${messageOf(err)}`),
+      );
+    return { repository, name, state, indices, shards, seconds, retention, record };
   } finally {
     await client.close();
   }

@@ -24,6 +24,7 @@ export {
   type RestoreResult,
   type ForceMode,
 } from './restore.js';
+export { validateDrill, runDrill, type DrillOptions } from './drill.js';
 export { validatePrune, runPrune, type PruneOptions, type PruneResult } from './prune.js';
 export { selectIndices, matchesPattern } from './indices.js';
 export {

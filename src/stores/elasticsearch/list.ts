@@ -5,10 +5,13 @@
  */
 import { DateTime } from 'luxon';
 import { parseElasticsearchSnapshotName } from '../../storage/layout.js';
-import { ExitCode, StackbackupError } from '../../util/errors.js';
+import { ExitCode, StackbackupError, messageOf } from '../../util/errors.js';
+import { log } from '../../util/log.js';
+import { openStore } from '../../storage/open.js';
+import { shrunkBackups } from '../records.js';
 import type { StoreContext } from '../types.js';
 import { answerOf, connect, esError, type EsClient } from './connection.js';
-import { VALUES, parseConnection, parseRepository, type Connection } from './settings.js';
+import { VALUES, parseBucket, parseConnection, parseRepository, type Connection } from './settings.js';
 
 export type SnapshotState = 'SUCCESS' | 'PARTIAL' | 'FAILED' | 'IN_PROGRESS' | 'INCOMPATIBLE' | string;
 
@@ -28,11 +31,15 @@ export interface Snapshot {
   /** Who took it, from the snapshot's metadata: `slm` (its policy), `cronjob`, or undefined (someone else). */
   engine: string | undefined;
   reason: string | undefined;
+  /** Why the snapshot is flagged as much smaller than the one before it (list only; null when not). */
+  shrunk?: string | null;
 }
 
 export interface ListOptions {
   connection: Connection;
   repository: string;
+  /** Bucket of the snapshots' records, to show shrunk flags (undefined: none shown). */
+  bucket: string | undefined;
 }
 
 export interface ListResult {
@@ -42,8 +49,23 @@ export interface ListResult {
   snapshots: Snapshot[];
 }
 
-export function validateList(raw: { url?: unknown; repository?: unknown }): ListOptions {
-  return { connection: parseConnection(raw.url), repository: parseRepository(raw.repository) };
+export function validateList(raw: { url?: unknown; repository?: unknown; bucket?: unknown }): ListOptions {
+  return {
+    connection: parseConnection(raw.url),
+    repository: parseRepository(raw.repository),
+    bucket: raw.bucket === undefined || raw.bucket === '' ? undefined : parseBucket(raw.bucket),
+  };
+}
+
+/** The shrunk flags of the repository's snapshots; none without --bucket or when its records cannot be read. */
+async function flags(options: ListOptions, ctx: StoreContext): Promise<Map<string, string>> {
+  if (options.bucket === undefined) return new Map();
+  try {
+    return await shrunkBackups(openStore(ctx.storage, options.bucket), options.repository);
+  } catch (err) {
+    log(`no shrunk flags: the records in bucket "${options.bucket}" cannot be read (${messageOf(err)})`);
+    return new Map();
+  }
 }
 
 const time = (ms: unknown): DateTime | undefined =>
@@ -113,13 +135,15 @@ export async function scanSnapshots(client: EsClient, connection: Connection, re
   );
 }
 
-export async function runList(options: ListOptions, _ctx: StoreContext): Promise<ListResult> {
+export async function runList(options: ListOptions, ctx: StoreContext): Promise<ListResult> {
   const client = await connect(options.connection);
   try {
+    const snapshots = await scanSnapshots(client, options.connection, options.repository);
+    const flagged = await flags(options, ctx);
     return {
       url: options.connection.url.origin,
       repository: options.repository,
-      snapshots: await scanSnapshots(client, options.connection, options.repository),
+      snapshots: snapshots.map((s) => ({ ...s, shrunk: flagged.get(s.name) ?? null })),
     };
   } finally {
     await client.close();

@@ -22,6 +22,7 @@ function entry(repository: string, s: Snapshot): BackupEntry {
       shards: s.shards,
       engine: s.engine ?? null,
       reason: s.reason ?? null,
+      shrunk: s.shrunk ?? null,
     },
   };
 }

@@ -5,6 +5,7 @@
  *   policy       PUT _slm/policy/sts-backup      schedule, name template, indices, retention
  *   snapshot     PUT _snapshot/sts-backup/NAME   the cronjob engine's snapshot
  *   restore      POST _snapshot/sts-backup/NAME/_restore
+ *   drill        POST _snapshot/sts-backup/NAME/_restore   renamed drill-<index>, no aliases, no replicas
  *
  * One deliberate extension of the types: the S3 client settings endpoint, protocol and
  * path_style_access. Current Elasticsearch documents them as node settings
@@ -16,7 +17,7 @@
  * when asked for (the older Elasticsearch behaviour); by default they come from the keystore.
  */
 import type { estypes } from '@elastic/elasticsearch';
-import { ELASTICSEARCH_SNAPSHOT_TEMPLATE } from '../../storage/layout.js';
+import { ELASTICSEARCH_DRILL_RENAME, ELASTICSEARCH_SNAPSHOT_TEMPLATE } from '../../storage/layout.js';
 
 /** S3 client settings Elasticsearch also takes as repository settings (see above). */
 export interface S3ClientOverrides {
@@ -144,6 +145,28 @@ export function restoreRequest(
     indices,
     include_global_state: false,
     include_aliases: true,
+    wait_for_completion: true,
+  } satisfies estypes.SnapshotRestoreRequest;
+}
+
+/**
+ * A drill's restore: the named indices renamed to `drill-<index>` (so a live index is never opened or
+ * replaced), without aliases (a live alias must never point at a drill index) and without replicas.
+ */
+export function drillRestoreRequest(
+  repository: string,
+  snapshot: string,
+  indices: string[],
+): estypes.SnapshotRestoreRequest {
+  return {
+    repository,
+    snapshot,
+    indices,
+    rename_pattern: ELASTICSEARCH_DRILL_RENAME.pattern,
+    rename_replacement: ELASTICSEARCH_DRILL_RENAME.replacement,
+    include_global_state: false,
+    include_aliases: false,
+    index_settings: { 'index.number_of_replicas': 0 },
     wait_for_completion: true,
   } satisfies estypes.SnapshotRestoreRequest;
 }

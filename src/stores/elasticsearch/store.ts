@@ -2,6 +2,7 @@
 import { verb, type DataStore } from '../types.js';
 import { runBackup, validateBackup } from './backup.js';
 import { runConfigure, validateConfigure } from './configure.js';
+import { runDrill, validateDrill } from './drill.js';
 import { runList, validateList, type ListResult } from './list.js';
 import { runPrune, validatePrune, type PruneResult } from './prune.js';
 import { elasticsearchBackupList, elasticsearchPruneReport } from './report.js';
@@ -15,6 +16,8 @@ export const elasticsearchStore = {
   prune: verb(validatePrune, runPrune),
   /** Registers the snapshot repository and the SLM policy (the chart's configure hook). */
   configure: verb(validateConfigure, runConfigure),
+  /** Restores the newest successful snapshot as drill-<index> indices and checks them against its record. */
+  drill: verb(validateDrill, runDrill),
   backupList: elasticsearchBackupList,
   pruneReport: elasticsearchPruneReport,
 } as const satisfies DataStore<ListResult, PruneResult>;

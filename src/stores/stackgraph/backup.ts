@@ -30,7 +30,7 @@ import {
 import { run } from '../../util/exec.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
-import { recordBackup, type BackupRecord, type Counted } from '../records.js';
+import { parseShare, recordBackup, type BackupRecord, type Counted } from '../records.js';
 import { scanBackups } from './list.js';
 import { STACKGRAPH_TARGET } from './report.js';
 import { parseCount } from './restore.js';
@@ -41,7 +41,6 @@ import {
   parseBucket,
   parseCommand,
   parseRetention,
-  parseShare,
   withFile,
   type RetentionSettings,
 } from './settings.js';

@@ -5,14 +5,14 @@
  * backup's record. Live StackGraph is never touched; the scratch folder is removed whatever happens, and
  * the result is kept in the bucket (stackbackup-drills/stackgraph/...).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { optionalText, text as optionText } from '../../config/options.js';
+import { DEFAULT_SCRATCH_DIR, countCheck, runDrillSteps } from '../drill.js';
 import { downloadFile } from '../../storage/publish.js';
-import { ExitCode, StackbackupError, fileError, messageOf, usageError } from '../../util/errors.js';
+import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { run } from '../../util/exec.js';
-import { log, section } from '../../util/log.js';
-import { readBackupRecord, writeDrillRecord, type DrillCheck, type DrillRecord } from '../records.js';
+import { section } from '../../util/log.js';
+import { readBackupRecord, type DrillRecord } from '../records.js';
 import type { StoreContext } from '../types.js';
 import { scanBackups } from './list.js';
 import { STACKGRAPH_TARGET } from './report.js';
@@ -53,7 +53,7 @@ export function validateDrill(raw: {
     bucket: parseBucket(raw.bucket),
     importCommand,
     countCommand,
-    scratchDir: optionText(raw.scratchDir, '--scratch-dir', '/tmp'),
+    scratchDir: optionText(raw.scratchDir, '--scratch-dir', DEFAULT_SCRATCH_DIR),
   };
 }
 
@@ -71,67 +71,27 @@ export async function runDrill(options: DrillOptions, ctx: StoreContext): Promis
       hint: `Check ${VALUES.bucket}; drills start after the first scheduled backup.`,
     });
   const recorded = await readBackupRecord(store, STACKGRAPH_TARGET, backup.name);
-  let scratch: string;
-  try {
-    scratch = await mkdtemp(join(options.scratchDir, 'stackbackup-drill-'));
-  } catch (err) {
-    throw fileError('creating the drill scratch folder in', options.scratchDir, err);
-  }
-  const checks: DrillCheck[] = [];
-  let reason: string | null = null;
-  let bytes = 0;
-  const started = Date.now();
-  let restoreSeconds = 0;
-  try {
-    section(`Drill: restoring ${backup.name} into the scratch instance ${scratch}`);
-    const file = join(scratch, backup.name);
-    try {
-      const download = await downloadFile(store, backup.name, file);
-      bytes = download.size;
-      checks.push({ name: 'sha256', expected: recorded?.sha256 ?? null, found: download.sha256, ok: true });
-      const [program = '', ...args] = withFile(inScratch(options.importCommand, scratch), file);
-      await run(program, args, { hint: `The backup verified, so the scratch import failed: see its output above.` });
-      restoreSeconds = (Date.now() - started) / 1000;
-      const [countProgram = '', ...countArgs] = inScratch(options.countCommand, scratch);
-      const counted = await run(countProgram, countArgs, { logOutput: false });
-      const found = parseCount(counted.stdout, `the drill count command (${countProgram})`);
-      const expected = recorded?.counts.elements;
-      if (expected !== undefined && 'value' in expected) {
-        const ok = expected.value === found;
-        checks.push({ name: 'elements', expected: expected.value, found, ok });
-        if (!ok) reason = `the scratch import holds ${found} elements, the backup's record says ${expected.value}`;
-      } else {
-        checks.push({ name: 'elements', expected: null, found, ok: found > 0 });
-        if (found === 0) reason = 'the scratch import holds no elements';
-        log(
-          `no element count recorded for ${backup.name} (${expected?.unknown ?? 'no record'}); checked it is not empty`,
-        );
-      }
-    } catch (err) {
-      restoreSeconds = (Date.now() - started) / 1000;
-      reason = messageOf(err);
-      checks.push({ name: 'restore', expected: 'restored', found: 'failed', ok: false });
-    }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-  const record: DrillRecord = {
+  const spec = {
     store: 'stackgraph',
     target: STACKGRAPH_TARGET,
     backup: backup.name,
-    startedAt: startedAt.toUTC().toISO() ?? '',
-    restoreSeconds,
-    bytes,
-    checks,
-    outcome: reason === null ? 'passed' : 'failed',
-    reason,
-  };
-  const key = await writeDrillRecord(store, record, startedAt);
-  log(`drill result kept as ${key}`);
-  if (reason !== null)
-    throw new StackbackupError(`the drill of ${backup.name} failed: ${reason}`, {
-      exitCode: ExitCode.integrity,
-      hint: 'Do not count on this backup: check the backup job log and the storage, and run the drill again after the next backup.',
-    });
-  return record;
+    bucket: store,
+    startedAt,
+    scratchDir: options.scratchDir,
+  } as const;
+  return runDrillSteps(spec, async (steps) => {
+    section(`Drill: restoring ${backup.name} into the scratch instance ${steps.scratch}`);
+    const file = join(steps.scratch, backup.name);
+    const download = await downloadFile(store, backup.name, file);
+    steps.addBytes(download.size);
+    steps.check({ name: 'sha256', expected: recorded?.sha256 ?? null, found: download.sha256, ok: true });
+    const [program = '', ...args] = withFile(inScratch(options.importCommand, steps.scratch), file);
+    await run(program, args, { hint: `The backup verified, so the scratch import failed: see its output above.` });
+    steps.restored();
+    const [countProgram = '', ...countArgs] = inScratch(options.countCommand, steps.scratch);
+    const counted = await run(countProgram, countArgs, { logOutput: false });
+    const found = parseCount(counted.stdout, `the drill count command (${countProgram})`);
+    const { check, reason } = countCheck('elements', recorded?.counts.elements, found, 'the scratch import');
+    steps.check(check, reason);
+  });
 }

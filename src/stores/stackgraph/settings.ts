@@ -30,17 +30,6 @@ export const VALUES = {
   countCommand: 'backup.stackGraph.tool.countCommand',
 } as const;
 
-/** A share between 0 and 1 (`0.5`): backups under it of the previous one are flagged. */
-export function parseShare(raw: unknown): number {
-  const source = '--shrink-share';
-  if (raw === undefined) return 0.5;
-  const text = String(raw).trim();
-  const value = Number(text);
-  if (text === '' || !/^(0(\.[0-9]+)?|1(\.0+)?)$/.test(text) || !Number.isFinite(value))
-    throw usageError(`${source} ${JSON.stringify(String(raw))} is not a share between 0 and 1`, 'Use for example 0.5.');
-  return value;
-}
-
 export interface RetentionSettings {
   /** As given, for messages: `days=30`. */
   text: string;

@@ -11,10 +11,11 @@ import type { DateTime } from 'luxon';
 import { wholeNumber } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
 import { victoriaMetricsCompleteKey } from '../../storage/layout.js';
-import { ExitCode, StackbackupError, codeOf, fileError } from '../../util/errors.js';
+import { ExitCode, StackbackupError, codeOf, fileError, messageOf } from '../../util/errors.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
-import { endpoint, parseInstanceUrl, waitHealthy } from './instance.js';
+import { endpoint, parseInstanceUrl, seriesCount, waitHealthy } from './instance.js';
+import { countedBetween, parseShare, recordBackup, type BackupRecord, type Counted } from '../records.js';
 import { bucketName, dataPath, instanceName, tierPolicy } from './options.js';
 import { runPrune, type PruneResult } from './prune.js';
 import type { TierPolicy } from './retention.js';
@@ -39,6 +40,8 @@ export interface BackupOptions {
   prune: TierPolicy | undefined;
   /** How long to wait for the instance to answer before giving up. */
   waitMs: number;
+  /** A backup under this share of the previous one's series is flagged (default 0.5). */
+  shrinkShare?: number;
 }
 
 export interface BackupRaw {
@@ -51,6 +54,7 @@ export interface BackupRaw {
   keepDaily?: unknown;
   keepWeekly?: unknown;
   waitSeconds?: unknown;
+  shrinkShare?: unknown;
 }
 
 export function validateBackup(raw: BackupRaw): BackupOptions {
@@ -66,6 +70,7 @@ export function validateBackup(raw: BackupRaw): BackupOptions {
         : wholeNumber(raw.maxBytesPerSecond, '--max-bytes-per-second', 1024, Number.MAX_SAFE_INTEGER),
     prune: raw.prune === false ? undefined : tierPolicy(raw),
     waitMs: wholeNumber(raw.waitSeconds, '--wait-seconds', 0, 3600, 60) * 1000,
+    shrinkShare: parseShare(raw.shrinkShare),
   };
 }
 
@@ -79,6 +84,17 @@ export interface BackupResult extends BackupSummary {
   completedAt: string;
   wallSeconds: number;
   prune: PruneResult | null;
+  /** What the version holds after this backup, as recorded for drills. */
+  record: BackupRecord;
+}
+
+/** The instance's series count for the record, or why it is unknown. */
+async function seriesNow(url: URL): Promise<Counted> {
+  try {
+    return { value: await seriesCount(url) };
+  } catch (err) {
+    return { unknown: `the instance did not tell its series count: ${messageOf(err)}` };
+  }
 }
 
 async function checkDataFolder(path: string, instance: string): Promise<void> {
@@ -167,6 +183,7 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   const pruneNow =
     options.prune !== undefined && otherVersions && (decision.newVersion || decision.marker.prunedOn !== today);
   await writeMarker(options.storageDataPath, otherVersions ? decision.marker : { ...decision.marker, prunedOn: today });
+  const seriesBefore = await seriesNow(options.url);
 
   const access = remoteAccess(ctx.storage);
   const args = vmbackupArgs(
@@ -203,6 +220,33 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
   log(
     `version ${decision.version}: ${summary.backedUpBytes} bytes backed up, ${summary.uploadedBytes} uploaded, ${summary.copiedBytes} copied server-side, ${summary.deletedBytes} deleted`,
   );
+  // The version is complete: record what it holds (series counted before and after the snapshot, so a
+  // range when samples of new series arrived meanwhile). The same version's last record is the previous
+  // backup; a new version compares with the one it started from.
+  const seriesAfter = await seriesNow(options.url);
+  const series: Counted =
+    'value' in seriesBefore && 'value' in seriesAfter
+      ? countedBetween(seriesBefore.value, seriesAfter.value)
+      : 'unknown' in seriesBefore
+        ? seriesBefore
+        : seriesAfter;
+  const record = await recordBackup(
+    store,
+    {
+      target: instance,
+      name: decision.version,
+      takenAt: completed.at,
+      sizeBytes: summary.backedUpBytes,
+      sha256: null,
+      counts: {
+        series,
+        samples: { unknown: 'not counted at backup time (the drill reads samples back from the scratch instance)' },
+      },
+    },
+    decision.newVersion ? (origin ?? undefined) : decision.version,
+    'series',
+    options.shrinkShare,
+  );
   let prune: PruneResult | null = null;
   if (pruneNow && options.prune !== undefined) {
     prune = await runPrune(
@@ -229,5 +273,6 @@ export async function runBackup(options: BackupOptions, ctx: StoreContext): Prom
     ...summary,
     wallSeconds: (Date.now() - started) / 1000,
     prune,
+    record,
   };
 }

@@ -7,6 +7,7 @@ export { validateBackup, runBackup, type BackupOptions, type BackupResult } from
 export { validateList, runList, type ListOptions, type ListedVersion } from './list.js';
 export { validateRestore, runRestore, type RestoreOptions, type RestoreResult } from './restore.js';
 export { validatePrune, runPrune, type PruneOptions, type PruneResult } from './prune.js';
+export { validateDrill, runDrill, type DrillOptions } from './drill.js';
 export { validateCheck, runCheck, type CheckOptions, type CheckResult } from './check.js';
 export { planVersionRetention, type TierPolicy, type VersionDecision } from './retention.js';
 export { decideVersion, type VolumeMarker } from './volume.js';

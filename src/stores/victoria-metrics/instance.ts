@@ -65,11 +65,16 @@ export async function isHealthy(base: URL, timeoutMs = 2000): Promise<boolean> {
   }
 }
 
-/** Waits until the instance answers, polling every 500 ms, at most timeoutMs. */
-export async function waitHealthy(base: URL, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the instance answers, polling every 500 ms, at most timeoutMs; `gone` tells why to stop
+ * waiting early (a scratch process that exited).
+ */
+export async function waitHealthy(base: URL, timeoutMs: number, gone?: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await isHealthy(base)) return;
+    const why = gone?.();
+    if (why !== undefined) throw new StackbackupError(why, { exitCode: ExitCode.unreachable });
     if (Date.now() >= deadline) {
       throw new StackbackupError(
         `Victoria Metrics at ${base.origin} does not answer (${endpoint(base, '/health')}) after ${Math.round(timeoutMs / 1000)} s`,

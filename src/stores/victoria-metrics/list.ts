@@ -7,6 +7,8 @@ import { listOption } from '../../config/options.js';
 import { ensureBucket, openStore } from '../../storage/open.js';
 import { usageError } from '../../util/errors.js';
 import type { StoreContext } from '../types.js';
+import { shrunkBackups } from '../records.js';
+import { warn } from '../../util/log.js';
 import { bucketName, instanceName } from './options.js';
 import { listVersions } from './versions.js';
 
@@ -61,6 +63,8 @@ export interface ListedVersion {
   lastWrite: string;
   objects: number;
   bytes: number;
+  /** Why the version's last backup is flagged as much smaller than the one before it (null when not). */
+  shrunk: string | null;
 }
 
 export async function runList(options: ListOptions, ctx: StoreContext): Promise<ListedVersion[]> {
@@ -72,7 +76,11 @@ export async function runList(options: ListOptions, ctx: StoreContext): Promise<
       bucketValue: 'victoria-metrics-N.backup.bucketName',
       scheduleValue: 'victoria-metrics-N.backup.enabled',
     });
-    for (const v of await listVersions(store, target.instances)) {
+    const versions = await listVersions(store, target.instances);
+    const flagged = new Map<string, Map<string, string>>();
+    for (const instance of new Set(versions.map((v) => v.instance)))
+      flagged.set(instance, await shrunkBackups(store, instance));
+    for (const v of versions) {
       out.push({
         instance: v.instance,
         version: v.version,
@@ -82,7 +90,11 @@ export async function runList(options: ListOptions, ctx: StoreContext): Promise<
         lastWrite: v.lastWrite.toISO() ?? '',
         objects: v.objects,
         bytes: v.bytes,
+        shrunk: flagged.get(v.instance)?.get(v.version) ?? null,
       });
+      // The list lines keep StackState's format: a flag is a warning beside them (and in --json).
+      const shrunk = flagged.get(v.instance)?.get(v.version);
+      if (shrunk !== undefined) warn(`${v.instance} ${v.version} is flagged SHRUNK: ${shrunk}`);
     }
   }
   return out;

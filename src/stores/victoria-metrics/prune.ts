@@ -8,6 +8,7 @@ import { ensureBucket, openStore } from '../../storage/open.js';
 import { victoriaMetricsCompleteKey, victoriaMetricsVersionPrefix } from '../../storage/layout.js';
 import { log, section } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
+import { dropBackupRecords } from '../records.js';
 import { bucketName, dataPath, instanceName, tierPolicy } from './options.js';
 import { planVersionRetention, type TierPolicy, type VersionDecision } from './retention.js';
 import { listVersions } from './versions.js';
@@ -83,6 +84,7 @@ export async function runPrune(options: PruneOptions, ctx: StoreContext): Promis
     const rest = keys.filter((k) => k !== marker);
     for (let i = 0; i < rest.length; i += 1000) await store.delete(rest.slice(i, i + 1000));
     await store.cleanupIncomplete(prefix, ctx.now().toJSDate());
+    await dropBackupRecords(store, d.instance, [d.version]);
     deletedObjects += keys.length;
   }
   return {

@@ -10,7 +10,7 @@ function entry(v: ListedVersion): BackupEntry {
     takenAt: v.lastCompletedBackup,
     sizeBytes: v.bytes,
     complete: v.complete,
-    details: { bucket: v.bucket, objects: v.objects, lastWrite: v.lastWrite },
+    details: { bucket: v.bucket, objects: v.objects, lastWrite: v.lastWrite, shrunk: v.shrunk },
   };
 }
 

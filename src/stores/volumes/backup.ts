@@ -19,6 +19,14 @@ import { parseResticTags, resticClaimTag, resticOwnerTag, resticTime } from '../
 import { ExitCode, StackbackupError, isStackbackupError, messageOf, usageError } from '../../util/errors.js';
 import { log, section, warn } from '../../util/log.js';
 import type { StoreContext } from '../types.js';
+import {
+  dropBackupRecords,
+  newestRecordName,
+  parseShare,
+  recordBackup,
+  type BackupRecord,
+  type Counted,
+} from '../records.js';
 import { forgetClaim, type ClaimRetention } from './retention.js';
 import {
   ResticOutput,
@@ -75,6 +83,8 @@ export interface BackupOptions {
   exclude: string[];
   retention: RetentionPolicy | undefined;
   lockWaitSeconds: number;
+  /** A snapshot under this share of the claim's previous one (bytes) is flagged. */
+  shrinkShare: number;
 }
 
 export interface BackupRaw extends RepositoryRaw, RetentionRaw {
@@ -84,6 +94,7 @@ export interface BackupRaw extends RepositoryRaw, RetentionRaw {
   exclude?: unknown;
   prune?: unknown;
   lockWaitSeconds?: unknown;
+  shrinkShare?: unknown;
 }
 
 export function validateBackup(raw: BackupRaw): BackupOptions {
@@ -102,6 +113,7 @@ export function validateBackup(raw: BackupRaw): BackupOptions {
         ? undefined
         : retentionFor(claim, parseRetention(raw), parseClaimRetention(raw.claimRetention)),
     lockWaitSeconds: wholeNumber(raw.lockWaitSeconds, '--lock-wait-seconds', 0, 86_400, DEFAULT_LOCK_WAIT_SECONDS),
+    shrinkShare: parseShare(raw.shrinkShare),
   };
 }
 
@@ -126,10 +138,13 @@ export interface BackupResult {
   retention: ClaimRetention | null;
   /** Why retention did not run this time (it catches up at the next run). */
   retentionSkipped: string | null;
+  /** What the snapshot holds (files and bytes, from restic's summary), as recorded for drills. */
+  record: BackupRecord;
 }
 
 /** The fields of restic's backup summary message that stackbackup reads. */
 interface Summary {
+  total_files_processed?: number;
   files_new?: number;
   files_changed?: number;
   files_unmodified?: number;
@@ -264,6 +279,7 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
     }
   }
   const snapshot = await writtenSnapshot(repo, o.claim, time, summary, retention);
+  const record = await recordSnapshot(repo, o, snapshot, taken.toUTC().toISO() ?? time, summary, retention);
   return {
     claim: o.claim,
     owner: parseResticTags(tags).owner ?? null,
@@ -281,5 +297,47 @@ export async function runBackup(o: BackupOptions, ctx: StoreContext): Promise<Ba
     partial,
     retention,
     retentionSkipped,
+    record,
   };
+}
+
+/**
+ * Records what the claim's snapshot holds: its regular files and their bytes as restic's summary counts
+ * them (what a restore brings back), compared with the claim's previous record; the records of snapshots
+ * the retention removed go. The storage layer is loaded here, after the backup (see restic.ts).
+ */
+async function recordSnapshot(
+  repo: Repository,
+  o: BackupOptions,
+  snapshot: string,
+  takenAt: string,
+  summary: Summary | undefined,
+  retention: ClaimRetention | null,
+): Promise<BackupRecord> {
+  const { openStore } = await import('../../storage/open.js');
+  const store = openStore(repo.storage, repo.bucket);
+  const why = summary === undefined ? 'restic printed no backup summary' : undefined;
+  const counts: Record<string, Counted> =
+    why === undefined
+      ? { files: { value: num(summary?.total_files_processed) }, bytes: { value: num(summary?.total_bytes_processed) } }
+      : { files: { unknown: why }, bytes: { unknown: why } };
+  let previous: string | undefined;
+  try {
+    previous = await newestRecordName(store, o.claim);
+  } catch (err) {
+    warn(`could not list the records of claim ${o.claim}: ${messageOf(err)}`);
+  }
+  const record = await recordBackup(
+    store,
+    { target: o.claim, name: snapshot, takenAt, sizeBytes: num(summary?.total_bytes_processed), sha256: null, counts },
+    previous,
+    'bytes',
+    o.shrinkShare,
+  );
+  const removed = retention?.removed ?? [];
+  if (removed.length > 0)
+    await dropBackupRecords(store, o.claim, removed).catch((err: unknown) =>
+      warn(`could not remove the records of removed snapshots: ${messageOf(err)}`),
+    );
+  return record;
 }

@@ -24,8 +24,9 @@ export interface CheckOptions {
   readDataSubset: string | undefined;
 }
 
-export function validateCheck(raw: RepositoryRaw & { readDataSubset?: unknown }): CheckOptions {
-  const given = optionalText(raw.readDataSubset, '--read-data-subset (backup.volumes.maintenance.readDataSubset)');
+/** restic's --read-data-subset: a percentage or n/t; undefined (or `0`) for none. */
+export function parseReadDataSubset(raw: unknown, source: string): string | undefined {
+  const given = optionalText(raw, source);
   const subset = given === undefined || given === '0' ? undefined : given;
   if (subset !== undefined) {
     const pct = /^([0-9]+(?:\.[0-9]+)?)%$/.exec(subset);
@@ -33,10 +34,20 @@ export function validateCheck(raw: RepositoryRaw & { readDataSubset?: unknown })
     const ok = pct ? Number(pct[1]) > 0 && Number(pct[1]) <= 100 : part ? Number(part[1]) <= Number(part[2]) : false;
     if (!ok)
       throw usageError(
-        `--read-data-subset ${JSON.stringify(subset)} must be a percentage (0.1% to 100%) or n/t (for example 1/10)`,
+        `${source} ${JSON.stringify(subset)} must be a percentage (0.1% to 100%) or n/t (for example 1/10)`,
       );
   }
-  return { repository: validateRepository(raw), readDataSubset: subset };
+  return subset;
+}
+
+export function validateCheck(raw: RepositoryRaw & { readDataSubset?: unknown }): CheckOptions {
+  return {
+    repository: validateRepository(raw),
+    readDataSubset: parseReadDataSubset(
+      raw.readDataSubset,
+      '--read-data-subset (backup.volumes.maintenance.readDataSubset)',
+    ),
+  };
 }
 
 export interface CheckResult {

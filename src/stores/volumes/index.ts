@@ -22,6 +22,7 @@ export {
   type RestoreResult,
 } from './restore.js';
 export { validatePrune, runPrune, type PruneOptions, type PruneResult } from './prune.js';
+export { validateDrill, runDrill, rotateSample, DEFAULT_SAMPLE, type DrillOptions } from './drill.js';
 export { validateCheck, runCheck, type CheckOptions, type CheckResult } from './check.js';
 export {
   validateDispatch,

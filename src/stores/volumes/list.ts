@@ -4,6 +4,7 @@
  */
 import { parseResticTags } from '../../storage/layout.js';
 import type { StoreContext } from '../types.js';
+import { shrunkBackups } from '../records.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import {
   openRepository,
@@ -35,6 +36,8 @@ export interface VolumeSnapshot {
   host: string;
   paths: string[];
   tags: string[];
+  /** Why the snapshot is flagged as much smaller than the claim's previous one (list only; null when not). */
+  shrunk?: string | null;
 }
 
 export interface ListResult {
@@ -69,5 +72,13 @@ export async function runList(o: ListOptions, ctx: StoreContext): Promise<ListRe
   const found = newestFirst(await snapshots(repo, o.claim))
     .map(toVolumeSnapshot)
     .filter((s): s is VolumeSnapshot => s !== undefined);
-  return { repository: repo.url, claim: o.claim ?? null, snapshots: found };
+  const { openStore } = await import('../../storage/open.js');
+  const store = openStore(repo.storage, repo.bucket);
+  const flagged = new Map<string, Map<string, string>>();
+  for (const claim of new Set(found.map((s) => s.claim))) flagged.set(claim, await shrunkBackups(store, claim));
+  return {
+    repository: repo.url,
+    claim: o.claim ?? null,
+    snapshots: found.map((s) => ({ ...s, shrunk: flagged.get(s.claim)?.get(s.id) ?? null })),
+  };
 }

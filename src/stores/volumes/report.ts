@@ -21,7 +21,7 @@ export function volumesBackupList(r: ListResult): BackupList {
       takenAt: s.time,
       sizeBytes: null,
       complete: true,
-      details: { id: s.id, owner: s.owner, host: s.host, paths: s.paths, tags: s.tags },
+      details: { id: s.id, owner: s.owner, host: s.host, paths: s.paths, tags: s.tags, shrunk: s.shrunk ?? null },
     })),
     incomplete: [],
   };

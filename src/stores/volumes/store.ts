@@ -3,6 +3,7 @@ import { verb, type DataStore } from '../types.js';
 import { runBackup, validateBackup } from './backup.js';
 import { runCheck, validateCheck } from './check.js';
 import { runDispatch, validateDispatch } from './dispatch.js';
+import { runDrill, validateDrill } from './drill.js';
 import { runList, validateList, type ListResult } from './list.js';
 import { runPrune, validatePrune, type PruneResult } from './prune.js';
 import { volumesBackupList, volumesPruneReport } from './report.js';
@@ -18,6 +19,8 @@ export const volumesStore = {
   check: verb(validateCheck, runCheck),
   /** Creates each claim's backup Job in the window (the scheduling CronJob). */
   dispatch: verb(validateDispatch, runDispatch),
+  /** Restores a rotating sample of claims into a scratch folder, checks them and the repository. */
+  drill: verb(validateDrill, runDrill),
   backupList: volumesBackupList,
   pruneReport: volumesPruneReport,
 } as const satisfies DataStore<ListResult, PruneResult>;
