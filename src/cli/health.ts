@@ -30,6 +30,11 @@ function when(iso: string | null): string {
   return iso === null ? '-' : iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC');
 }
 
+function drillText(t: TargetStatus): string {
+  if (t.drill === null) return '-';
+  return `${t.drill.outcome} ${when(t.drill.startedAt)}`;
+}
+
 function lastRunText(t: TargetStatus): string {
   if (t.lastRun === null) return '-';
   return `${t.lastRun.result} ${when(t.lastRun.startedAt)}`;
@@ -46,14 +51,21 @@ export function statusText(report: StatusReport): string {
     t.incomplete,
     lastRunText(t),
     t.paused ? 'paused' : when(t.nextRun),
+    drillText(t),
   ]);
   const table = renderTable(
-    ['TARGET', 'STATE', 'NEWEST', 'AGE', 'SIZE', 'KEPT', 'INCOMPLETE', 'LAST RUN', 'NEXT RUN'],
+    ['TARGET', 'STATE', 'NEWEST', 'AGE', 'SIZE', 'KEPT', 'INCOMPLETE', 'LAST RUN', 'NEXT RUN', 'LAST DRILL'],
     rows,
   );
-  const reasons = report.targets
-    .filter((t) => t.state !== 'ok')
-    .map((t) => `${t.store}/${t.target}: ${t.state}: ${t.reason}`);
+  const reasons = [
+    ...report.targets.filter((t) => t.state !== 'ok').map((t) => `${t.store}/${t.target}: ${t.state}: ${t.reason}`),
+    ...report.targets
+      .filter((t) => t.drill?.outcome === 'failed')
+      .map(
+        (t) =>
+          `${t.store}/${t.target}: the last drill (of ${t.drill?.backup ?? '?'}) failed: ${t.drill?.reason ?? 'no reason recorded'}`,
+      ),
+  ];
   return [table, ...(reasons.length > 0 ? ['', ...reasons] : [])].join('\n');
 }
 

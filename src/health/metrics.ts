@@ -36,6 +36,9 @@ export const METRIC_NAMES = [
   'stackbackup_retention_would_delete_backups',
   'stackbackup_retention_considered_backups',
   'stackbackup_scan_duration_seconds',
+  'stackbackup_last_drill_timestamp_seconds',
+  'stackbackup_last_drill_success',
+  'stackbackup_last_drill_restore_duration_seconds',
   'stackbackup_exporter_last_refresh_timestamp_seconds',
   'stackbackup_exporter_refresh_duration_seconds',
   'stackbackup_exporter_refreshes_total',
@@ -179,6 +182,25 @@ export function renderMetrics(report: StatusReport, exporter: ExporterCounters):
       t.retention?.of,
     );
     add('stackbackup_scan_duration_seconds', "How long listing the target's backups took.", l, t.scanSeconds);
+    // Drill series exist only once a target was drilled (drills are opt-in): no drill is not a failure.
+    add(
+      'stackbackup_last_drill_timestamp_seconds',
+      'Start of the newest restore drill that covered the target (Unix time).',
+      l,
+      t.drill === null ? undefined : ts(t.drill.startedAt),
+    );
+    add(
+      'stackbackup_last_drill_success',
+      '1 when the newest restore drill passed its checks, 0 when it failed.',
+      l,
+      t.drill === null ? undefined : t.drill.outcome === 'passed' ? 1 : 0,
+    );
+    add(
+      'stackbackup_last_drill_restore_duration_seconds',
+      'Seconds the newest restore drill took to restore (the expected restore time).',
+      l,
+      t.drill?.restoreSeconds,
+    );
   }
   for (const state of STATES)
     add(

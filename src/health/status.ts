@@ -17,6 +17,7 @@ import { listCronJobs, listJobRuns, type CronJobSummary, type JobRun } from '../
 import { withSharedListings } from '../storage/shared-listings.js';
 import { storeEntry } from '../stores/registry.js';
 import type { BackupEntry, StoreContext, StoreName } from '../stores/types.js';
+import type { DrillRecord } from '../stores/records.js';
 import { ExitCode, isStackbackupError, messageOf, type ExitCodeValue } from '../util/errors.js';
 import { claimsMatching } from '../kube/claims.js';
 import type { ClaimSelectorConfig, TargetConfig, TargetsConfig } from './targets.js';
@@ -62,6 +63,18 @@ export interface TargetStatus {
   retention: { wouldDelete: number; of: number } | null;
   /** Seconds the list (and preview) took. */
   scanSeconds: number;
+  /** The newest restore drill that covered the target (./restore/drill.sh, the drill CronJobs); null: never drilled. */
+  drill: DrillStatus | null;
+}
+
+export interface DrillStatus {
+  backup: string;
+  startedAt: string;
+  ageSeconds: number | null;
+  outcome: 'passed' | 'failed';
+  reason: string | null;
+  restoreSeconds: number;
+  bytes: number;
 }
 
 export interface StatusReport {
@@ -159,6 +172,7 @@ export async function targetStatus(config: TargetConfig, inputs: StatusInputs): 
   let incomplete = 0;
   let location: string | null = null;
   let retention: TargetStatus['retention'] = null;
+  let drill: DrillRecord | undefined;
   try {
     const store = await storeEntry(config.store).load();
     // The list and the retention preview read the same objects: one listing serves both.
@@ -172,6 +186,8 @@ export async function targetStatus(config: TargetConfig, inputs: StatusInputs): 
         const mine = report.decisions.filter((d) => d.target === config.target);
         retention = { wouldDelete: mine.filter((d) => d.action === 'delete').length, of: mine.length };
       }
+      // A drill result that cannot be read leaves the row without one; the backups are what the state is about.
+      drill = await store.latestDrill(config.list, config.target, inputs.ctx).catch(() => undefined);
     });
   } catch (err) {
     const exitCode = isStackbackupError(err) ? err.exitCode : ExitCode.failure;
@@ -216,6 +232,20 @@ export async function targetStatus(config: TargetConfig, inputs: StatusInputs): 
     error,
     retention,
     scanSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+    drill: drill === undefined ? null : drillStatus(drill, now),
+  };
+}
+
+function drillStatus(r: DrillRecord, now: DateTime): DrillStatus {
+  const at = Date.parse(r.startedAt);
+  return {
+    backup: r.backup,
+    startedAt: r.startedAt,
+    ageSeconds: Number.isNaN(at) ? null : Math.max(0, (now.toMillis() - at) / 1000),
+    outcome: r.outcome,
+    reason: r.reason,
+    restoreSeconds: r.restoreSeconds,
+    bytes: r.bytes,
   };
 }
 
@@ -275,6 +305,7 @@ function unmatchedSelector(sel: ClaimSelectorConfig): TargetStatus {
     error: null,
     retention: null,
     scanSeconds: 0,
+    drill: null,
   };
 }
 

@@ -231,16 +231,30 @@ export async function writeDrillRecord(store: ObjectStore, record: DrillRecord, 
   return key;
 }
 
-/** The newest drill result of a target, or undefined when it was never drilled (for status and metrics). */
-export async function readLatestDrill(store: ObjectStore, target: string): Promise<DrillRecord | undefined> {
+/** Drill results read back at most, newest first, looking for one that covers a target. */
+const DRILLS_SEARCHED = 20;
+
+/**
+ * The newest drill result of a target, or undefined when it was never drilled (for status and metrics).
+ * COVERS narrows it (volumes: the newest drill whose sample held a claim); only the newest
+ * DRILLS_SEARCHED results are read.
+ */
+export async function readLatestDrill(
+  store: ObjectStore,
+  target: string,
+  covers: (record: DrillRecord) => boolean = () => true,
+): Promise<DrillRecord | undefined> {
   const prefix = drillRecordPrefix(target);
   // Only this target's own results: a target named like a folder (`volumes/ns`) may sit below another.
-  const objects = (await listBackups(store, prefix)).filter(
-    (o) => o.complete && !o.key.slice(prefix.length).includes('/'),
-  );
-  const newest = objects
+  const keys = (await listBackups(store, prefix))
+    .filter((o) => o.complete && !o.key.slice(prefix.length).includes('/'))
     .map((o) => o.key)
     .sort()
-    .pop();
-  return newest === undefined ? undefined : readJson<DrillRecord>(store, newest);
+    .reverse()
+    .slice(0, DRILLS_SEARCHED);
+  for (const key of keys) {
+    const record = await readJson<DrillRecord>(store, key);
+    if (record !== undefined && covers(record)) return record;
+  }
+  return undefined;
 }

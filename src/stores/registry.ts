@@ -3,6 +3,7 @@
  * command groups from here (src/cli/main.ts) and status walks it; a store is loaded only when used, so a
  * job running `stackbackup volumes backup` never loads the Elasticsearch client.
  */
+import type { DrillRecord } from './records.js';
 import type { BackupList, DataStore, PruneReport, StoreContext, StoreName } from './types.js';
 
 /** Raw options of a verb as a generic caller has them (the keys the CLI would pass, camelCase). */
@@ -26,6 +27,8 @@ export interface LoadedStore {
   listBackups(raw: RawOptions, ctx: StoreContext): Promise<BackupList>;
   /** The prune verb as a dry run (nothing deleted) seen through pruneReport(). */
   dryRunPrune(raw: RawOptions, ctx: StoreContext): Promise<PruneReport>;
+  /** The newest drill result covering a target, from the bucket the list options name. */
+  latestDrill(listRaw: RawOptions, target: string, ctx: StoreContext): Promise<DrillRecord | undefined>;
 }
 
 function erase<L, P>(store: DataStore<L, P>): LoadedStore {
@@ -34,6 +37,7 @@ function erase<L, P>(store: DataStore<L, P>): LoadedStore {
     listBackups: async (raw, ctx) => store.backupList(await store.list.run(store.list.validate(raw as never), ctx)),
     dryRunPrune: async (raw, ctx) =>
       store.pruneReport(await store.prune.run(store.prune.validate({ ...raw, dryRun: true } as never), ctx)),
+    latestDrill: (raw, target, ctx) => store.latestDrill(raw as never, target, ctx),
   };
 }
 

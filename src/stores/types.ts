@@ -6,6 +6,7 @@
  */
 import type { DateTime } from 'luxon';
 import type { StorageConfig } from '../config/storage.js';
+import type { DrillRecord } from './records.js';
 
 export type StoreName = 'stackgraph' | 'victoria-metrics' | 'elasticsearch' | 'volumes';
 
@@ -41,6 +42,11 @@ export interface DataStore<ListR, PruneR> {
   readonly prune: Verb<never, unknown, PruneR>;
   backupList(result: ListR): BackupList;
   pruneReport(result: PruneR): PruneReport;
+  /**
+   * The newest drill result that covers TARGET (as list names it), read from the bucket the list
+   * options name; undefined when it was never drilled (or the store keeps no records there).
+   */
+  latestDrill(listRaw: never, target: string, ctx: StoreContext): Promise<DrillRecord | undefined>;
   /** A store's own verbs beside the four (configure, check, dispatch). */
   readonly [ownVerb: string]: unknown;
 }

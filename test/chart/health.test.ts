@@ -101,7 +101,7 @@ describe('chart: status and metrics', () => {
     }
   });
 
-  it('the alert rules pass promtool test rules: stale, never succeeded, failing, leftovers, retention, unreachable', async () => {
+  it('the alert rules pass promtool test rules: stale, never succeeded, failing, leftovers, retention, unreachable, failed drill', async () => {
     const promtool = toolPath('promtool', 'promtool');
     const docs = await render({ set: ALL });
     const rule = find(docs, 'PrometheusRule', `${FULLNAME}-metrics`) as unknown as {
@@ -161,6 +161,9 @@ describe('chart: status and metrics', () => {
             { series: `stackbackup_retention_considered_backups${l('stackgraph', 'stackgraph')}`, values: '5x240' },
             { series: `stackbackup_target_error{store="elasticsearch",target="sts-backup",kind="credentials"}`, values: '1x240' },
             { series: 'stackbackup_exporter_last_refresh_timestamp_seconds', values: `${at0}+60x240` },
+            // drills: stackgraph's last drill failed, claim-alice's passed; never drilled targets have no series.
+            { series: `stackbackup_last_drill_success${l('stackgraph', 'stackgraph')}`, values: '0x240' },
+            { series: `stackbackup_last_drill_success${l('volumes', 'claim-alice')}`, values: '1x240' },
           ],
           alert_rule_test: [
             // The never-succeeded hourly target: time() - 0 > 2 h from 2 h on, for 15m.
@@ -216,6 +219,14 @@ describe('chart: status and metrics', () => {
               ],
             },
             { eval_time: '30m', alertname: 'StackbackupExporterStale', exp_alerts: [] },
+            { eval_time: '3m', alertname: 'StackbackupDrillFailed', exp_alerts: [] },
+            {
+              eval_time: '10m',
+              alertname: 'StackbackupDrillFailed',
+              exp_alerts: [
+                expect('StackbackupDrillFailed', { severity: 'critical', store: 'stackgraph', target: 'stackgraph' }),
+              ],
+            },
           ],
         },
         {

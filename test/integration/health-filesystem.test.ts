@@ -104,7 +104,10 @@ describe('stackbackup status on the filesystem backend', () => {
     ]);
     const ok = await runCli(['status', '--targets', monthly], env());
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^TARGET\s+STATE\s+NEWEST\s+AGE\s+SIZE\s+KEPT\s+INCOMPLETE\s+LAST RUN\s+NEXT RUN$/m);
+    assert.match(
+      ok.stdout,
+      /^TARGET\s+STATE\s+NEWEST\s+AGE\s+SIZE\s+KEPT\s+INCOMPLETE\s+LAST RUN\s+NEXT RUN\s+LAST DRILL$/m,
+    );
     assert.match(ok.stdout, /^stackgraph\/stackgraph\s+ok\s+sts-backup-/m);
 
     const paused = await targetsFile('paused.json', [

@@ -1,7 +1,8 @@
 /**
  * StackGraph restore drills against the real stand-in store (sts-graph-standin) and the real filesystem
  * backend: the backup's record (element count), the shrink flag, a good backup passing its drill, a
- * corrupted one failing with the reason, the live store unchanged (by digest), no scratch space.
+ * corrupted one failing with the reason, the live store unchanged (by digest), no scratch space; the
+ * newest drill in status and the metrics.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { DateTime } from 'luxon';
+import { statusText } from '../../src/cli/health.js';
+import { renderMetrics } from '../../src/health/metrics.js';
+import { collectStatus } from '../../src/health/status.js';
+import { parseTargets } from '../../src/health/targets.js';
 import { openStore } from '../../src/storage/open.js';
 import { readBackupRecord, readLatestDrill } from '../../src/stores/records.js';
 import {
@@ -26,6 +31,7 @@ import { setLogSink } from '../../src/util/log.js';
 import { tempDir, toolPath } from '../servers/harness.js';
 
 const STANDIN = toolPath('sts-graph-standin', 'stackgraph-standin');
+const COUNTERS = { refreshes: 1, failures: 0, lastRefreshSeconds: 0, lastRefreshDurationSeconds: 0 };
 let work: string;
 let buckets = 0;
 const logs: string[] = [];
@@ -136,6 +142,43 @@ describe('stackgraph drill', () => {
     assert.equal(kept?.outcome, 'failed');
     assert.match(kept?.reason ?? '', /is corrupt/);
     assert.deepEqual(await readdir(scratch), []);
+  });
+
+  it('status and the metrics show the newest drill of the target: a failed one with its reason', async () => {
+    const { bucket, db, scratch } = await setup(80);
+    const result = await backup(bucket, db, '2026-01-01T03:00:00Z', join(work, bucket));
+    const targets = parseTargets(
+      { targets: [{ store: 'stackgraph', target: 'stackgraph', list: { bucket } }] },
+      'test',
+    );
+    const never = await collectStatus(targets, { ctx: ctx('2026-01-01T04:00:00Z'), kube: undefined });
+    assert.equal(never.targets[0]?.drill, null, 'never drilled: no drill, and no drill series');
+    assert.doesNotMatch(renderMetrics(never, COUNTERS), /stackbackup_last_drill/);
+
+    await runDrill(drillOptions(bucket, scratch), ctx('2026-01-01T05:00:00Z'));
+    const store = openStore(ctx('2026-01-01T05:00:00Z').storage, bucket);
+    await store.put(result.name, Readable.from([Buffer.from('cut off')]));
+    await assert.rejects(runDrill(drillOptions(bucket, scratch), ctx('2026-01-01T06:00:00Z')));
+    const report = await collectStatus(targets, { ctx: ctx('2026-01-01T07:00:00Z'), kube: undefined });
+    const drill = report.targets[0]?.drill;
+    assert.equal(drill?.outcome, 'failed', 'the newest of the two drills');
+    assert.equal(drill?.backup, result.name);
+    assert.equal(drill?.startedAt, '2026-01-01T06:00:00.000Z');
+    assert.equal(drill?.ageSeconds, 3600);
+    assert.match(drill?.reason ?? '', /is corrupt/);
+    const metrics = renderMetrics(report, COUNTERS);
+    assert.match(metrics, /^stackbackup_last_drill_success\{store="stackgraph",target="stackgraph"\} 0$/m);
+    assert.match(
+      metrics,
+      /^stackbackup_last_drill_timestamp_seconds\{store="stackgraph",target="stackgraph"\} 1767247200$/m,
+    );
+    const text = statusText(report);
+    assert.match(text, /LAST DRILL/);
+    assert.match(text, /failed 2026-01-01 06:00/);
+    assert.match(
+      text,
+      /stackgraph\/stackgraph: the last drill \(of sts-backup-20260101-0300\.graph\) failed: .*is corrupt/,
+    );
   });
 
   it('fails clearly without scratch space and leaves nothing behind', async () => {

@@ -31,7 +31,7 @@ CronJobs and Jobs in the release namespace).
 {{- end -}}
 {{- $es := $b.elasticsearch -}}
 {{- if $es.enabled -}}
-{{- $t := dict "store" "elasticsearch" "target" "sts-backup" "list" (dict "url" $es.url "repository" "sts-backup") "paused" (not $es.scheduled.enabled) -}}
+{{- $t := dict "store" "elasticsearch" "target" "sts-backup" "list" (dict "url" $es.url "repository" "sts-backup" "bucket" $es.bucketName) "paused" (not $es.scheduled.enabled) -}}
 {{- if $es.scheduled.enabled -}}
 {{- if eq $es.scheduled.engine "cronjob" -}}
 {{- $_ := set $t "schedule" (include "stackbackup.elasticsearch.cronJobSchedule" $) -}}

@@ -10,11 +10,11 @@ import { openStore } from '../../storage/open.js';
 import { ExitCode, StackbackupError } from '../../util/errors.js';
 import { log, section } from '../../util/log.js';
 import { countCheck, runDrillSteps } from '../drill.js';
-import { documentsKey, readBackupRecord, type DrillRecord } from '../records.js';
+import { documentsKey, readBackupRecord, readLatestDrill, type DrillRecord } from '../records.js';
 import type { StoreContext } from '../types.js';
 import { connect, esError, longRequest } from './connection.js';
 import { documentCounts } from './documents.js';
-import { scanSnapshots } from './list.js';
+import { scanSnapshots, validateList } from './list.js';
 import { drillRestoreRequest } from './requests.js';
 import { nameGroups } from './restore.js';
 import { VALUES, parseBucket, parseConnection, parseRepository, parseTimeout, type Connection } from './settings.js';
@@ -133,4 +133,15 @@ export async function runDrill(options: DrillOptions, ctx: StoreContext): Promis
   } finally {
     await client.close();
   }
+}
+
+/** The newest drill result of the repository, when the list options name the records' bucket (status and metrics). */
+export async function latestDrill(
+  raw: { url?: unknown; repository?: unknown; bucket?: unknown },
+  _target: string,
+  ctx: StoreContext,
+): Promise<DrillRecord | undefined> {
+  const options = validateList(raw);
+  if (options.bucket === undefined) return undefined;
+  return readLatestDrill(openStore(ctx.storage, options.bucket), options.repository);
 }

@@ -2,7 +2,7 @@
 import { verb, type DataStore } from '../types.js';
 import { runBackup, validateBackup } from './backup.js';
 import { runConfigure, validateConfigure } from './configure.js';
-import { runDrill, validateDrill } from './drill.js';
+import { latestDrill, runDrill, validateDrill } from './drill.js';
 import { runList, validateList, type ListResult } from './list.js';
 import { runPrune, validatePrune, type PruneResult } from './prune.js';
 import { elasticsearchBackupList, elasticsearchPruneReport } from './report.js';
@@ -19,5 +19,6 @@ export const elasticsearchStore = {
   /** Restores the newest successful snapshot as drill-<index> indices and checks them against its record. */
   drill: verb(validateDrill, runDrill),
   backupList: elasticsearchBackupList,
+  latestDrill,
   pruneReport: elasticsearchPruneReport,
 } as const satisfies DataStore<ListResult, PruneResult>;

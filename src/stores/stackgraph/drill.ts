@@ -12,9 +12,10 @@ import { downloadFile } from '../../storage/publish.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { run } from '../../util/exec.js';
 import { section } from '../../util/log.js';
-import { readBackupRecord, type DrillRecord } from '../records.js';
+import { openStore } from '../../storage/open.js';
+import { readBackupRecord, readLatestDrill, type DrillRecord } from '../records.js';
 import type { StoreContext } from '../types.js';
-import { scanBackups } from './list.js';
+import { scanBackups, validateList } from './list.js';
 import { STACKGRAPH_TARGET } from './report.js';
 import { parseCount } from './restore.js';
 import { VALUES, openBucket, parseBucket, parseCommand, withFile } from './settings.js';
@@ -94,4 +95,13 @@ export async function runDrill(options: DrillOptions, ctx: StoreContext): Promis
     const { check, reason } = countCheck('elements', recorded?.counts.elements, found, 'the scratch import');
     steps.check(check, reason);
   });
+}
+
+/** The newest StackGraph drill result in the list options' bucket (status and metrics). */
+export function latestDrill(
+  raw: { bucket?: unknown },
+  _target: string,
+  ctx: StoreContext,
+): Promise<DrillRecord | undefined> {
+  return readLatestDrill(openStore(ctx.storage, validateList(raw).bucket), STACKGRAPH_TARGET);
 }

@@ -1,7 +1,7 @@
 /** The StackGraph store as the registry and the CLI see it: its verbs and the shared result views. */
 import { verb, type DataStore } from '../types.js';
 import { runBackup, validateBackup } from './backup.js';
-import { runDrill, validateDrill } from './drill.js';
+import { latestDrill, runDrill, validateDrill } from './drill.js';
 import { runList, validateList, type ListResult } from './list.js';
 import { runPrune, validatePrune, type PruneResult } from './prune.js';
 import { stackGraphBackupList, stackGraphPruneReport } from './report.js';
@@ -16,5 +16,6 @@ export const stackGraphStore = {
   /** Restores the newest backup into a scratch instance and checks it against its record. */
   drill: verb(validateDrill, runDrill),
   backupList: stackGraphBackupList,
+  latestDrill,
   pruneReport: stackGraphPruneReport,
 } as const satisfies DataStore<ListResult, PruneResult>;

@@ -12,7 +12,8 @@ import { ExitCode, StackbackupError, isStackbackupError, messageOf } from '../..
 import { run, startProgram } from '../../util/exec.js';
 import { log, section } from '../../util/log.js';
 import { DEFAULT_SCRATCH_DIR, countCheck, freeLoopbackPort, runDrillSteps, type DrillSteps } from '../drill.js';
-import { readBackupRecord, type DrillRecord } from '../records.js';
+import { readBackupRecord, readLatestDrill, type DrillRecord } from '../records.js';
+import { validateList, type ListRaw } from './list.js';
 import type { StoreContext } from '../types.js';
 import { confirmRestored } from './restore.js';
 import { endpoint, seriesCount, waitHealthy } from './instance.js';
@@ -194,4 +195,12 @@ export async function runDrill(options: DrillOptions, ctx: StoreContext): Promis
     steps.check(check, reason);
     await readSamples(base, steps);
   });
+}
+
+/** The newest drill result of instance TARGET, in the bucket the list options give it (status and metrics). */
+export function latestDrill(raw: ListRaw, target: string, ctx: StoreContext): Promise<DrillRecord | undefined> {
+  const listed = validateList(raw).targets.find((t) => t.instances.length === 0 || t.instances.includes(target));
+  return listed === undefined
+    ? Promise.resolve(undefined)
+    : readLatestDrill(openStore(ctx.storage, listed.bucket), target);
 }

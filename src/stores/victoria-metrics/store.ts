@@ -2,7 +2,7 @@
 import { verb, type DataStore } from '../types.js';
 import { runBackup, validateBackup } from './backup.js';
 import { runCheck, validateCheck } from './check.js';
-import { runDrill, validateDrill } from './drill.js';
+import { latestDrill, runDrill, validateDrill } from './drill.js';
 import { runList, validateList, type ListedVersion } from './list.js';
 import { runPrune, validatePrune, type PruneResult } from './prune.js';
 import { victoriaMetricsBackupList, victoriaMetricsPruneReport } from './report.js';
@@ -19,5 +19,6 @@ export const victoriaMetricsStore = {
   /** Restores the newest complete version into a scratch instance and checks it against its record. */
   drill: verb(validateDrill, runDrill),
   backupList: victoriaMetricsBackupList,
+  latestDrill,
   pruneReport: victoriaMetricsPruneReport,
 } as const satisfies DataStore<ListedVersion[], PruneResult>;

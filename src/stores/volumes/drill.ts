@@ -17,7 +17,7 @@ import { readBackupRecord, readLatestDrill, type DrillRecord } from '../records.
 import type { StoreContext } from '../types.js';
 import { validateRepository, type RepositoryRaw } from './backup.js';
 import { parseReadDataSubset } from './check.js';
-import { newestFirst } from './list.js';
+import { newestFirst, validateList } from './list.js';
 import {
   ResticOutput,
   openRepository,
@@ -178,5 +178,19 @@ export async function runDrill(options: DrillOptions, ctx: StoreContext): Promis
         `restic check${subset === undefined ? '' : ` --read-data-subset ${subset}`} found problems in ${repo.url}: see its output above`,
       );
     }
+  });
+}
+
+/** The newest drill of the repository whose sample held claim TARGET (status and metrics). */
+export async function latestDrill(
+  raw: Parameters<typeof validateList>[0],
+  target: string,
+  ctx: StoreContext,
+): Promise<DrillRecord | undefined> {
+  const repo = repositoryOf(ctx.storage, validateList(raw).repository);
+  const { openStore } = await import('../../storage/open.js');
+  return readLatestDrill(openStore(repo.storage, repo.bucket), repo.prefix, (r) => {
+    const claims = r.details?.claims;
+    return Array.isArray(claims) && claims.map(String).includes(target);
   });
 }

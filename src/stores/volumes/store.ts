@@ -3,7 +3,7 @@ import { verb, type DataStore } from '../types.js';
 import { runBackup, validateBackup } from './backup.js';
 import { runCheck, validateCheck } from './check.js';
 import { runDispatch, validateDispatch } from './dispatch.js';
-import { runDrill, validateDrill } from './drill.js';
+import { latestDrill, runDrill, validateDrill } from './drill.js';
 import { runList, validateList, type ListResult } from './list.js';
 import { runPrune, validatePrune, type PruneResult } from './prune.js';
 import { volumesBackupList, volumesPruneReport } from './report.js';
@@ -22,5 +22,6 @@ export const volumesStore = {
   /** Restores a rotating sample of claims into a scratch folder, checks them and the repository. */
   drill: verb(validateDrill, runDrill),
   backupList: volumesBackupList,
+  latestDrill,
   pruneReport: volumesPruneReport,
 } as const satisfies DataStore<ListResult, PruneResult>;
