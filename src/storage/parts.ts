@@ -10,6 +10,7 @@
  * buffers grow (the pool replaces a buffer that is too small when it is next used).
  */
 import type { Readable } from 'node:stream';
+import { isRecycling } from './file-chunks.js';
 
 /** S3's limit of parts per upload. */
 export const MAX_PARTS = 10_000;
@@ -62,8 +63,10 @@ export async function* readParts(
   let buffer = await pool.acquire(size);
   let filled = 0;
   let yielded = false;
+  const recycle = isRecycling(body) ? (chunk: Buffer) => body.recycle(chunk) : undefined;
   for await (const raw of body) {
-    let chunk: Buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+    const whole: Buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+    let chunk = whole;
     while (chunk.length > 0) {
       const take = Math.min(size - filled, chunk.length);
       chunk.copy(buffer, filled, 0, take);
@@ -78,6 +81,8 @@ export async function* readParts(
         filled = 0;
       }
     }
+    // Copied into parts: the source may reuse the chunk's buffer.
+    recycle?.(whole);
   }
   if (filled > 0 || !yielded) yield { data: buffer.subarray(0, filled), buffer };
   else pool.release(buffer);
