@@ -84,6 +84,8 @@ async function receive(body: Readable, hash: HashWorker, path: string, onBytes: 
       await pending;
       const full = block.subarray(0, filled);
       pending = Promise.all([hash.update(full), writeAll(out, full)]);
+      // Awaited by the next flush or at the end; handled now, so a failed write is never "unhandled".
+      pending.catch(() => undefined);
       [block, spare] = [spare, block];
       filled = 0;
     };
