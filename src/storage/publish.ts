@@ -102,15 +102,17 @@ async function receive(body: Readable, hash: HashWorker, path: string, onBytes: 
     };
     // 'data' events, not for-await: a paused stream's read() joins every buffered chunk into a new
     // buffer, and the chunks themselves would never come back for reuse.
+    // 'end' can come while the last chunk is still being consumed: it waits for that chunk.
     await new Promise<void>((resolve, reject) => {
+      let current: Promise<void> = Promise.resolve();
       body.once('error', reject);
-      body.once('end', resolve);
+      body.once('end', () => current.then(resolve, reject));
       body.on('data', (raw: Buffer | Uint8Array) => {
         body.pause();
-        consume(Buffer.isBuffer(raw) ? raw : Buffer.from(raw)).then(
-          () => body.resume(),
-          (err: Error) => body.destroy(err),
-        );
+        current = consume(Buffer.isBuffer(raw) ? raw : Buffer.from(raw)).then(() => {
+          body.resume();
+        });
+        current.catch((err: Error) => body.destroy(err));
       });
     });
     if (filled > 0) await flush();
