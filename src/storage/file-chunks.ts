@@ -12,8 +12,11 @@ import { Readable } from 'node:stream';
 import type { HashWorker } from '../util/hash-worker.js';
 
 const CHUNK = 1024 * 1024;
-/** Buffers kept for reuse; a steady upload cycles through two. */
-const KEEP = 3;
+/**
+ * Buffers kept for reuse: flow control keeps three alive at most (one read into, one buffered, one the
+ * consumer copies from); a smaller limit would drop and reallocate buffers on every burst.
+ */
+const KEEP = 4;
 
 /** A stream whose chunks may be handed back for reuse once consumed. */
 export interface RecyclingStream extends Readable {
