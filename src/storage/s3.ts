@@ -241,15 +241,24 @@ export class S3Store implements ObjectStore {
     // Each page is retried on its own: a failure on page 9 does not list pages 1-8 again.
     return this.translated(action, async () => {
       const out: ObjectInfo[] = [];
-      let token: string | undefined;
-      for (;;) {
+      const page = (token: string | undefined): Promise<string> => {
         const query: [string, string][] = [
           ['list-type', '2'],
           ['prefix', prefix],
         ];
         if (token !== undefined) query.push(['continuation-token', token]);
-        const res = await this.retried(action, () => this.http.send({ method: 'GET', bucket: this.bucket, query }));
-        const xml = res.body.toString('utf8');
+        return this.retried(action, async () =>
+          (await this.http.send({ method: 'GET', bucket: this.bucket, query })).body.toString('utf8'),
+        );
+      };
+      let next: Promise<string> | undefined = page(undefined);
+      while (next !== undefined) {
+        const xml: string = await next;
+        // The next page is asked for before this one is parsed: the server works while we parse.
+        const token = xmlText(xml, 'NextContinuationToken');
+        next = xmlText(xml, 'IsTruncated') === 'true' && token !== undefined && token !== '' ? page(token) : undefined;
+        // A failed prefetch is reported when it is awaited, not as an unhandled rejection meanwhile.
+        next?.catch(() => undefined);
         for (const entry of xmlBlocks(xml, 'Contents')) {
           const key = xmlText(entry, 'Key');
           if (key === undefined) continue;
@@ -259,8 +268,6 @@ export class S3Store implements ObjectStore {
             lastModified: new Date(xmlText(entry, 'LastModified') ?? 0),
           });
         }
-        token = xmlText(xml, 'NextContinuationToken');
-        if (xmlText(xml, 'IsTruncated') !== 'true' || token === undefined || token === '') break;
       }
       // S3 sorts by UTF-8 bytes; gateways may not: sort as the interface promises.
       for (let i = 1; i < out.length; i += 1) {
