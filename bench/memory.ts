@@ -4,7 +4,8 @@
  * and restore, each in its own process (memory-child.ts) against a local MinIO. Sources are sparse files
  * (truncate), so a 16 GiB run needs 16 GiB of disk for MinIO's copy and 16 GiB for the download; each
  * group of runs gets a MinIO of its own, removed afterwards, and a size that does not fit is skipped. Prints, per run, the peak RSS, the RSS after start-up, and
- * the V8 heap and ArrayBuffer memory at the peak. BENCH_MEMORY_GIB (default "1,4,16") sets the sizes.
+ * the V8 heap and ArrayBuffer memory at the peak, and, as the baseline measured in the same run, the peak
+ * RSS of `mc cp` moving the same file both ways. BENCH_MEMORY_GIB (default "1,4,16") sets the sizes.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, rm, stat, statfs } from 'node:fs/promises';
@@ -29,9 +30,11 @@ const rows: { size: number; what: string; run: MemoryRun }[] = [];
  * Runs steps against a MinIO of their own, stopped (and its data removed) afterwards: MinIO empties
  * deleted objects in the background, so a shared one would hold several sizes' worth of disk at once.
  */
-async function withMinio(
-  steps: (ours: (args: string[], extra?: Record<string, string>) => MemoryRun) => Promise<void>,
-) {
+type Ours = (args: string[], extra?: Record<string, string>) => MemoryRun;
+/** Peak RSS in MiB of one `mc` command (GNU time's %M). */
+type Mc = (args: string[]) => number;
+
+async function withMinio(steps: (ours: Ours, mcPeak: Mc) => Promise<void>) {
   const minio = await startMinio();
   try {
     const url = new URL(minio.endpoint);
@@ -47,12 +50,20 @@ async function withMinio(
       MC_CONFIG_DIR: join(work, 'mc'),
     };
     execFileSync(mc, ['mb', '--quiet', `bench/${bucket}`], { env: mcEnv });
-    await steps((args, extra = {}) => {
-      execFileSync('sync');
-      const r = spawnSync(process.execPath, [child, ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`our ${args[0]} failed: ${r.stderr}`);
-      return JSON.parse(r.stdout) as MemoryRun;
-    });
+    await steps(
+      (args, extra = {}) => {
+        execFileSync('sync');
+        const r = spawnSync(process.execPath, [child, ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`our ${args[0]} failed: ${r.stderr}`);
+        return JSON.parse(r.stdout) as MemoryRun;
+      },
+      (args) => {
+        execFileSync('sync');
+        const r = spawnSync('/usr/bin/time', ['-f', '%M', mc, '--quiet', ...args], { env: mcEnv, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`mc ${args.join(' ')} failed: ${r.stderr}`);
+        return Number(r.stderr.trim().split('\n').pop()) / 1024;
+      },
+    );
   } finally {
     await minio.stop();
   }
@@ -80,15 +91,26 @@ try {
       console.log(`${gib} GiB: skipped, ${(freeBytes / GIB).toFixed(0)} GiB free and this size needs ${2 * gib + 10}`);
       continue;
     }
-    await withMinio(async (ours) => {
+    await withMinio(async (ours, mcPeak) => {
       const source = join(work, 'source.bin');
       execFileSync('truncate', ['-s', String(bytes), source]);
       const back = join(work, 'back.bin');
-      show(gib, 'upload', ours(['upload', bucket, 'plain.bin', source]));
+      // Baseline: `mc cp` of the same file both ways (it verifies nothing; a Go program).
+      const mcUp = mcPeak(['cp', source, `bench/${bucket}/mc.bin`]);
+      const mcDown = mcPeak(['cp', `bench/${bucket}/mc.bin`, back]);
+      await rm(back);
+      mcPeak(['rm', `bench/${bucket}/mc.bin`]);
+      const up = ours(['upload', bucket, 'plain.bin', source]);
+      show(gib, 'upload', up);
       await rm(source);
-      show(gib, 'download', ours(['download', bucket, 'plain.bin', back]));
+      const down = ours(['download', bucket, 'plain.bin', back]);
+      show(gib, 'download', down);
       if ((await stat(back)).size !== bytes) throw new Error('download size mismatch');
       await rm(back);
+      console.log(
+        `${String(gib).padStart(2)} GiB  baseline mc cp     peak RSS upload ${mcUp.toFixed(0)} MiB, download ${mcDown.toFixed(0)} MiB; ` +
+          `ours / mc: upload ${(up.maxRssMiB / mcUp).toFixed(2)}, download ${(down.maxRssMiB / mcDown).toFixed(2)}`,
+      );
     });
     await withMinio(async (ours) => {
       show(gib, 'upload (stream)', ours(['upload-stream', bucket, 'stream.bin', String(bytes)]));
