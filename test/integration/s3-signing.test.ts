@@ -3,11 +3,13 @@
  * in front of MinIO (the chart's S3 gateway). Keys with characters that need encoding round-trip and
  * list as written; presigned GETs return the bytes put; a wrong secret is refused with the server's
  * code; listings page past 1,000 keys; an upload of unknown size round-trips; downloads and file
- * uploads reuse their buffers (what keeps a transfer under 128 MiB, issue 18) and still move exact bytes.
+ * uploads reuse their buffers (what keeps a transfer under 128 MiB, issue 18) and still move exact bytes;
+ * and the CLI works against an https endpoint (MinIO with a test certificate).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +23,7 @@ import { HashWorker } from '../../src/util/hash-worker.js';
 import { tempDir } from '../servers/harness.js';
 import { startMinio, type MinioServer } from '../servers/minio.js';
 import { startS3Proxy, type S3ProxyServer } from '../servers/s3proxy.js';
+import { runCli } from '../support/cli.js';
 import { sha256File } from '../support/files.js';
 
 const MIB = 1024 * 1024;
@@ -175,5 +178,64 @@ describe('listing and buffer reuse against MinIO', () => {
     for await (const chunk of new FileChunks(file, plain)) all.push(Buffer.from(chunk as Buffer));
     assert.equal(sha(Buffer.concat(all)), sha(data));
     assert.equal(await plain.digest(), sha(data));
+  });
+});
+
+describe('https endpoints (AWS S3 and TLS-fronted MinIO are reached this way)', () => {
+  it('the CLI uploads, lists and downloads through https with a trusted CA, bytes equal; an untrusted one is refused', async () => {
+    const certs = join(work, 'certs');
+    await mkdir(certs);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(certs, 'private.key'),
+        '-out',
+        join(certs, 'public.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const tls = await startMinio({ certsDir: certs });
+    try {
+      assert.match(tls.endpoint, /^https:/);
+      const env = {
+        STACKBACKUP_S3_ENDPOINT: tls.endpoint,
+        STACKBACKUP_S3_ACCESS_KEY: tls.accessKey,
+        STACKBACKUP_S3_SECRET_KEY: tls.secretKey,
+        NODE_EXTRA_CA_CERTS: join(certs, 'public.crt'),
+      };
+      const file = join(work, 'tls.bin');
+      const data = randomBytes(9 * MIB + 17); // two parts: the multipart path over https
+      await writeFile(file, data);
+      const bucket = 'tls-bucket';
+      for (const args of [
+        ['storage', 'init', '--bucket', bucket],
+        ['storage', 'upload', '--bucket', bucket, file, 'tls/sts-backup-20260101-0300.graph'],
+        ['storage', 'download', '--bucket', bucket, 'tls/sts-backup-20260101-0300.graph', join(work, 'tls.back')],
+      ]) {
+        const res = await runCli(args, env);
+        assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
+      }
+      assert.equal(await sha256File(join(work, 'tls.back')), sha(data));
+      const ls = await runCli(['storage', 'ls', '--bucket', bucket, '--json'], env);
+      assert.equal(ls.code, 0, ls.stderr);
+      assert.match(ls.stdout, /tls\/sts-backup-20260101-0300\.graph/);
+      const untrusted = await runCli(['storage', 'check', '--bucket', bucket], { ...env, NODE_EXTRA_CA_CERTS: '' });
+      assert.notEqual(untrusted.code, 0, 'a certificate nobody trusts must not be accepted');
+      assert.doesNotMatch(untrusted.stdout + untrusted.stderr, new RegExp(tls.secretKey));
+    } finally {
+      await tls.stop();
+    }
   });
 });
