@@ -19,6 +19,30 @@ export function dataKeyOf(checksum: string): string {
   return checksum.slice(0, -CHECKSUM_SUFFIX.length);
 }
 
+/**
+ * The UTC time of a `yyyyMMddHHmm[ss]` stamp, or undefined when it names no real time (month 13,
+ * 31 February, hour 24, years before 1000). For every stamp this module writes, the answer luxon's
+ * fromFormat gives, at a fraction of the cost: a status scan parses every backup name in the bucket.
+ */
+function parseUtcStamp(digits: string): DateTime | undefined {
+  const part = (from: number, to: number): number => Number(digits.slice(from, to));
+  const [year, month, day, hour, minute] = [part(0, 4), part(4, 6), part(6, 8), part(8, 10), part(10, 12)];
+  const second = digits.length >= 14 ? part(12, 14) : 0;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  const back = new Date(ms);
+  if (
+    year < 1000 ||
+    back.getUTCFullYear() !== year ||
+    back.getUTCMonth() !== month - 1 ||
+    back.getUTCDate() !== day ||
+    back.getUTCHours() !== hour ||
+    back.getUTCMinutes() !== minute ||
+    back.getUTCSeconds() !== second
+  )
+    return undefined;
+  return DateTime.fromMillis(ms, { zone: 'utc' });
+}
+
 // StackGraph: sts-backup-YYYYMMDD-HHMM.graph, one full export each.
 const STACKGRAPH_PATTERN = /^sts-backup-([0-9]{8})-([0-9]{4})\.graph$/;
 
@@ -36,8 +60,7 @@ export function stackGraphBackupName(at: DateTime): string {
 export function parseStackGraphBackupName(name: string): DateTime | undefined {
   const match = STACKGRAPH_PATTERN.exec(name);
   if (!match) return undefined;
-  const at = DateTime.fromFormat(`${match[1]}-${match[2]}`, 'yyyyMMdd-HHmm', { zone: 'utc' });
-  return at.isValid ? at : undefined;
+  return parseUtcStamp(`${match[1]}${match[2]}`);
 }
 
 // Victoria Metrics: <instance>/<instance>-YYYYMMDDHHMMSS/ per version.
@@ -57,8 +80,7 @@ export function parseVictoriaMetricsVersion(instance: string, version: string): 
   if (!version.startsWith(`${instance}-`)) return undefined;
   const stamp = version.slice(instance.length + 1);
   if (!/^[0-9]{14}$/.test(stamp)) return undefined;
-  const at = DateTime.fromFormat(stamp, 'yyyyMMddHHmmss', { zone: 'utc' });
-  return at.isValid ? at : undefined;
+  return parseUtcStamp(stamp);
 }
 
 /** The marker vmbackup writes last into a version's folder; its time is the last completed backup. */
@@ -125,8 +147,7 @@ export function elasticsearchSnapshotSuffix(random: Uint8Array): string {
 export function parseElasticsearchSnapshotName(name: string): DateTime | undefined {
   const match = ELASTICSEARCH_SNAPSHOT_PATTERN.exec(name);
   if (!match) return undefined;
-  const at = DateTime.fromFormat(`${match[1]}-${match[2]}`, 'yyyyMMdd-HHmm', { zone: 'utc' });
-  return at.isValid ? at : undefined;
+  return parseUtcStamp(`${match[1]}${match[2]}`);
 }
 
 /** A drill restores a snapshot's indices under this prefix, never over a live index: `drill-<index>`. */

@@ -4,15 +4,13 @@
  * so a run cut off at any point never looks like a complete backup. Downloads verify the checksum
  * before the file is moved to its final path.
  */
-import { createReadStream } from 'node:fs';
-import { rename, rm, stat as statFile } from 'node:fs/promises';
+import { open, rename, rm, stat as statFile, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { ExitCode, StackbackupError, fileError } from '../util/errors.js';
 import { HashWorker } from '../util/hash-worker.js';
 import { Progress, type ProgressReporter, logProgress } from '../util/progress.js';
+import { FileChunks, isRecycling } from './file-chunks.js';
 import { checksumKey, isChecksumKey, dataKeyOf } from './layout.js';
 import type { ObjectInfo, ObjectStore } from './types.js';
 
@@ -69,6 +67,70 @@ function hashing(hash: HashWorker): Transform {
   });
 }
 
+/**
+ * Writes body to path while the worker hashes it: chunks are gathered into two reused 1 MiB blocks
+ * (one being filled while the other is hashed and written), so the write calls stay few and a
+ * download makes no garbage; a chunk is handed back to a recycling body (http-get.ts) once copied.
+ */
+async function receive(body: Readable, hash: HashWorker, path: string, onBytes: (n: number) => void): Promise<void> {
+  const out = await open(path, 'w');
+  let pending: Promise<unknown> = Promise.resolve();
+  try {
+    const recycle = isRecycling(body) ? (chunk: Buffer) => body.recycle(chunk) : undefined;
+    let block = Buffer.allocUnsafeSlow(BLOCK);
+    let spare = Buffer.allocUnsafeSlow(BLOCK);
+    let filled = 0;
+    const flush = async (): Promise<void> => {
+      await pending;
+      const full = block.subarray(0, filled);
+      pending = Promise.all([hash.update(full), writeAll(out, full)]);
+      // Awaited by the next flush or at the end; handled now, so a failed write is never "unhandled".
+      pending.catch(() => undefined);
+      [block, spare] = [spare, block];
+      filled = 0;
+    };
+    const consume = async (chunk: Buffer): Promise<void> => {
+      for (let at = 0; at < chunk.length;) {
+        const take = Math.min(BLOCK - filled, chunk.length - at);
+        chunk.copy(block, filled, at, at + take);
+        filled += take;
+        at += take;
+        if (filled === BLOCK) await flush();
+      }
+      recycle?.(chunk);
+      onBytes(chunk.length);
+    };
+    // 'data' events, not for-await: a paused stream's read() joins every buffered chunk into a new
+    // buffer, and the chunks themselves would never come back for reuse.
+    // 'end' can come while the last chunk is still being consumed: it waits for that chunk.
+    await new Promise<void>((resolve, reject) => {
+      let current: Promise<void> = Promise.resolve();
+      body.once('error', reject);
+      body.once('end', () => current.then(resolve, reject));
+      body.on('data', (raw: Buffer | Uint8Array) => {
+        body.pause();
+        current = consume(Buffer.isBuffer(raw) ? raw : Buffer.from(raw)).then(() => {
+          body.resume();
+        });
+        current.catch((err: Error) => body.destroy(err));
+      });
+    });
+    if (filled > 0) await flush();
+    await pending;
+  } finally {
+    body.destroy();
+    await pending.catch(() => undefined);
+    await out.close();
+  }
+}
+
+async function writeAll(out: FileHandle, data: Buffer): Promise<void> {
+  for (let at = 0; at < data.length;) {
+    const { bytesWritten } = await out.write(data, at, data.length - at);
+    at += bytesWritten;
+  }
+}
+
 /** Uploads a local file as key, verifies it, then publishes its checksum. */
 export async function uploadFile(
   store: ObjectStore,
@@ -85,7 +147,9 @@ export async function uploadFile(
     if (err instanceof StackbackupError) throw err;
     throw fileError('reading', path, err);
   }
-  return uploadStream(store, createReadStream(path, { highWaterMark: 1024 * 1024 }), key, size, options);
+  // The file is read into a few reused buffers and hashed as it is read (file-chunks.ts).
+  const hash = new HashWorker();
+  return upload(store, new FileChunks(path, hash), hash, key, size, options);
 }
 
 export async function uploadStream(
@@ -95,12 +159,24 @@ export async function uploadStream(
   size: number | undefined,
   options: TransferOptions = {},
 ): Promise<TransferResult> {
-  const started = Date.now();
   const hash = new HashWorker();
-  const progress = new Progress(`upload ${key}`, size, options.progress ?? logProgress, options.progressIntervalMs);
-  let sent = 0;
   const body = source.pipe(hashing(hash));
   source.on('error', (err) => body.destroy(err));
+  return upload(store, body, hash, key, size, options);
+}
+
+/** Uploads body (hashed by hash on its way), verifies what landed, publishes the checksum. */
+async function upload(
+  store: ObjectStore,
+  body: Readable,
+  hash: HashWorker,
+  key: string,
+  size: number | undefined,
+  options: TransferOptions,
+): Promise<TransferResult> {
+  const started = Date.now();
+  const progress = new Progress(`upload ${key}`, size, options.progress ?? logProgress, options.progressIntervalMs);
+  let sent = 0;
   try {
     await store.put(key, body, {
       size,
@@ -110,6 +186,7 @@ export async function uploadStream(
       },
     });
   } catch (err) {
+    body.destroy();
     await hash.abort();
     throw err;
   }
@@ -170,7 +247,7 @@ export async function downloadFile(
   );
   const partial = `${path}.partial`;
   try {
-    await pipeline(await store.get(key), hashing(hash), progress.meter(), createWriteStream(partial));
+    await receive(await store.get(key), hash, partial, (n) => progress.add(n));
   } catch (err) {
     await hash.abort();
     await rm(partial, { force: true });

@@ -48,6 +48,8 @@ export function planRetention(
   const cutoff = now.minus(policy.maxAge);
   const graceCutoff = now.minus(policy.incompleteGrace);
   const newestFirst = [...candidates].sort((a, b) => b.takenAt.toMillis() - a.takenAt.toMillis());
+  // Formatted once: toHuman() goes through Intl and a scan of 10 000 backups would pay it per backup.
+  const expiredReason = `older than ${policy.maxAge.toHuman()}`;
   let completeSeen = 0;
   return newestFirst.map((c): RetentionDecision => {
     const base = { name: c.name, takenAt: c.takenAt };
@@ -62,8 +64,7 @@ export function planRetention(
       return { ...base, action: 'delete', rule: 'max-count', reason: `beyond the maximum count of ${maxCount}` };
     if (completeSeen <= minCount)
       return { ...base, action: 'keep', rule: 'min-count', reason: `within the minimum count of ${minCount}` };
-    if (c.takenAt < cutoff)
-      return { ...base, action: 'delete', rule: 'expired', reason: `older than ${policy.maxAge.toHuman()}` };
+    if (c.takenAt < cutoff) return { ...base, action: 'delete', rule: 'expired', reason: expiredReason };
     return { ...base, action: 'keep', rule: 'within-time', reason: 'within the retention time' };
   });
 }

@@ -20,7 +20,12 @@ const CREDENTIAL_CODES = new Set([
   'ExpiredToken',
 ]);
 
+/** Server answers worth another try: busy or failing for a moment (500, 502, 503, 504). */
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+
 export function isTransientS3Error(err: unknown): boolean {
+  const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+  if (typeof status === 'number' && TRANSIENT_STATUS.has(status)) return true;
   const code = codeOf(err);
   if (code !== undefined && NETWORK_CODES.has(code)) return true;
   if (code === 'SlowDown' || code === 'InternalError' || code === 'ServiceUnavailable' || code === 'RequestTimeout')

@@ -1,4 +1,6 @@
 /** A real MinIO server on loopback for tests and benchmarks. */
+import { readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { freePort, httpReady, startProcess, tempDir, toolPath, type RunningProcess } from './harness.js';
 
@@ -11,14 +13,35 @@ export interface MinioServer {
   stop(): Promise<void>;
 }
 
-export async function startMinio(): Promise<MinioServer> {
+export interface MinioOptions {
+  /**
+   * Serve https with the certificate in this folder (public.crt, private.key; MinIO's --certs-dir).
+   * The ready check trusts that certificate; clients must too (NODE_EXTRA_CA_CERTS for a child).
+   */
+  certsDir?: string;
+}
+
+/** Answers once MinIO's health check answers over https, trusting only the test certificate. */
+function httpsReady(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(url, { ca, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 500);
+    });
+    req.once('error', () => resolve(false));
+    req.once('timeout', () => req.destroy());
+  });
+}
+
+export async function startMinio(options: MinioOptions = {}): Promise<MinioServer> {
   const binary = toolPath('minio', 'minio');
   const port = await freePort();
   const consolePort = await freePort();
   const dataDir = await tempDir('minio-data');
   const accessKey = 'testadmin';
   const secretKey = 'testsecret123';
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${options.certsDir === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+  const ca = options.certsDir === undefined ? undefined : readFileSync(join(options.certsDir, 'public.crt'), 'utf8');
   const proc = await startProcess({
     name: 'minio',
     command: binary,
@@ -29,6 +52,7 @@ export async function startMinio(): Promise<MinioServer> {
       `127.0.0.1:${port}`,
       '--console-address',
       `127.0.0.1:${consolePort}`,
+      ...(options.certsDir === undefined ? [] : ['--certs-dir', options.certsDir]),
       join(dataDir, 'data'),
     ],
     env: {
@@ -38,7 +62,8 @@ export async function startMinio(): Promise<MinioServer> {
       MINIO_UPDATE: 'off',
       GOMAXPROCS: '2',
     },
-    ready: () => httpReady(`${endpoint}/minio/health/ready`),
+    ready: () =>
+      ca === undefined ? httpReady(`${endpoint}/minio/health/ready`) : httpsReady(`${endpoint}/minio/health/ready`, ca),
     cleanup: [dataDir],
   });
   return { endpoint, accessKey, secretKey, dataDir, process: proc, stop: () => proc.stop() };

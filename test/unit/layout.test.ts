@@ -217,3 +217,25 @@ describe('the operator scripts accept the names the CLI accepts', () => {
     assert.deepEqual(disagreements, []);
   });
 });
+
+describe('time stamps in names: the fast parse agrees with luxon', () => {
+  it('every 7th hour and odd minute of 2023-2025 parses to the time luxon reads; impossible dates are refused', () => {
+    const disagreements: string[] = [];
+    for (let at = DateTime.utc(2023, 1, 1, 0, 7); at.year < 2026; at = at.plus({ hours: 7, minutes: 13 })) {
+      const name = layout.stackGraphBackupName(at);
+      const expected = DateTime.fromFormat(at.toFormat('yyyyMMdd-HHmm'), 'yyyyMMdd-HHmm', { zone: 'utc' });
+      const parsed = layout.parseStackGraphBackupName(name);
+      if (parsed?.toMillis() !== expected.toMillis() || parsed.zoneName !== 'UTC') disagreements.push(name);
+      const version = layout.victoriaMetricsVersion('vm', at.plus({ seconds: 59 }));
+      if (layout.parseVictoriaMetricsVersion('vm', version)?.toMillis() !== at.plus({ seconds: 59 }).toMillis())
+        disagreements.push(version);
+    }
+    assert.deepEqual(disagreements, []);
+    for (const bad of ['20230229-0300', '20241301-0000', '20240431-0000', '20240101-2500', '20240101-0060'])
+      assert.equal(layout.parseStackGraphBackupName(`sts-backup-${bad}.graph`), undefined, bad);
+    assert.equal(
+      layout.parseStackGraphBackupName('sts-backup-20240229-2359.graph')?.toISO(),
+      '2024-02-29T23:59:00.000Z',
+    );
+  });
+});

@@ -6,6 +6,7 @@
 import type { DateTime } from 'luxon';
 import { listBackups } from '../../storage/publish.js';
 import { STACKGRAPH_BACKUP_PREFIX, parseStackGraphBackupName } from '../../storage/layout.js';
+import { derivedOnce } from '../../storage/shared-listings.js';
 import type { ObjectStore } from '../../storage/types.js';
 import type { StoreContext } from '../types.js';
 import { shrunkBackups } from '../records.js';
@@ -39,10 +40,17 @@ export function validateList(raw: { bucket?: unknown }): ListOptions {
   return { bucket: parseBucket(raw.bucket) };
 }
 
-/** Complete and incomplete StackGraph backups in an open bucket, newest first. */
-export async function scanBackups(
+/**
+ * Complete and incomplete StackGraph backups in an open bucket, newest first. Within a read-only scan
+ * (status: list, then the retention preview) it is worked out once; callers must not change it.
+ */
+export function scanBackups(
   store: ObjectStore,
 ): Promise<{ complete: StackGraphBackup[]; incomplete: StackGraphBackup[] }> {
+  return derivedOnce(store, 'stackgraph-backups', () => scan(store));
+}
+
+async function scan(store: ObjectStore): Promise<{ complete: StackGraphBackup[]; incomplete: StackGraphBackup[] }> {
   const complete: StackGraphBackup[] = [];
   const incomplete: StackGraphBackup[] = [];
   for (const object of await listBackups(store, STACKGRAPH_BACKUP_PREFIX)) {

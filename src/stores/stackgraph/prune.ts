@@ -74,8 +74,7 @@ export async function pruneStore(
       await dropBackupRecords(store, STACKGRAPH_TARGET, doomed);
     }
     leftovers = await store.cleanupIncomplete(STACKGRAPH_BACKUP_PREFIX, now.minus(INCOMPLETE_GRACE).toJSDate());
-    for (const name of doomed)
-      log(`retention: deleted ${name} (${decisions.find((d) => d.name === name)?.reason ?? ''})`);
+    for (const d of decisions) if (d.action === 'delete') log(`retention: deleted ${d.name} (${d.reason})`);
     for (const leftover of leftovers) log(`retention: removed ${leftover}`);
   }
   return {

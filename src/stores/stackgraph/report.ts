@@ -1,8 +1,17 @@
 /** StackGraph's list and prune results in the shape every store shares (`--json`, status). */
+import type { DateTime } from 'luxon';
 import { parseStackGraphBackupName } from '../../storage/layout.js';
 import type { BackupList, PruneReport } from '../types.js';
 import type { ListResult } from './list.js';
 import type { PruneResult } from './prune.js';
+
+/**
+ * `2026-12-04T03:00:00.000Z`: what luxon's toUTC().toISO() writes, through Date (a status scan formats
+ * every backup's time, twice).
+ */
+function isoUtc(at: DateTime): string {
+  return new Date(at.toMillis()).toISOString();
+}
 
 /** What StackGraph backups are of: the one graph. */
 export const STACKGRAPH_TARGET = 'stackgraph';
@@ -14,7 +23,7 @@ export function stackGraphBackupList(r: ListResult): BackupList {
     backups: r.backups.map((b) => ({
       target: STACKGRAPH_TARGET,
       name: b.name,
-      takenAt: b.takenAt.toUTC().toISO(),
+      takenAt: isoUtc(b.takenAt),
       sizeBytes: b.size,
       complete: true,
       details: { lastModified: b.lastModified.toISOString(), shrunk: b.shrunk ?? null },
@@ -22,7 +31,7 @@ export function stackGraphBackupList(r: ListResult): BackupList {
     incomplete: r.incomplete.map((name) => ({
       target: STACKGRAPH_TARGET,
       name,
-      takenAt: parseStackGraphBackupName(name)?.toUTC().toISO() ?? null,
+      takenAt: ((at) => (at === undefined ? null : isoUtc(at)))(parseStackGraphBackupName(name)),
       sizeBytes: null,
       complete: false,
       details: {},
@@ -38,7 +47,7 @@ export function stackGraphPruneReport(r: PruneResult): PruneReport {
     decisions: r.decisions.map((d) => ({
       target: STACKGRAPH_TARGET,
       name: d.name,
-      takenAt: d.takenAt.toUTC().toISO(),
+      takenAt: isoUtc(d.takenAt),
       action: d.action,
       rule: d.rule,
       reason: d.reason,
