@@ -5,6 +5,7 @@
  *   STACKBACKUP_S3_SECRET_KEY[_FILE]   minio.secretKey, likewise
  *   STACKBACKUP_S3_REGION              optional, default us-east-1
  *   STACKBACKUP_FS_ROOT                folder of the local filesystem backend, used when no endpoint is set
+ *   STACKBACKUP_S3_IDLE_TIMEOUT_SECONDS  a request moving no byte this long fails and is retried (default 60)
  * Credentials are registered with the redactor as soon as they are read.
  */
 import { readFileSync } from 'node:fs';
@@ -103,4 +104,23 @@ export function loadStorageConfig(env: Env = process.env): StorageConfig {
 
 export function describeConfig(config: StorageConfig): string {
   return config.kind === 's3' ? config.endpoint.origin : `local folder ${config.root}`;
+}
+
+/**
+ * A request whose connection moves no byte for this long fails (and is retried like any transient
+ * error): a MinIO pod that disappears mid-upload sends no reset, and its packets are dropped, so
+ * without it an upload waits for the kernel's TCP timeout (about 15 min; seen on the real node).
+ * 60 s, or STACKBACKUP_S3_IDLE_TIMEOUT_SECONDS for an endpoint that is silent longer (a gateway
+ * assembling a very large object).
+ */
+export function idleTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.STACKBACKUP_S3_IDLE_TIMEOUT_SECONDS;
+  if (raw === undefined || raw === '') return 60_000;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw usageError(
+      `STACKBACKUP_S3_IDLE_TIMEOUT_SECONDS is "${raw}", not a whole number of seconds of at least 1`,
+      'Set it to, for example, 120, or unset it for the default of 60.',
+    );
+  return seconds * 1000;
 }

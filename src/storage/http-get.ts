@@ -10,6 +10,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { idleTimeoutMs as idleTimeout } from '../config/storage.js';
 import type { RecyclingStream } from './file-chunks.js';
 
 export interface HttpGetResponse {
@@ -59,8 +60,8 @@ function parseHead(text: string): { status: number; headers: Map<string, string>
 
 export function httpGet(url: URL, options: { idleTimeoutMs?: number } = {}): Promise<HttpGetResponse> {
   if (url.protocol !== 'http:') return Promise.reject(new UnsupportedResponse(`${url.protocol} is served by fetch`));
-  // As undici's default body timeout: a reader that stalls (backpressure) also pauses the socket.
-  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  // A reader that stalls (backpressure) also pauses the socket: the same idle limit applies to it.
+  const idleTimeoutMs = options.idleTimeoutMs ?? idleTimeout();
   return new Promise((resolve, reject) => {
     let head: Buffer[] = [];
     let headBytes = 0;

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { S3Config } from '../config/storage.js';
+import { idleTimeoutMs, type S3Config } from '../config/storage.js';
 import { Signer, objectPath, queryString, type Query } from './sigv4.js';
 
 export interface S3Request {
@@ -37,9 +37,6 @@ export class S3Error extends Error {
     super(message);
   }
 }
-
-/** No data from the server for this long fails the request (as undici's default body timeout). */
-const IDLE_TIMEOUT_MS = 300_000;
 
 /** The first `<name>…</name>` text of an XML document, unescaped; undefined when there is none. */
 export function xmlText(xml: string, name: string): string | undefined {
@@ -147,6 +144,7 @@ export class S3Http {
     this.signer.sign(req.method, path, query, headers);
     const qs = queryString(query);
     const send = this.secure ? httpsRequest : httpRequest;
+    const idle = idleTimeoutMs();
     return new Promise<S3Response>((resolve, reject) => {
       const request = send(
         {
@@ -157,7 +155,7 @@ export class S3Http {
           method: req.method,
           path: qs === '' ? path : `${path}?${qs}`,
           headers,
-          timeout: IDLE_TIMEOUT_MS,
+          timeout: idle,
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
@@ -170,7 +168,7 @@ export class S3Http {
       );
       request.once('timeout', () =>
         request.destroy(
-          Object.assign(new Error(`no answer from the server for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' }),
+          Object.assign(new Error(`no byte moved to or from the server for ${idle / 1000} s`), { code: 'ETIMEDOUT' }),
         ),
       );
       request.once('error', reject);
