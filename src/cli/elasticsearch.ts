@@ -25,7 +25,6 @@ import {
   type PruneResult,
   type RestoreResult,
 } from '../stores/elasticsearch/index.js';
-import { usageError } from '../util/errors.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
 import { type CommandContext, type Exec, runs } from './context.js';

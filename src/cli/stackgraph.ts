@@ -19,7 +19,6 @@ import {
   type PruneResult,
   type RestoreResult,
 } from '../stores/stackgraph/index.js';
-import { usageError } from '../util/errors.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
 import { section } from '../util/log.js';
 import { type CommandContext, type Exec, type Shown, runs } from './context.js';

@@ -18,7 +18,7 @@ import {
   type ListedVersion,
   type PruneResult,
 } from '../stores/victoria-metrics/index.js';
-import { type CommandContext, type Exec, runs } from './context.js';
+import { type Exec, runs } from './context.js';
 import { documented } from './help.js';
 import { drillText, scratchDirOption, shrinkShareOption } from './drill.js';
 import { groupNames } from './groups.js';

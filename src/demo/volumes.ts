@@ -76,7 +76,7 @@ export async function volumesDemoStep(options: DemoOptions, ctx: CommandContext)
     validateBackup({ ...repository, claim: CLAIM, path: home, owner: OWNER, prune: false }),
     ctx,
   );
-  const restored = await runRestore(
+  await runRestore(
     validateRestore({ ...repository, claim: CLAIM, snapshot: 'latest', path: target, targetClaim: 'claim-demo-copy' }),
     ctx,
   );

@@ -28,7 +28,6 @@ import type { StoreContext } from '../../src/stores/types.js';
 import { ExitCode, StackbackupError } from '../../src/util/errors.js';
 import { setLogSink } from '../../src/util/log.js';
 import { startElasticsearch, type ElasticsearchServer } from '../servers/elasticsearch.js';
-import { tempDir } from '../servers/harness.js';
 import { runCli } from '../support/cli.js';
 import type { BackupList } from '../../src/stores/types.js';
 

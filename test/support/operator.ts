@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { NAMESPACE } from '../chart/helm.js';
 import { REPO_ROOT } from '../servers/harness.js';
 import type { KubernetesCluster } from '../servers/kubernetes.js';

@@ -2,7 +2,7 @@
 import { isAbsolute } from 'node:path';
 import { Duration } from 'luxon';
 import { checkName } from '../../config/names.js';
-import { given, listOption, text, wholeNumber } from '../../config/options.js';
+import { given, text, wholeNumber } from '../../config/options.js';
 import { usageError } from '../../util/errors.js';
 import type { TierPolicy } from './retention.js';
 

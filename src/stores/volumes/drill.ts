@@ -6,7 +6,7 @@
  * snapshot's record (restic's backup summary), then runs `restic check --read-data-subset` on the
  * repository. The scratch folder is removed whatever happens; the claims themselves are never touched.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { measureTree } from './tree.js';
 import { join } from 'node:path';
 import { text as optionText, wholeNumber } from '../../config/options.js';
 import { parseResticTags } from '../../storage/layout.js';
@@ -72,24 +72,6 @@ export function rotateSample(claims: readonly string[], last: string | undefined
   return Array.from({ length: Math.min(size, sorted.length) }, (_, i) => sorted[(from + i) % sorted.length] ?? '');
 }
 
-/** Regular files and their bytes under a folder (what restic's summary counts). */
-async function measure(path: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
-  let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) {
-        files += 1;
-        bytes += (await lstat(full)).size;
-      }
-    }
-  };
-  await walk(path);
-  return { files, bytes };
-}
-
 export async function runDrill(options: DrillOptions, ctx: StoreContext): Promise<DrillRecord> {
   const startedAt = ctx.now();
   const repo = repositoryOf(ctx.storage, options.repository);
@@ -149,7 +131,7 @@ export async function runDrill(options: DrillOptions, ctx: StoreContext): Promis
           cause: err,
         });
       }
-      const { files, bytes } = await measure(folder);
+      const { regularFiles: files, bytes } = await measureTree(folder);
       output.progress.update(bytes, bytes);
       output.progress.finish();
       steps.addBytes(bytes);

@@ -5,7 +5,8 @@
  * refused. A target holding anything (other than lost+found) is refused unless -force, which first
  * empties it, so that afterwards it holds exactly the snapshot's files, with their modes and mtimes.
  */
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { measureTree } from './tree.js';
+import { readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { optionalText } from '../../config/options.js';
 import { parseResticTags } from '../../storage/layout.js';
@@ -130,23 +131,6 @@ async function contents(path: string): Promise<string[]> {
   }
 }
 
-async function measure(path: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
-  let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else {
-        files += 1;
-        if (entry.isFile()) bytes += (await lstat(full)).size;
-      }
-    }
-  };
-  await walk(path);
-  return { files, bytes };
-}
-
 export async function runRestore(o: RestoreOptions, ctx: StoreContext): Promise<RestoreResult> {
   const repo = repositoryOf(ctx.storage, o.repository);
   await openRepository(repo, false);
@@ -183,7 +167,9 @@ export async function runRestore(o: RestoreOptions, ctx: StoreContext): Promise<
     onLine: output.onLine,
     hint: `The restore stopped part-way; claim ${o.targetClaim} may hold part of the snapshot. Fix the cause and rerun with -force: ${restoreCommand(o.claim, shortId, o.targetClaim, true)}`,
   });
-  const { files, bytes } = await measure(o.path);
+  const tree = await measureTree(o.path);
+  const files = tree.regularFiles + tree.otherEntries;
+  const bytes = tree.bytes;
   output.progress.update(bytes, bytes);
   output.progress.finish();
   return {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { checkName } from '../../config/names.js';
-import { given, listOption, text, wholeNumber } from '../../config/options.js';
+import { given, text, wholeNumber } from '../../config/options.js';
 import { ExitCode, StackbackupError, usageError } from '../../util/errors.js';
 import { registerSecret } from '../../util/redact.js';
 
