@@ -5,7 +5,7 @@
  * never a silent skip.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,8 +45,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `stackbackup-${prefix}-`));
+/** Every folder tempDir() made in this process; whatever a test left of them goes when the process exits. */
+const made = new Set<string>();
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A fresh folder under the system temp folder. Tests remove their own; the ones they do not (a scratch
+ * folder of one case, a run cut short by a failure) are removed when the test process exits, unless
+ * OWN_CLEANUP says its owner tears it down itself (the node cluster, whose exit handler stops
+ * processes that still use it).
+ */
+export async function tempDir(prefix: string, options: { ownCleanup?: boolean } = {}): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `stackbackup-${prefix}-`));
+  if (options.ownCleanup !== true) made.add(dir);
+  return dir;
 }
 
 export interface StartOptions {

@@ -492,7 +492,7 @@ export async function startNodeCluster(options: NodeClusterOptions = {}): Promis
   const cgroupName = `stackbackup-node-${process.pid}`;
   if (netnsExists(netns))
     throw new Error(`network namespace ${netns} already exists: one test node per process; stop the other first`);
-  const dir = await tempDir('node');
+  const dir = await tempDir('node', { ownCleanup: true });
   const state: NodeState = { ownerPid: process.pid, netns, cgroupName, dir, logDirs: [] };
   mkdirSync(STATE_DIR, { recursive: true });
   writeFileSync(stateFile(state), JSON.stringify(state));
