@@ -26,7 +26,7 @@ import { ExitCode, StackbackupError } from '../../src/util/errors.js';
 import { setLogSink } from '../../src/util/log.js';
 import { tempDir } from '../servers/harness.js';
 import { runCli } from '../support/cli.js';
-import { startMinio, type MinioServer } from '../servers/minio.js';
+import { type MinioServer, minioStorage, startMinio } from '../servers/minio.js';
 import {
   exportAll,
   importSeries,
@@ -50,13 +50,7 @@ before(async () => {
   process.env.STACKBACKUP_VMRESTORE = tools.vmrestore;
   process.env.STACKBACKUP_VICTORIA_METRICS = tools.server;
   minio = await startMinio();
-  storage = {
-    kind: 's3',
-    endpoint: new URL(minio.endpoint),
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-    region: 'us-east-1',
-  };
+  storage = minioStorage(minio);
   work = await tempDir('vm-drill');
   setLogSink((l) => logs.push(l));
 });

@@ -28,7 +28,7 @@ import {
 import { ExitCode, StackbackupError } from '../../src/util/errors.js';
 import { setLogSink } from '../../src/util/log.js';
 import { TOOLS_DIR, tempDir } from '../servers/harness.js';
-import { startMinio, type MinioServer } from '../servers/minio.js';
+import { type MinioServer, minioStorage, startMinio } from '../servers/minio.js';
 import { writeRandomFile } from '../support/files.js';
 
 const BUCKET = 'volume-drill';
@@ -43,13 +43,7 @@ before(async () => {
   minio = await startMinio();
   work = await tempDir('volumes-drill');
   process.env.RESTIC_CACHE_DIR = join(work, 'restic-cache');
-  storage = {
-    kind: 's3',
-    endpoint: new URL(minio.endpoint),
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-    region: 'us-east-1',
-  };
+  storage = minioStorage(minio);
   passwordFile = join(work, 'password');
   await writeFile(passwordFile, 'drill-password-0123456789\n', { mode: 0o600 });
   setLogSink((l) => logs.push(l));

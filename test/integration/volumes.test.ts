@@ -32,7 +32,7 @@ import {
 import { ExitCode, StackbackupError } from '../../src/util/errors.js';
 import { setLogSink } from '../../src/util/log.js';
 import { TOOLS_DIR, tempDir } from '../servers/harness.js';
-import { startMinio, type MinioServer } from '../servers/minio.js';
+import { type MinioServer, minioStorage, startMinio } from '../servers/minio.js';
 import { runCli } from '../support/cli.js';
 import { writeRandomFile } from '../support/files.js';
 import type { BackupList } from '../../src/stores/types.js';
@@ -156,13 +156,7 @@ before(async () => {
   minio = await startMinio();
   work = await tempDir('volumes');
   process.env.RESTIC_CACHE_DIR = join(work, 'restic-cache');
-  storage = {
-    kind: 's3',
-    endpoint: new URL(minio.endpoint),
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-    region: 'us-east-1',
-  };
+  storage = minioStorage(minio);
   passwordFile = join(work, 'password');
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   claimA = join(work, 'claims', 'claim-alice');

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
+import type { S3Config } from '../../src/config/storage.js';
 import { freePort, httpReady, startProcess, tempDir, toolPath, type RunningProcess } from './harness.js';
 
 export interface MinioServer {
@@ -11,6 +12,17 @@ export interface MinioServer {
   dataDir: string;
   process: RunningProcess;
   stop(): Promise<void>;
+}
+
+/** The storage configuration of the CLI's stores for a test MinIO (what the job environment gives). */
+export function minioStorage(minio: MinioServer): S3Config {
+  return {
+    kind: 's3',
+    endpoint: new URL(minio.endpoint),
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+    region: 'us-east-1',
+  };
 }
 
 export interface MinioOptions {

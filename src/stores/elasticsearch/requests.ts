@@ -159,14 +159,10 @@ export function drillRestoreRequest(
   indices: string[],
 ): estypes.SnapshotRestoreRequest {
   return {
-    repository,
-    snapshot,
-    indices,
+    ...restoreRequest(repository, snapshot, indices),
     rename_pattern: ELASTICSEARCH_DRILL_RENAME.pattern,
     rename_replacement: ELASTICSEARCH_DRILL_RENAME.replacement,
-    include_global_state: false,
     include_aliases: false,
     index_settings: { 'index.number_of_replicas': 0 },
-    wait_for_completion: true,
   } satisfies estypes.SnapshotRestoreRequest;
 }
