@@ -12,6 +12,7 @@ import { mkdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMinio } from '../test/servers/minio.js';
+import { mcEnv } from './mc.js';
 import { REPO_ROOT, toolPath } from '../test/servers/harness.js';
 import type { MemoryRun } from './memory-child.js';
 
@@ -37,19 +38,14 @@ type Mc = (args: string[]) => number;
 async function withMinio(steps: (ours: Ours, mcPeak: Mc) => Promise<void>) {
   const minio = await startMinio();
   try {
-    const url = new URL(minio.endpoint);
     const env = {
       ...process.env,
       STACKBACKUP_S3_ENDPOINT: minio.endpoint,
       STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
       STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
     };
-    const mcEnv = {
-      ...process.env,
-      MC_HOST_bench: `http://${minio.accessKey}:${minio.secretKey}@${url.host}`,
-      MC_CONFIG_DIR: join(work, 'mc'),
-    };
-    execFileSync(mc, ['mb', '--quiet', `bench/${bucket}`], { env: mcEnv });
+    const mcHome = mcEnv(minio, work);
+    execFileSync(mc, ['mb', '--quiet', `bench/${bucket}`], { env: mcHome });
     await steps(
       (args, extra = {}) => {
         execFileSync('sync');
@@ -59,7 +55,7 @@ async function withMinio(steps: (ours: Ours, mcPeak: Mc) => Promise<void>) {
       },
       (args) => {
         execFileSync('sync');
-        const r = spawnSync('/usr/bin/time', ['-f', '%M', mc, '--quiet', ...args], { env: mcEnv, encoding: 'utf8' });
+        const r = spawnSync('/usr/bin/time', ['-f', '%M', mc, '--quiet', ...args], { env: mcHome, encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`mc ${args.join(' ')} failed: ${r.stderr}`);
         return Number(r.stderr.trim().split('\n').pop()) / 1024;
       },

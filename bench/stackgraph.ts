@@ -10,6 +10,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMinio } from '../test/servers/minio.js';
+import { mcEnv } from './mc.js';
 import { REPO_ROOT, toolPath } from '../test/servers/harness.js';
 
 const MIB = 1024 * 1024;
@@ -23,7 +24,6 @@ const minio = await startMinio();
 const work = join(REPO_ROOT, '.cache', `bench-stackgraph-${process.pid}`);
 await mkdir(work, { recursive: true });
 try {
-  const url = new URL(minio.endpoint);
   const env = {
     ...process.env,
     STACKBACKUP_STACKGRAPH_STANDIN: standin,
@@ -31,12 +31,8 @@ try {
     STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
     STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
   };
-  const mcEnv = {
-    ...process.env,
-    MC_HOST_bench: `http://${minio.accessKey}:${minio.secretKey}@${url.host}`,
-    MC_CONFIG_DIR: join(work, 'mc'),
-  };
-  execFileSync(mc, ['mb', '--quiet', 'bench/sts-stackgraph-backup'], { env: mcEnv });
+  const mcHome = mcEnv(minio, work);
+  execFileSync(mc, ['mb', '--quiet', 'bench/sts-stackgraph-backup'], { env: mcHome });
   const time = (fn: () => void): number => {
     const t = process.hrtime.bigint();
     fn();
@@ -59,18 +55,18 @@ try {
   const exportFile = join(work, 'baseline.graph');
   const baseUp = time(() => {
     tool(source, '-export', exportFile);
-    execFileSync(mc, ['--quiet', 'cp', exportFile, 'bench/sts-stackgraph-backup/baseline.graph'], { env: mcEnv });
+    execFileSync(mc, ['--quiet', 'cp', exportFile, 'bench/sts-stackgraph-backup/baseline.graph'], { env: mcHome });
   });
   const exportBytes = (await stat(exportFile)).size;
   await rm(exportFile);
   const baseTarget = join(work, 'baseline-restored.db');
   const baseDown = time(() => {
-    execFileSync(mc, ['--quiet', 'cp', 'bench/sts-stackgraph-backup/baseline.graph', exportFile], { env: mcEnv });
+    execFileSync(mc, ['--quiet', 'cp', 'bench/sts-stackgraph-backup/baseline.graph', exportFile], { env: mcHome });
     tool(baseTarget, '-import', exportFile);
   });
   await rm(exportFile);
   await rm(baseTarget);
-  execFileSync(mc, ['--quiet', 'rm', 'bench/sts-stackgraph-backup/baseline.graph'], { env: mcEnv });
+  execFileSync(mc, ['--quiet', 'rm', 'bench/sts-stackgraph-backup/baseline.graph'], { env: mcHome });
 
   // Ours: stackgraph backup (export, upload with checksum, retention), then restore into an empty store.
   await mkdir(join(work, 'scratch'));

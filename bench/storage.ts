@@ -15,6 +15,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMinio } from '../test/servers/minio.js';
+import { mcEnv } from './mc.js';
 import { tempDir, toolPath } from '../test/servers/harness.js';
 import { writeRandomFile } from '../test/support/files.js';
 import { CORES, childrenCpuSeconds, processCpuSeconds } from './cpu.js';
@@ -30,19 +31,14 @@ const minio = await startMinio();
 const work = await tempDir('bench');
 try {
   const mc = toolPath('mc', 'minio');
-  const url = new URL(minio.endpoint);
-  const mcEnv = {
-    ...process.env,
-    MC_HOST_bench: `http://${minio.accessKey}:${minio.secretKey}@${url.host}`,
-    MC_CONFIG_DIR: join(work, 'mc'),
-  };
+  const mcHome = mcEnv(minio, work);
   const ourEnv = {
     ...process.env,
     STACKBACKUP_S3_ENDPOINT: minio.endpoint,
     STACKBACKUP_S3_ACCESS_KEY: minio.accessKey,
     STACKBACKUP_S3_SECRET_KEY: minio.secretKey,
   };
-  execFileSync(mc, ['mb', '--quiet', 'bench/bench'], { env: mcEnv });
+  execFileSync(mc, ['mb', '--quiet', 'bench/bench'], { env: mcHome });
   const source = join(work, 'source.bin');
   await writeRandomFile(source, sizeMiB * MIB);
 
@@ -64,7 +60,7 @@ try {
     settle();
     const [c0, s0] = [childrenCpuSeconds(), processCpuSeconds(minioPid)];
     const t = process.hrtime.bigint();
-    const r = spawnSync(mc, ['--quiet', '--no-color', ...args], { env: mcEnv, encoding: 'utf8' });
+    const r = spawnSync(mc, ['--quiet', '--no-color', ...args], { env: mcHome, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`mc ${args.join(' ')} failed: ${r.stderr}`);
     const seconds = Number(process.hrtime.bigint() - t) / 1e9;
     cpuInto?.[0].push(childrenCpuSeconds() - c0);
@@ -105,7 +101,7 @@ try {
           timeMc(['cp', `bench/bench/mc-${i}.bin`, join(work, 'mc.back')], [cpu.mcDown, cpu.minioMcDown]),
         );
         await rm(join(work, 'mc.back'));
-        execFileSync(mc, ['rm', '--quiet', `bench/bench/mc-${i}.bin`], { env: mcEnv });
+        execFileSync(mc, ['rm', '--quiet', `bench/bench/mc-${i}.bin`], { env: mcHome });
       } else {
         const up = timeOurs(['upload', 'bench', `ours-${i}.bin`, source]);
         const down = timeOurs(
@@ -118,7 +114,7 @@ try {
         if ((await stat(join(work, 'ours.back'))).size !== sizeMiB * MIB) throw new Error('download size mismatch');
         await rm(join(work, 'ours.back'));
         execFileSync(mc, ['rm', '--quiet', `bench/bench/ours-${i}.bin`, `bench/bench/ours-${i}.bin.sha256`], {
-          env: mcEnv,
+          env: mcHome,
         });
       }
     }
